@@ -1,0 +1,283 @@
+"""Code tables: every code the mapper sends, with where it was checked.
+
+Sources (see ../shared/terminology.md of the project): US Core 9.0.0 and IPS 2.0.1 sources,
+the FHIR R4 value set pages, WHO ATC, DICOM PS3.16. Anything without a verified standard code
+lives in the project's own CodeSystem (``LOCAL``), defined in ``profiles/input/fsh/codes.fsh``;
+a test checks that every local code used here is defined there. Never add a SNOMED CT or LOINC
+code here that was not looked up.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# One canonical base for the project's conformance resources; profiles/sushi-config.yaml uses it.
+CANONICAL: Final = "https://meso-fhir.org/fhir"
+FHIR_VERSION: Final = "4.0.1"
+
+
+def profile_url(name: str) -> str:
+    return f"{CANONICAL}/StructureDefinition/{name}"
+
+
+def extension_url(name: str) -> str:
+    return f"{CANONICAL}/StructureDefinition/{name}"
+
+
+def code_system_url(name: str) -> str:
+    return f"{CANONICAL}/CodeSystem/{name}"
+
+
+def value_set_url(name: str) -> str:
+    return f"{CANONICAL}/ValueSet/{name}"
+
+
+# --- code systems -----------------------------------------------------------------------------
+SCT: Final = "http://snomed.info/sct"
+LOINC: Final = "http://loinc.org"
+UCUM: Final = "http://unitsofmeasure.org"
+RXNORM: Final = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ATC: Final = "http://www.whocc.no/atc"
+UNII: Final = "http://fdasis.nlm.nih.gov"
+V2_0203: Final = "http://terminology.hl7.org/CodeSystem/v2-0203"
+OBS_CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/observation-category"
+V3_ROUTE: Final = "http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration"
+# The project's own CodeSystem: one system, every local concept (profiles/input/fsh/codes.fsh).
+LOCAL: Final = code_system_url("meso")
+
+# --- profiles (StructureDefinition ids under CANONICAL) ------------------------------------------
+PROFILE_PATIENT: Final = profile_url("meso-patient")
+PROFILE_VITAL_SIGNS: Final = profile_url("meso-vital-signs")
+PROFILE_SCREENING_FINDING: Final = profile_url("meso-screening-finding")
+PROFILE_ELIGIBILITY: Final = profile_url("meso-eligibility")
+PROFILE_MEDICATION_STATEMENT: Final = profile_url("meso-medication-statement")
+PROFILE_COURSE: Final = profile_url("meso-course")
+PROFILE_SESSION: Final = profile_url("meso-session")
+PROFILE_INJECTION: Final = profile_url("meso-injection")
+PROFILE_SESSION_OBSERVATION: Final = profile_url("meso-session-observation")
+
+# --- extensions --------------------------------------------------------------------------------
+EXT_SESSION_NUMBER: Final = extension_url("session-number")  # Procedure, valuePositiveInt
+EXT_TREATMENT_AREA: Final = extension_url("treatment-area")  # CarePlan, valueCodeableConcept
+EXT_INJECTION_DEPTH: Final = extension_url("injection-depth")  # MedicationAdministration.dosage, valueQuantity mm
+EXT_NEEDLE: Final = extension_url("needle")  # MedicationAdministration.dosage, valueString
+
+# Base R4 vital signs profiles, declared beside ours so an EHR recognises the shape.
+BASE_VITAL_PROFILE: Final = {
+    "85354-9": "http://hl7.org/fhir/StructureDefinition/bp",
+    "8867-4": "http://hl7.org/fhir/StructureDefinition/heartrate",
+    "8310-5": "http://hl7.org/fhir/StructureDefinition/bodytemp",
+    "29463-7": "http://hl7.org/fhir/StructureDefinition/bodyweight",
+    "8302-2": "http://hl7.org/fhir/StructureDefinition/bodyheight",
+    "39156-5": "http://hl7.org/fhir/StructureDefinition/bmi",
+}
+
+Coding = tuple[str, str, str]  # (system, code, display)
+
+# --- procedure, route, technique ---------------------------------------------------------------
+MESOTHERAPY_SESSION: Final[list[Coding]] = [
+    (LOCAL, "mesotherapy", "Mesotherapy session"),
+    (SCT, "433590000", "Administration of substance via specific route (procedure)"),
+]
+
+ROUTE: Final[dict[str, list[Coding]]] = {
+    "intradermal": [(SCT, "372464004", "Intradermal route"), (V3_ROUTE, "IDINJ", "Injection, intradermal")],
+    "subcutaneous": [(SCT, "34206005", "Subcutaneous route"), (V3_ROUTE, "SQ", "Injection, subcutaneous")],
+}
+
+TECHNIQUE: Final[dict[str, Coding]] = {
+    "nappage": (LOCAL, "technique-nappage", "Nappage"),
+    "point-by-point": (LOCAL, "technique-point-by-point", "Point-by-point"),
+    "papule": (LOCAL, "technique-papule", "Papule"),
+    "linear": (LOCAL, "technique-linear", "Linear (retrograde) threading"),
+}
+
+# --- indications (no verified standard codes for the aesthetic indications) ----------------------
+INDICATION: Final[dict[str, Coding]] = {
+    "skin-rejuvenation": (LOCAL, "indication-skin-rejuvenation", "Skin rejuvenation"),
+    "fat-reduction": (LOCAL, "indication-fat-reduction", "Localised fat reduction"),
+    "body-recontouring": (LOCAL, "indication-body-recontouring", "Body recontouring"),
+    "pigmentation": (LOCAL, "indication-pigmentation", "Pigmentation disorder"),
+    "wrinkles": (LOCAL, "indication-wrinkles", "Wrinkles and fine lines"),
+    "hair-loss": (LOCAL, "indication-hair-loss", "Hair loss"),
+}
+
+# --- body sites (SNOMED CT, verified) ----------------------------------------------------------
+BODY_SITE: Final[dict[str, Coding]] = {
+    "face": (SCT, "89545001", "Face"),
+    "forehead": (SCT, "68698007", "Skin of forehead"),
+    "cheek": (SCT, "36141000", "Skin of cheek"),
+    "submental": (SCT, "34926004", "Submental area"),
+    "neck": (SCT, "45048000", "Neck"),
+    "decolletage": (SCT, "74160004", "Skin of chest"),
+    "scalp": (SCT, "41695006", "Scalp"),
+    "abdomen": (SCT, "818981001", "Abdomen"),
+    "thigh": (SCT, "68367000", "Thigh"),
+    "thigh-anterior": (SCT, "61248009", "Skin of anterior thigh"),
+    "thigh-posterior": (SCT, "4578000", "Skin of posterior thigh"),
+    "thigh-medial": (SCT, "73958006", "Skin of medial thigh"),
+    "buttock": (SCT, "46862004", "Buttock"),
+    "upper-arm": (SCT, "40983000", "Upper arm"),
+    "upper-arm-posterior": (SCT, "72939005", "Skin of posterior upper arm"),
+    "upper-arm-anterior": (SCT, "45981001", "Skin of anterior upper arm"),
+}
+# Text shown with the décolletage coding: SNOMED has only "skin of chest".
+BODY_SITE_TEXT: Final[dict[str, str]] = {"decolletage": "décolletage"}
+
+LATERALITY: Final[dict[str, Coding]] = {
+    "left": (SCT, "7771000", "Left"),
+    "right": (SCT, "24028007", "Right"),
+    "bilateral": (SCT, "51440002", "Bilateral"),
+}
+
+# --- screening ---------------------------------------------------------------------------------
+# vital sign kind -> (LOINC code, display, UCUM unit)
+VITAL_SIGN: Final[dict[str, tuple[str, str, str]]] = {
+    "heart_rate": ("8867-4", "Heart rate", "/min"),
+    "body_temperature": ("8310-5", "Body temperature", "Cel"),
+    "body_weight": ("29463-7", "Body weight", "kg"),
+    "body_height": ("8302-2", "Body height", "cm"),
+    "bmi": ("39156-5", "Body mass index (BMI) [Ratio]", "kg/m2"),
+}
+BLOOD_PRESSURE: Final = ("85354-9", "Blood pressure panel with all children optional")
+SYSTOLIC: Final = ("8480-6", "Systolic blood pressure")
+DIASTOLIC: Final = ("8462-4", "Diastolic blood pressure")
+VITAL_SIGNS_CATEGORY: Final = (OBS_CATEGORY, "vital-signs", "Vital Signs")
+EXAM_CATEGORY: Final = (OBS_CATEGORY, "exam", "Exam")
+SURVEY_CATEGORY: Final = (OBS_CATEGORY, "survey", "Survey")
+PROCEDURE_CATEGORY: Final = (OBS_CATEGORY, "procedure", "Procedure")
+
+PREGNANCY_STATUS: Final = (LOINC, "82810-3", "Pregnancy status")
+PREGNANCY_ANSWER: Final[dict[str, Coding]] = {
+    "pregnant": (SCT, "77386006", "Pregnant"),
+    "not-pregnant": (SCT, "60001007", "Not pregnant"),
+    "not-confirmed": (SCT, "152231000119106", "Pregnancy not yet confirmed"),
+    "possible": (SCT, "146799005", "Possible pregnancy"),
+}
+
+FITZPATRICK: Final = (SCT, "443635002", "Fitzpatrick classification of skin type")
+FITZPATRICK_TYPE: Final[dict[str, Coding]] = {
+    t: (LOCAL, f"fitzpatrick-{t}", f"Fitzpatrick skin type {t}")
+    for t in ("I", "II", "III", "IV", "V", "VI")
+}
+PHOTOAGEING: Final = (LOCAL, "glogau-photoageing", "Glogau photo-ageing classification")
+GLOGAU_GRADE: Final[dict[str, Coding]] = {
+    g: (LOCAL, f"glogau-{g}", f"Glogau photo-ageing type {g}") for g in ("I", "II", "III", "IV")
+}
+
+# Contraindication questions: always the local code first (one system for the question), then
+# the verified SNOMED concept of the condition asked about, where there is one.
+CONTRAINDICATION: Final[dict[str, list[Coding]]] = {
+    "pregnancy": [(LOCAL, "ci-pregnancy", "Pregnancy")],
+    "breastfeeding": [(LOCAL, "ci-breastfeeding", "Breastfeeding")],
+    "bleeding-disorder": [
+        (LOCAL, "ci-bleeding-disorder", "Bleeding disorder"),
+        (SCT, "64779008", "Blood coagulation disorder"),
+    ],
+    "anticoagulants": [(LOCAL, "ci-anticoagulants", "Anticoagulant therapy")],
+    "diabetes": [(LOCAL, "ci-diabetes", "Diabetes"), (SCT, "73211009", "Diabetes mellitus")],
+    "lupus": [(LOCAL, "ci-lupus", "Lupus"), (SCT, "200936003", "Lupus erythematosus")],
+    "autoimmune-disease": [(LOCAL, "ci-autoimmune-disease", "Autoimmune disease")],
+    "active-skin-infection": [(LOCAL, "ci-active-skin-infection", "Active skin infection")],
+    "herpes": [(LOCAL, "ci-herpes", "Herpes (active or recurrent at the site)")],
+    "keloid": [(LOCAL, "ci-keloid", "Keloid tendency")],
+    "component-allergy": [(LOCAL, "ci-component-allergy", "Allergy to a component")],
+}
+CONTRAINDICATION_CATEGORY: Final = (LOCAL, "contraindication", "Contraindication screening answer")
+
+ELIGIBILITY: Final = (LOCAL, "eligibility", "Mesotherapy eligibility decision")
+ELIGIBILITY_ANSWER: Final[dict[str, Coding]] = {
+    "eligible": (LOCAL, "eligible", "Eligible"),
+    "deferred": (LOCAL, "deferred", "Deferred"),
+    "contraindicated": (LOCAL, "contraindicated", "Contraindicated"),
+}
+
+# Medicines reviewed at screening -> codings (RxNorm / SNOMED substance / ATC, verified).
+MEDICATION: Final[dict[str, list[Coding]]] = {
+    "aspirin": [
+        (RXNORM, "1191", "aspirin"),
+        (SCT, "387458008", "Aspirin"),
+        (ATC, "B01AC06", "acetylsalicylic acid"),
+    ],
+    "ibuprofen": [
+        (RXNORM, "5640", "ibuprofen"),
+        (SCT, "387207008", "Ibuprofen"),
+        (ATC, "M01AE01", "ibuprofen"),
+    ],
+    "nsaid": [(ATC, "M01A", "Antiinflammatory and antirheumatic products, non-steroids")],
+    "anticoagulant": [(SCT, "372862008", "Anticoagulant")],
+}
+
+# --- session observations ----------------------------------------------------------------------
+PAIN_SCORE: Final = (LOINC, "72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported")
+MEASUREMENT: Final[dict[str, Coding]] = {
+    "waist-circumference": (LOINC, "8280-0", "Waist Circumference at umbilicus by Tape measure"),
+    "neck-circumference": (LOINC, "56074-8", "Neck circumference"),
+    "upper-arm-circumference": (LOINC, "56072-2", "Mid upper arm circumference"),
+    "hip-circumference": (LOCAL, "hip-circumference", "Hip circumference"),
+    "thigh-circumference": (LOCAL, "thigh-circumference", "Thigh circumference"),
+}
+SCALE: Final[dict[str, Coding]] = {
+    "global-aesthetic-improvement": (LOCAL, "gais", "Global aesthetic improvement scale"),
+    "wrinkle-severity": (LOCAL, "wrinkle-severity", "Wrinkle severity rating"),
+    "pigmentation-index": (LOCAL, "pigmentation-index", "Pigmentation index"),
+    "satisfaction": (LOCAL, "satisfaction", "Patient satisfaction"),
+}
+REACTION_OBSERVATION: Final = (SCT, "95377006", "Injection site reaction")
+REACTION: Final[dict[str, Coding]] = {
+    "bruising": (SCT, "95401009", "Injection site bruising"),
+    "hematoma": (SCT, "35566002", "Hematoma"),
+    "erythema": (SCT, "247441003", "Erythema"),
+    "oedema": (SCT, "95392007", "Injection site edema"),
+    "nodule": (SCT, "95395009", "Injection site mass"),
+    "granuloma": (SCT, "24389009", "Granuloma"),
+    "induration": (SCT, "95402002", "Injection site induration"),
+    "infection": (SCT, "95381006", "Injection site infection"),
+    "abscess": (SCT, "95382004", "Injection site abscess"),
+    "pain": (SCT, "95388000", "Injection site pain"),
+    "pigmentation-change": (SCT, "95380007", "Injection site pigmentation change"),
+    "necrosis": (SCT, "95397001", "Injection site necrosis"),
+    "urticaria": (SCT, "95394008", "Injection site urticaria"),
+    "hypersensitivity": (SCT, "95378001", "Injection site hypersensitivity"),
+    "anaphylaxis": (SCT, "39579001", "Anaphylaxis"),
+    "angioedema": (SCT, "41291007", "Angioedema"),
+}
+
+# --- substances ---------------------------------------------------------------------------------
+SUBSTANCE: Final[dict[str, list[Coding]]] = {
+    "hyaluronic-acid": [(UNII, "S270N0TRQY", "Hyaluronic acid"), (ATC, "D03AX05", "hyaluronic acid")],
+    "vitamin-c": [
+        (SCT, "43706004", "Ascorbic acid"),
+        (UNII, "PQ6CK8PD0R", "Ascorbic acid"),
+        (ATC, "A11GA01", "ascorbic acid (vit C)"),
+    ],
+    "biotin": [(ATC, "A11HA05", "biotin")],
+    "lidocaine": [(SCT, "387480006", "Lidocaine")],
+    "phosphatidylcholine": [(LOCAL, "substance-phosphatidylcholine", "Phosphatidylcholine")],
+    "deoxycholic-acid": [(LOCAL, "substance-deoxycholic-acid", "Deoxycholic acid")],
+}
+
+# Units the input accepts, as UCUM codes (input unit -> UCUM code).
+UNIT: Final[dict[str, str]] = {
+    "mL": "mL",
+    "mm": "mm",
+    "cm": "cm",
+    "kg": "kg",
+    "mm[Hg]": "mm[Hg]",
+    "/min": "/min",
+    "Cel": "Cel",
+    "kg/m2": "kg/m2",
+    "{score}": "{score}",
+}
+
+
+def local_codes() -> set[str]:
+    """Every code in the project's CodeSystem that the mapper can send."""
+    tables: list[object] = [
+        MESOTHERAPY_SESSION, list(TECHNIQUE.values()), list(INDICATION.values()),
+        list(FITZPATRICK_TYPE.values()), [PHOTOAGEING], list(GLOGAU_GRADE.values()),
+        [c for cs in CONTRAINDICATION.values() for c in cs], [CONTRAINDICATION_CATEGORY],
+        [ELIGIBILITY], list(ELIGIBILITY_ANSWER.values()), list(MEASUREMENT.values()),
+        list(SCALE.values()), [c for cs in SUBSTANCE.values() for c in cs],
+    ]
+    return {c[1] for t in tables for c in t if isinstance(c, tuple) and c[0] == LOCAL}  # type: ignore[attr-defined]
