@@ -59,7 +59,9 @@ PROFILE_SESSION_OBSERVATION: Final = profile_url("meso-session-observation")
 # --- extensions --------------------------------------------------------------------------------
 EXT_SESSION_NUMBER: Final = extension_url("session-number")  # Procedure, valuePositiveInt
 EXT_TREATMENT_AREA: Final = extension_url("treatment-area")  # CarePlan, valueCodeableConcept
-EXT_INJECTION_DEPTH: Final = extension_url("injection-depth")  # MedicationAdministration.dosage, valueQuantity mm
+EXT_INJECTION_DEPTH: Final = extension_url(
+    "injection-depth"
+)  # MedicationAdministration.dosage, valueQuantity mm
 EXT_NEEDLE: Final = extension_url("needle")  # MedicationAdministration.dosage, valueString
 
 # Base R4 vital signs profiles, declared beside ours so an EHR recognises the shape.
@@ -81,8 +83,14 @@ MESOTHERAPY_SESSION: Final[list[Coding]] = [
 ]
 
 ROUTE: Final[dict[str, list[Coding]]] = {
-    "intradermal": [(SCT, "372464004", "Intradermal route"), (V3_ROUTE, "IDINJ", "Injection, intradermal")],
-    "subcutaneous": [(SCT, "34206005", "Subcutaneous route"), (V3_ROUTE, "SQ", "Injection, subcutaneous")],
+    "intradermal": [
+        (SCT, "372464004", "Intradermal route"),
+        (V3_ROUTE, "IDINJ", "Injection, intradermal"),
+    ],
+    "subcutaneous": [
+        (SCT, "34206005", "Subcutaneous route"),
+        (V3_ROUTE, "SQ", "Injection, subcutaneous"),
+    ],
 }
 
 TECHNIQUE: Final[dict[str, Coding]] = {
@@ -209,7 +217,11 @@ MEDICATION: Final[dict[str, list[Coding]]] = {
 }
 
 # --- session observations ----------------------------------------------------------------------
-PAIN_SCORE: Final = (LOINC, "72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported")
+PAIN_SCORE: Final = (
+    LOINC,
+    "72514-3",
+    "Pain severity - 0-10 verbal numeric rating [Score] - Reported",
+)
 MEASUREMENT: Final[dict[str, Coding]] = {
     "waist-circumference": (LOINC, "8280-0", "Waist Circumference at umbilicus by Tape measure"),
     "neck-circumference": (LOINC, "56074-8", "Neck circumference"),
@@ -223,6 +235,7 @@ SCALE: Final[dict[str, Coding]] = {
     "pigmentation-index": (LOCAL, "pigmentation-index", "Pigmentation index"),
     "satisfaction": (LOCAL, "satisfaction", "Patient satisfaction"),
 }
+ADVERSE_EVENT_CATEGORY: Final = (LOCAL, "adverse-event", "Reported as an adverse event")
 REACTION_OBSERVATION: Final = (SCT, "95377006", "Injection site reaction")
 REACTION: Final[dict[str, Coding]] = {
     "bruising": (SCT, "95401009", "Injection site bruising"),
@@ -245,7 +258,10 @@ REACTION: Final[dict[str, Coding]] = {
 
 # --- substances ---------------------------------------------------------------------------------
 SUBSTANCE: Final[dict[str, list[Coding]]] = {
-    "hyaluronic-acid": [(UNII, "S270N0TRQY", "Hyaluronic acid"), (ATC, "D03AX05", "hyaluronic acid")],
+    "hyaluronic-acid": [
+        (UNII, "S270N0TRQY", "Hyaluronic acid"),
+        (ATC, "D03AX05", "hyaluronic acid"),
+    ],
     "vitamin-c": [
         (SCT, "43706004", "Ascorbic acid"),
         (UNII, "PQ6CK8PD0R", "Ascorbic acid"),
@@ -274,10 +290,19 @@ UNIT: Final[dict[str, str]] = {
 def local_codes() -> set[str]:
     """Every code in the project's CodeSystem that the mapper can send."""
     tables: list[object] = [
-        MESOTHERAPY_SESSION, list(TECHNIQUE.values()), list(INDICATION.values()),
-        list(FITZPATRICK_TYPE.values()), [PHOTOAGEING], list(GLOGAU_GRADE.values()),
-        [c for cs in CONTRAINDICATION.values() for c in cs], [CONTRAINDICATION_CATEGORY],
-        [ELIGIBILITY], list(ELIGIBILITY_ANSWER.values()), list(MEASUREMENT.values()),
-        list(SCALE.values()), [c for cs in SUBSTANCE.values() for c in cs],
+        MESOTHERAPY_SESSION,
+        list(TECHNIQUE.values()),
+        list(INDICATION.values()),
+        list(FITZPATRICK_TYPE.values()),
+        [PHOTOAGEING],
+        list(GLOGAU_GRADE.values()),
+        [c for cs in CONTRAINDICATION.values() for c in cs],
+        [CONTRAINDICATION_CATEGORY],
+        [ELIGIBILITY],
+        list(ELIGIBILITY_ANSWER.values()),
+        list(MEASUREMENT.values()),
+        list(SCALE.values()),
+        [ADVERSE_EVENT_CATEGORY],
+        [c for cs in SUBSTANCE.values() for c in cs],
     ]
     return {c[1] for t in tables for c in t if isinstance(c, tuple) and c[0] == LOCAL}  # type: ignore[attr-defined]

@@ -1,0 +1,101 @@
+"""Transaction Bundles: conditional or id-based PUT entries, urn:uuid full URLs, references rewritten.
+
+Pure: resources in, Bundle (dict) or its entries out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Literal
+from urllib.parse import quote
+
+from .identity import full_url
+
+Resource = dict[str, Any]
+WriteStrategy = Literal["conditional", "id"]
+WRITE_STRATEGIES: tuple[WriteStrategy, ...] = ("conditional", "id")
+
+# Top-level elements through which the mapper's resources refer to each other.
+REFERENCE_FIELDS = ("subject", "basedOn", "partOf", "hasMember", "derivedFrom", "supportingInfo")
+
+
+def conditional_url(resource: Resource) -> str:
+    """``Type?identifier=system|value`` of the resource's first (business) identifier."""
+    business = resource["identifier"][0]
+    return (
+        f"{resource['resourceType']}?identifier="
+        f"{quote(business['system'], safe=':/')}|{quote(business['value'], safe='/')}"
+    )
+
+
+def entry(
+    resource: Resource,
+    strategy: WriteStrategy = "conditional",
+    resolve: Callable[[str], str | None] = full_url,
+) -> dict[str, Any]:
+    """One transaction entry for ``resource``.
+
+    ``resolve`` maps a ``Type/id`` reference to what the entry should say instead: its
+    ``urn:uuid`` full URL when the target travels in the same Bundle (the default assumes it
+    does), a server id when the target is already on the server, or None to leave it as is.
+    """
+    reference = f"{resource['resourceType']}/{resource['id']}"
+    body = {k: v for k, v in resource.items() if not (k == "id" and strategy == "conditional")}
+    for name in REFERENCE_FIELDS:
+        value = body.get(name)
+        if isinstance(value, dict):
+            body[name] = _rewrite(value, resolve)
+        elif isinstance(value, list):
+            body[name] = [_rewrite(v, resolve) for v in value]
+    url = conditional_url(resource) if strategy == "conditional" else reference
+    return {
+        "fullUrl": full_url(reference),
+        "resource": body,
+        "request": {"method": "PUT", "url": url},
+    }
+
+
+def _rewrite(ref: dict[str, Any], resolve: Callable[[str], str | None]) -> dict[str, Any]:
+    target = ref.get("reference")
+    if not target or target.startswith(("#", "urn:")):
+        return ref
+    new = resolve(target)
+    return ref if new is None or new == target else {**ref, "reference": new}
+
+
+def in_bundle_resolver(
+    references: Iterable[str], elsewhere: Mapping[str, str] | None = None
+) -> Callable[[str], str | None]:
+    """Resolve to the full URL for targets among ``references``, else to ``elsewhere[target]``."""
+    present = set(references)
+    other = elsewhere or {}
+
+    def resolve(target: str) -> str | None:
+        if target in present:
+            return full_url(target)
+        return other.get(target)
+
+    return resolve
+
+
+def transaction(
+    resources: Iterable[Resource],
+    strategy: WriteStrategy = "conditional",
+    elsewhere: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """A transaction Bundle of ``resources``; references to others resolve via ``elsewhere``."""
+    items = list(resources)
+    resolve = in_bundle_resolver((f"{r['resourceType']}/{r['id']}" for r in items), elsewhere)
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [entry(r, strategy, resolve) for r in items],
+    }
+
+
+def entries(
+    resources: Iterable[Resource], strategy: WriteStrategy = "conditional"
+) -> Iterator[dict[str, Any]]:
+    """Entries of a complete export (every reference target is in the same Bundle), streamed."""
+    for resource in resources:
+        yield entry(resource, strategy)

@@ -1,0 +1,63 @@
+"""Identity: business identifiers, deterministic resource ids and urn:uuid full URLs.
+
+Every resource the mapper emits is known by one business identifier (system, value) derived
+from the clinic record it comes from; everything else is derived from that pair, so the same
+record always yields the same id and the same full URL, on any machine, in any run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+
+# uuid5 namespace for urn:uuid full URLs (uuid5 of the URL namespace and the project URL).
+_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://meso-fhir.org/fhir")
+
+# Each kind of record has its own identifier system under the clinic base. The Patient carries
+# two identifiers: the EHR's MRN (what conditional writes match on) and the clinic's patient id
+# (what the other records refer to, and what its deterministic id is derived from).
+IDENTIFIER_KINDS = ("patient", "screening", "course", "session", "injection", "observation")
+
+
+@dataclass(frozen=True)
+class ClinicConfig:
+    """Per-clinic settings of identity and time (configurable per deployment).
+
+    ``mrn_system`` is the EHR's MRN identifier system (the hospital tells you); every other
+    identifier system is ``<identifier_base>/<kind>``; product codes of the clinic's own
+    cocktails use ``<identifier_base>/product``. ``timezone`` applies to times given without
+    a UTC offset.
+    """
+
+    mrn_system: str = "https://hospital.example.org/fhir/sid/mrn"
+    identifier_base: str = "https://clinic.example.org/fhir/sid"
+    timezone: str = "UTC"
+    systems: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        base = self.identifier_base.rstrip("/")
+        systems = {kind: f"{base}/{kind}" for kind in IDENTIFIER_KINDS}
+        systems.update(product=f"{base}/product", practitioner=f"{base}/practitioner")
+        object.__setattr__(self, "systems", systems)
+
+    def system(self, kind: str) -> str:
+        return self.systems[kind]
+
+
+def resource_id(system: str, value: str) -> str:
+    """A deterministic logical id: 'mf-' + 40 hex digits of SHA-256 of 'system|value'.
+
+    HAPI refuses all-digit client ids and FHIR caps ids at 64 characters of [A-Za-z0-9-.].
+    """
+    return "mf-" + hashlib.sha256(f"{system}|{value}".encode()).hexdigest()[:40]
+
+
+def full_url(reference: str) -> str:
+    """The urn:uuid full URL of the resource ``Type/id`` inside a transaction Bundle.
+
+    Derived from the deterministic id (itself derived from the business identifier), so a
+    bundle builder can turn any ``Type/id`` reference into the target's full URL without
+    knowing the target.
+    """
+    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, reference)}"

@@ -1,0 +1,254 @@
+"""Reading a clinic export (JSON document or JSON Lines) into checked records.
+
+Bad input never stops the batch: every problem becomes an ``InputError`` that names the record
+kind, its source id and the field, and every valid record is still yielded. Reading is two
+passes over the source: the first checks every record and keeps only a small index (kind, id,
+the ids it refers to), so that references can be checked in any order; the second yields the
+valid records. For JSON Lines the file is streamed both times, so memory grows with the index
+(tens of bytes a record), not with the records.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from .errors import InputError
+from .records import LIST_OF_KIND, MODEL_OF_KIND, Course, Record, Session
+
+Raw = tuple[str, dict[str, Any] | None, str | None]  # (where, raw record, JSON error)
+
+
+@dataclass(slots=True)
+class _Entry:
+    kind: str
+    where: str
+    refs: dict[str, tuple[str, str]]  # field -> (kind, id) it refers to
+    patient_id: str | None = None
+    indication: str | None = None
+    valid: bool = True
+
+
+@dataclass
+class Export:
+    """A checked export: iterate ``records()`` for the valid ones; ``errors`` lists the rest."""
+
+    path: Path
+    errors: list[InputError] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # records read per kind
+    _index: dict[tuple[str, str], _Entry] = field(default_factory=dict, repr=False)
+
+    def failed_keys(self) -> set[tuple[str, str]]:
+        return {(e.kind, e.source_id) for e in self.errors if e.source_id is not None}
+
+    def course_indication(self, course_id: str) -> str | None:
+        entry = self._index.get(("course", course_id))
+        return entry.indication if entry else None
+
+    def records(self) -> Iterator[Record]:
+        """The valid records, in file order."""
+        for _where, raw, _problem in _read(self.path):
+            if raw is None:
+                continue
+            kind, source_id = raw.get("kind"), raw.get("id")
+            entry = self._index.get((str(kind), str(source_id)))
+            if entry is None or not entry.valid or entry.where != _where:
+                continue
+            yield MODEL_OF_KIND[entry.kind].model_validate(raw)  # type: ignore[misc]
+
+
+def load(path: str | os.PathLike[str]) -> Export:
+    """Read and check an export; never raises for bad records (see ``Export.errors``).
+
+    Raises ``InputError`` only when the file itself cannot be read.
+    """
+    export = Export(Path(path))
+    index = export._index
+    mrns: dict[str, str] = {}
+    injections: dict[str, str] = {}
+    for where, raw, problem in _read(export.path):
+        if raw is None:
+            export.errors.append(InputError("record", None, "(json)", f"{where}: {problem}"))
+            continue
+        kind = raw.get("kind")
+        source_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+        if kind not in MODEL_OF_KIND:
+            field_msg = (
+                f"{where}: unknown kind {kind!r}; expected one of: {', '.join(MODEL_OF_KIND)}"
+            )
+            export.errors.append(InputError("record", source_id, "kind", field_msg))
+            continue
+        export.counts[kind] = export.counts.get(kind, 0) + 1
+        try:
+            record = MODEL_OF_KIND[kind].model_validate(raw)
+        except ValidationError as exc:
+            export.errors.extend(_input_errors(kind, source_id, where, exc))
+            if source_id is not None and (kind, source_id) not in index:
+                # Keep the key so that records referring to it fail with the right reason.
+                index[(kind, source_id)] = _Entry(kind, where, {}, valid=False)
+            continue
+        key = (kind, record.id)
+        if key in index:
+            first = index[key].where
+            export.errors.append(
+                InputError(kind, record.id, "id", f"duplicate id; the record at {first} was kept")
+            )
+            continue
+        entry = _Entry(kind, where, _references(record))
+        index[key] = entry
+        if isinstance(record, Course):
+            entry.indication = record.indication
+        entry.patient_id = getattr(record, "patient_id", None)
+        problem_field, message = _unique_keys(record, mrns, injections, where)
+        if problem_field:
+            export.errors.append(InputError(kind, record.id, problem_field, message))
+            entry.valid = False
+    _check_references(export)
+    return export
+
+
+def _unique_keys(
+    record: Any, mrns: dict[str, str], injections: dict[str, str], where: str
+) -> tuple[str, str]:
+    """MRNs and injection ids become business identifiers: they must be unique in the export."""
+    if record.kind == "patient":
+        if record.mrn in mrns:
+            return "mrn", f"MRN already used by patient {mrns[record.mrn]!r}"
+        mrns[record.mrn] = record.id
+    elif isinstance(record, Session):
+        for i, injection in enumerate(record.injections):
+            if injection.id in injections:
+                return (
+                    f"injections[{i}].id",
+                    f"injection id already used in session {injections[injection.id]!r}",
+                )
+        for injection in record.injections:
+            injections[injection.id] = record.id
+    return "", ""
+
+
+def _references(record: Any) -> dict[str, tuple[str, str]]:
+    refs: dict[str, tuple[str, str]] = {}
+    if hasattr(record, "patient_id"):
+        refs["patient_id"] = ("patient", record.patient_id)
+    if getattr(record, "screening_id", None):
+        refs["screening_id"] = ("screening", record.screening_id)
+    if hasattr(record, "course_id"):
+        refs["course_id"] = ("course", record.course_id)
+    if hasattr(record, "session_id"):
+        refs["session_id"] = ("session", record.session_id)
+    return refs
+
+
+def _check_references(export: Export) -> None:
+    """Every id a record refers to must exist, be valid, and belong to the same patient.
+
+    Kinds are checked parents first, so a record whose parent failed fails too (its resources
+    would point at resources that are not sent).
+    """
+    index = export._index
+    for kind in ("patient", "screening", "course", "session", "observation"):
+        for (entry_kind, source_id), entry in index.items():
+            if entry_kind != kind or not entry.valid:
+                continue
+            for field_name, target in entry.refs.items():
+                message = _reference_problem(index, entry, target)
+                if message:
+                    entry.valid = False
+                    export.errors.append(InputError(kind, source_id, field_name, message))
+                    break
+
+
+def _reference_problem(
+    index: dict[tuple[str, str], _Entry], entry: _Entry, target: tuple[str, str]
+) -> str:
+    target_kind, target_id = target
+    found = index.get(target)
+    if found is None:
+        return f"no {target_kind} with id {target_id!r} in this export"
+    if not found.valid:
+        return f"{target_kind} {target_id!r} has errors, so this record cannot be sent either"
+    if target_kind != "patient" and found.patient_id != entry.patient_id:
+        return f"{target_kind} {target_id!r} belongs to another patient"
+    return ""
+
+
+def _input_errors(
+    kind: str, source_id: str | None, where: str, exc: ValidationError
+) -> list[InputError]:
+    errors = []
+    for error in exc.errors(include_url=False, include_input=False):
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(
+            "."
+        )
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "required field is missing"
+        errors.append(
+            InputError(
+                kind, source_id, path or "(record)", message if source_id else f"{where}: {message}"
+            )
+        )
+    return errors
+
+
+def _read(path: Path) -> Iterator[Raw]:
+    """(where, raw record or None, JSON problem) for each record of the file."""
+    if not path.exists():
+        raise InputError("file", str(path.name), "(path)", "no such file")
+    if path.suffix in (".jsonl", ".ndjson"):
+        yield from _read_lines(path)
+    else:
+        yield from _read_document(path)
+
+
+def _read_lines(path: Path) -> Iterator[Raw]:
+    with path.open("rb") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            where = f"line {number}"
+            try:
+                raw = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                yield where, None, f"not valid JSON ({exc})"
+                continue
+            if not isinstance(raw, dict):
+                yield where, None, "a line must be one JSON object"
+                continue
+            yield where, raw, None
+
+
+def _read_document(path: Path) -> Iterator[Raw]:
+    try:
+        document = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise InputError("file", path.name, "(json)", f"not valid JSON ({exc})") from exc
+    if not isinstance(document, dict):
+        raise InputError(
+            "file", path.name, "(document)", "expected a JSON object with lists of records"
+        )
+    unknown = sorted(set(document) - set(LIST_OF_KIND.values()) - {"$schema", "format"})
+    if unknown:
+        raise InputError(
+            "file",
+            path.name,
+            unknown[0],
+            f"unknown list; expected: {', '.join(LIST_OF_KIND.values())}",
+        )
+    for kind, list_name in LIST_OF_KIND.items():
+        items = document.get(list_name, [])
+        if not isinstance(items, list):
+            raise InputError("file", path.name, list_name, "must be a list of records")
+        for i, raw in enumerate(items):
+            where = f"{list_name}[{i}]"
+            if not isinstance(raw, dict):
+                yield where, None, "a record must be a JSON object"
+                continue
+            yield where, {**raw, "kind": raw.get("kind", kind)}, None

@@ -1,0 +1,490 @@
+"""Pure mapping: clinic records in, FHIR R4 resources (plain dicts) out.
+
+No I/O, no clock: everything a function needs comes in as arguments. Resources are built as
+plain dicts, not through fhir.resources models, because serialising through the models is two
+orders of magnitude slower (tooling.md); the tests validate what comes out against base R4 and
+the project's profiles instead.
+
+References between resources are written ``Type/<deterministic id>``; the bundle builder turns
+them into ``urn:uuid:`` full URLs (see identity.full_url).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from . import codes
+from .codes import Coding
+from .identity import ClinicConfig, resource_id
+from .records import (
+    Course,
+    MeasurementFinding,
+    PainScore,
+    Patient,
+    ReactionFinding,
+    ScaleFinding,
+    Screening,
+    Session,
+    SessionObservation,
+)
+
+Resource = dict[str, Any]
+
+ENTERED_IN_ERROR = "entered-in-error"
+
+
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    """The resources of one clinic record, the unit that is hashed, sent and recorded."""
+
+    kind: str
+    source_id: str
+    resources: list[Resource]
+
+
+# --- small builders ----------------------------------------------------------------------------
+
+
+def coding(c: Coding) -> dict[str, str]:
+    return {"system": c[0], "code": c[1], "display": c[2]}
+
+
+def concept(codings: Iterable[Coding], text: str | None = None) -> dict[str, Any]:
+    cc: dict[str, Any] = {"coding": [coding(c) for c in codings]}
+    if text:
+        cc["text"] = text
+    return cc
+
+
+def quantity(value: float, ucum: str) -> dict[str, Any]:
+    return {"value": value, "unit": ucum, "system": codes.UCUM, "code": ucum}
+
+
+def identifier(system: str, value: str) -> dict[str, str]:
+    return {"system": system, "value": value}
+
+
+def reference(resource_type: str, system: str, value: str) -> dict[str, str]:
+    return {"reference": f"{resource_type}/{resource_id(system, value)}"}
+
+
+def _start(resource_type: str, profiles: list[str], system: str, value: str) -> Resource:
+    return {
+        "resourceType": resource_type,
+        "id": resource_id(system, value),
+        "meta": {"profile": profiles},
+        "identifier": [identifier(system, value)],
+    }
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def fhir_datetime(value: dt.datetime | dt.date, zone: str) -> str:
+    """FHIR dateTime: a date as is; a time with its UTC offset (the clinic's zone if none given)."""
+    if not isinstance(value, dt.datetime):
+        return value.isoformat()
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_zone(zone))
+    return value.isoformat(timespec="seconds")
+
+
+def body_site(site: str, laterality: str | None = None) -> dict[str, Any]:
+    text = codes.BODY_SITE_TEXT.get(site)
+    if laterality:
+        text = f"{laterality} {text or codes.BODY_SITE[site][2].lower()}"
+    return concept([codes.BODY_SITE[site]], text)
+
+
+# --- patient -----------------------------------------------------------------------------------
+
+
+def map_patient(patient: Patient, config: ClinicConfig) -> list[Resource]:
+    resource = _start("Patient", [codes.PROFILE_PATIENT], config.system("patient"), patient.id)
+    # The MRN comes first: it is the business identifier conditional writes match on.
+    resource["identifier"] = [
+        {
+            "use": "usual",
+            "type": concept([(codes.V2_0203, "MR", "Medical record number")]),
+            **identifier(config.mrn_system, patient.mrn),
+        },
+        identifier(config.system("patient"), patient.id),
+    ]
+    # Patient has no status: a withdrawn patient is marked inactive, never deleted.
+    resource["active"] = not patient.withdrawn
+    resource["name"] = [{"use": "official", "family": patient.family, "given": list(patient.given)}]
+    telecom = []
+    if patient.phone:
+        telecom.append({"system": "phone", "value": patient.phone})
+    if patient.email:
+        telecom.append({"system": "email", "value": patient.email})
+    if telecom:
+        resource["telecom"] = telecom
+    resource["gender"] = patient.gender
+    resource["birthDate"] = patient.birth_date.isoformat()
+    return [resource]
+
+
+# --- screening ---------------------------------------------------------------------------------
+
+_VITAL_PART = {
+    "heart_rate": "heart-rate",
+    "body_temperature": "body-temperature",
+    "body_weight": "body-weight",
+    "body_height": "body-height",
+    "bmi": "bmi",
+}
+
+
+def map_screening(screening: Screening, config: ClinicConfig) -> list[Resource]:
+    """Observation per finding, MedicationStatement per medicine, one eligibility Observation."""
+    system = config.system("screening")
+    subject = reference("Patient", config.system("patient"), screening.patient_id)
+    when = fhir_datetime(screening.screened_at, config.timezone)
+    status = ENTERED_IN_ERROR if screening.withdrawn else "final"
+    findings: list[Resource] = []
+
+    def observation(
+        part: str, profiles: list[str], category: list[dict[str, Any]], code: dict[str, Any]
+    ) -> Resource:
+        obs = _start("Observation", profiles, system, f"{screening.id}/{part}")
+        obs.update(
+            status=status, category=category, code=code, subject=subject, effectiveDateTime=when
+        )
+        findings.append(obs)
+        return obs
+
+    vitals_category = [concept([codes.VITAL_SIGNS_CATEGORY])]
+    vs = screening.vital_signs
+    if vs.blood_pressure is not None:
+        bp_code = codes.BLOOD_PRESSURE[0]
+        obs = observation(
+            "blood-pressure",
+            [codes.PROFILE_VITAL_SIGNS, codes.BASE_VITAL_PROFILE[bp_code]],
+            vitals_category,
+            concept([(codes.LOINC, *codes.BLOOD_PRESSURE)]),
+        )
+        obs["component"] = [
+            {
+                "code": concept([(codes.LOINC, *codes.SYSTOLIC)]),
+                "valueQuantity": quantity(vs.blood_pressure.systolic.value, "mm[Hg]"),
+            },
+            {
+                "code": concept([(codes.LOINC, *codes.DIASTOLIC)]),
+                "valueQuantity": quantity(vs.blood_pressure.diastolic.value, "mm[Hg]"),
+            },
+        ]
+    for name, (loinc, display, ucum) in codes.VITAL_SIGN.items():
+        measured = getattr(vs, name)
+        if measured is None:
+            continue
+        obs = observation(
+            _VITAL_PART[name],
+            [codes.PROFILE_VITAL_SIGNS, codes.BASE_VITAL_PROFILE[loinc]],
+            vitals_category,
+            concept([(codes.LOINC, loinc, display)]),
+        )
+        obs["valueQuantity"] = quantity(measured.value, ucum)
+
+    exam = [concept([codes.EXAM_CATEGORY])]
+    if screening.pregnancy is not None:
+        obs = observation(
+            "pregnancy-status",
+            [codes.PROFILE_SCREENING_FINDING],
+            exam,
+            concept([codes.PREGNANCY_STATUS]),
+        )
+        obs["valueCodeableConcept"] = concept([codes.PREGNANCY_ANSWER[screening.pregnancy]])
+    if screening.fitzpatrick is not None:
+        obs = observation(
+            "fitzpatrick", [codes.PROFILE_SCREENING_FINDING], exam, concept([codes.FITZPATRICK])
+        )
+        obs["valueCodeableConcept"] = concept([codes.FITZPATRICK_TYPE[screening.fitzpatrick]])
+    if screening.glogau is not None:
+        obs = observation(
+            "photoageing", [codes.PROFILE_SCREENING_FINDING], exam, concept([codes.PHOTOAGEING])
+        )
+        obs["valueCodeableConcept"] = concept([codes.GLOGAU_GRADE[screening.glogau]])
+
+    contraindication_category = [
+        concept([codes.SURVEY_CATEGORY]),
+        concept([codes.CONTRAINDICATION_CATEGORY]),
+    ]
+    for name in sorted(screening.contraindications):
+        obs = observation(
+            f"contraindication-{name}",
+            [codes.PROFILE_SCREENING_FINDING],
+            contraindication_category,
+            concept(codes.CONTRAINDICATION[name]),
+        )
+        obs["valueBoolean"] = screening.contraindications[name]
+
+    statements: list[Resource] = []
+    for use in screening.medications:
+        statement = _start(
+            "MedicationStatement",
+            [codes.PROFILE_MEDICATION_STATEMENT],
+            system,
+            f"{screening.id}/medication-{use.medicine}",
+        )
+        statement.update(
+            status=ENTERED_IN_ERROR if screening.withdrawn else use.status,
+            medicationCodeableConcept=concept(codes.MEDICATION[use.medicine]),
+            subject=subject,
+        )
+        if use.stopped_on is not None:
+            statement["effectivePeriod"] = {"end": use.stopped_on.isoformat()}
+        statement["dateAsserted"] = when
+        if use.note:
+            statement["note"] = [{"text": use.note}]
+        statements.append(statement)
+
+    eligibility = _start(
+        "Observation", [codes.PROFILE_ELIGIBILITY], system, f"{screening.id}/eligibility"
+    )
+    eligibility.update(
+        status=status,
+        category=[concept([codes.SURVEY_CATEGORY])],
+        code=concept([codes.ELIGIBILITY]),
+        subject=subject,
+        effectiveDateTime=when,
+        valueCodeableConcept=concept([codes.ELIGIBILITY_ANSWER[screening.eligibility]]),
+    )
+    if findings:
+        eligibility["hasMember"] = [{"reference": f"Observation/{o['id']}"} for o in findings]
+    if statements:
+        eligibility["derivedFrom"] = [
+            {"reference": f"MedicationStatement/{s['id']}"} for s in statements
+        ]
+    if screening.eligibility_note:
+        eligibility["note"] = [{"text": screening.eligibility_note}]
+    return [*findings, *statements, eligibility]
+
+
+# --- course ------------------------------------------------------------------------------------
+
+# CarePlan.status for the course; CarePlan.activity.detail.status for the planned sessions.
+_COURSE_DETAIL_STATUS = {
+    "draft": "not-started",
+    "active": "in-progress",
+    "on-hold": "on-hold",
+    "completed": "completed",
+    "revoked": "cancelled",
+}
+
+
+def map_course(course: Course, config: ClinicConfig) -> list[Resource]:
+    """A CarePlan: indication, treatment areas, planned session count and interval."""
+    plan = _start("CarePlan", [codes.PROFILE_COURSE], config.system("course"), course.id)
+    plan["extension"] = [
+        {"url": codes.EXT_TREATMENT_AREA, "valueCodeableConcept": body_site(area)}
+        for area in course.areas
+    ]
+    plan.update(
+        status=ENTERED_IN_ERROR if course.withdrawn else course.status,
+        intent="plan",
+        title=course.title
+        or f"Mesotherapy course: {codes.INDICATION[course.indication][2].lower()}",
+        subject=reference("Patient", config.system("patient"), course.patient_id),
+        period={"start": course.start_date.isoformat()},
+    )
+    if course.screening_id is not None:
+        plan["supportingInfo"] = [
+            reference(
+                "Observation", config.system("screening"), f"{course.screening_id}/eligibility"
+            )
+        ]
+    plan["activity"] = [
+        {
+            "detail": {
+                "kind": "ServiceRequest",
+                "code": concept(codes.MESOTHERAPY_SESSION),
+                "reasonCode": [concept([codes.INDICATION[course.indication]])],
+                "status": ENTERED_IN_ERROR
+                if course.withdrawn
+                else _COURSE_DETAIL_STATUS[course.status],
+                "scheduledTiming": {
+                    "repeat": {
+                        "count": course.planned_sessions,
+                        "period": course.interval_weeks,
+                        "periodUnit": "wk",
+                    }
+                },
+            }
+        }
+    ]
+    return [plan]
+
+
+# --- session -----------------------------------------------------------------------------------
+
+_ADMINISTRATION_STATUS = {
+    "completed": "completed",
+    "in-progress": "in-progress",
+    "not-done": "not-done",
+    "stopped": "stopped",
+}
+
+
+def map_session(session: Session, indication: str, config: ClinicConfig) -> list[Resource]:
+    """A Procedure for the session and a MedicationAdministration per injection.
+
+    ``indication`` is the course's (a session is done for its course's indication).
+    """
+    system = config.system("session")
+    subject = reference("Patient", config.system("patient"), session.patient_id)
+    when = fhir_datetime(session.performed_at, config.timezone)
+    procedure = _start("Procedure", [codes.PROFILE_SESSION], system, session.id)
+    procedure["extension"] = [{"url": codes.EXT_SESSION_NUMBER, "valuePositiveInt": session.number}]
+    procedure.update(
+        basedOn=[reference("CarePlan", config.system("course"), session.course_id)],
+        status=ENTERED_IN_ERROR if session.withdrawn else session.status,
+        code=concept(codes.MESOTHERAPY_SESSION),
+        subject=subject,
+        performedDateTime=when,
+    )
+    if session.performer is not None:
+        actor: dict[str, Any] = {
+            "identifier": identifier(config.system("practitioner"), session.performer.id)
+        }
+        if session.performer.name:
+            actor["display"] = session.performer.name
+        procedure["performer"] = [{"actor": actor}]
+    procedure["reasonCode"] = [concept([codes.INDICATION[indication]])]
+    procedure["bodySite"] = [body_site(area) for area in session.areas]
+    if session.complications:
+        procedure["complication"] = [concept([codes.REACTION[r]]) for r in session.complications]
+    if session.note:
+        procedure["note"] = [{"text": session.note}]
+
+    part_of = [{"reference": f"Procedure/{procedure['id']}"}]
+    status = ENTERED_IN_ERROR if session.withdrawn else _ADMINISTRATION_STATUS[session.status]
+    administrations: list[Resource] = []
+    for injection in session.injections:
+        product = injection.product
+        medication: Resource = {
+            "resourceType": "Medication",
+            "id": "product",
+            "code": concept([(config.system("product"), product.code, product.name)], product.name),
+        }
+        if product.ingredients:
+            medication["ingredient"] = [
+                {"itemCodeableConcept": concept(codes.SUBSTANCE[i.substance])}
+                for i in product.ingredients
+            ]
+        if injection.lot:
+            medication["batch"] = {"lotNumber": injection.lot}
+        dosage: dict[str, Any] = {}
+        extensions = []
+        if injection.depth is not None:
+            extensions.append(
+                {
+                    "url": codes.EXT_INJECTION_DEPTH,
+                    "valueQuantity": quantity(injection.depth.value, "mm"),
+                }
+            )
+        if injection.needle:
+            extensions.append({"url": codes.EXT_NEEDLE, "valueString": injection.needle})
+        if extensions:
+            dosage["extension"] = extensions
+        dosage["site"] = body_site(injection.site, injection.laterality)
+        dosage["route"] = concept(codes.ROUTE[injection.route])
+        if injection.technique:
+            dosage["method"] = concept([codes.TECHNIQUE[injection.technique]])
+        dosage["dose"] = quantity(injection.volume.value, "mL")
+
+        administration = _start(
+            "MedicationAdministration",
+            [codes.PROFILE_INJECTION],
+            config.system("injection"),
+            injection.id,
+        )
+        administration.update(
+            contained=[medication],
+            partOf=part_of,
+            status=status,
+            medicationReference={"reference": "#product"},
+            subject=subject,
+            effectiveDateTime=when,
+            dosage=dosage,
+        )
+        administrations.append(administration)
+    return [procedure, *administrations]
+
+
+# --- session observation -----------------------------------------------------------------------
+
+
+def map_observation(observation: SessionObservation, config: ClinicConfig) -> list[Resource]:
+    """An Observation of the session: pain, a reaction, a measurement or an outcome scale."""
+    obs = _start(
+        "Observation",
+        [codes.PROFILE_SESSION_OBSERVATION],
+        config.system("observation"),
+        observation.id,
+    )
+    finding = observation.finding
+    value: dict[str, Any]
+    category = [concept([codes.EXAM_CATEGORY])]
+    if isinstance(finding, PainScore):
+        category = [concept([codes.SURVEY_CATEGORY])]
+        code = concept([codes.PAIN_SCORE])
+        value = {"valueInteger": finding.score}
+    elif isinstance(finding, ReactionFinding):
+        if finding.adverse:
+            category.append(concept([codes.ADVERSE_EVENT_CATEGORY]))
+        code = concept([codes.REACTION_OBSERVATION])
+        value = {"valueCodeableConcept": concept([codes.REACTION[finding.reaction]])}
+    elif isinstance(finding, MeasurementFinding):
+        code = concept([codes.MEASUREMENT[finding.measurement]])
+        value = {"valueQuantity": quantity(finding.value.value, "cm")}
+    elif isinstance(finding, ScaleFinding):
+        category = [concept([codes.SURVEY_CATEGORY])]
+        code = concept([codes.SCALE[finding.scale]])
+        value = {"valueInteger": finding.score}
+    else:  # pragma: no cover - the input model admits no other finding
+        raise TypeError(f"unknown finding {type(finding).__name__}")
+    obs.update(
+        partOf=[reference("Procedure", config.system("session"), observation.session_id)],
+        status=ENTERED_IN_ERROR if observation.withdrawn else "final",
+        category=category,
+        code=code,
+        subject=reference("Patient", config.system("patient"), observation.patient_id),
+        effectiveDateTime=fhir_datetime(observation.observed_at, config.timezone),
+        **value,
+    )
+    if isinstance(finding, ReactionFinding):
+        if finding.site:
+            obs["bodySite"] = body_site(finding.site)
+        if finding.note:
+            obs["note"] = [{"text": finding.note}]
+    return [obs]
+
+
+def map_record(
+    record: Patient | Screening | Course | Session | SessionObservation,
+    config: ClinicConfig,
+    course_indication: str | None = None,
+) -> Mapped:
+    """Map any record; a session needs its course's indication."""
+    resources: list[Resource]
+    if isinstance(record, Patient):
+        resources = map_patient(record, config)
+    elif isinstance(record, Screening):
+        resources = map_screening(record, config)
+    elif isinstance(record, Course):
+        resources = map_course(record, config)
+    elif isinstance(record, Session):
+        if course_indication is None:
+            raise ValueError(f"session {record.id!r} needs its course's indication")
+        resources = map_session(record, course_indication, config)
+    else:
+        resources = map_observation(record, config)
+    return Mapped(record.kind, record.id, resources)
