@@ -1,0 +1,146 @@
+"""Each mapping function against golden FHIR JSON (reviewed by eye once), plus identity rules.
+
+Regenerate after a deliberate change with ``UPDATE_GOLDEN=1 pytest tests/test_mapping.py`` and
+review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from meso_fhir import codes
+from meso_fhir.bundle import transaction
+from meso_fhir.identity import ClinicConfig, full_url, resource_id
+from meso_fhir.load import load
+from meso_fhir.mapping import fhir_datetime, map_record
+from meso_fhir.records import Session
+
+from .helpers import EXAMPLE
+
+GOLDEN = Path(__file__).parent / "golden"
+CONFIG = ClinicConfig(
+    mrn_system="https://hospital.example.org/fhir/sid/mrn",
+    identifier_base="https://clinic.example.org/fhir/sid",
+    timezone="Europe/Paris",
+)
+
+# One golden file per mapping function and per shape worth seeing: (file, kind, source id).
+CASES = [
+    ("patient", "patient", "P001"),
+    ("screening-eligible", "screening", "S001"),
+    ("screening-contraindicated", "screening", "S007"),
+    ("course", "course", "C004"),
+    ("session-with-complication", "session", "C004-S2"),
+    ("observation-pain", "observation", "C004-S2-O1"),
+    ("observation-measurement", "observation", "C004-S2-O2"),
+    ("observation-adverse-reaction", "observation", "C004-S2-O4"),
+    ("observation-scale", "observation", "C001-S4-O2"),
+]
+
+
+def _records() -> dict[tuple[str, str], Any]:
+    export = load(EXAMPLE)
+    return {(r.kind, r.id): (r, export) for r in export.records()}
+
+
+RECORDS = _records()
+
+
+def _mapped(kind: str, source_id: str) -> list[dict[str, Any]]:
+    record, export = RECORDS[(kind, source_id)]
+    indication = export.course_indication(record.course_id) if isinstance(record, Session) else None
+    return map_record(record, CONFIG, indication).resources
+
+
+@pytest.mark.parametrize(("name", "kind", "source_id"), CASES)
+def test_mapping_matches_golden(name: str, kind: str, source_id: str) -> None:
+    resources = _mapped(kind, source_id)
+    golden = GOLDEN / f"{name}.json"
+    rendered = orjson.dumps(resources, option=orjson.OPT_INDENT_2) + b"\n"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_bytes(rendered)
+    assert rendered.decode() == golden.read_text()
+
+
+def test_every_resource_declares_a_profile_and_a_business_identifier() -> None:
+    for kind, source_id in RECORDS:
+        for resource in _mapped(kind, source_id):
+            assert resource["meta"]["profile"][0].startswith(codes.CANONICAL + "/StructureDefinition/")
+            business = resource["identifier"][0]
+            assert business["system"] and business["value"]
+
+
+def test_ids_are_deterministic_hapi_safe_and_unique() -> None:
+    ids: set[str] = set()
+    for kind, source_id in RECORDS:
+        for resource in _mapped(kind, source_id):
+            rid = resource["id"]
+            assert re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", rid) and not rid.isdigit()
+            assert (resource["resourceType"], rid) not in ids
+            ids.add((resource["resourceType"], rid))  # type: ignore[arg-type]
+    assert resource_id("s", "v") == resource_id("s", "v") != resource_id("s", "w")
+
+
+def test_patient_id_derives_from_clinic_id_and_mrn_is_the_business_identifier() -> None:
+    [patient] = _mapped("patient", "P001")
+    assert patient["id"] == resource_id(CONFIG.system("patient"), "P001")
+    assert patient["identifier"][0] == {
+        "use": "usual",
+        "type": {"coding": [{"system": codes.V2_0203, "code": "MR", "display": "Medical record number"}]},
+        "system": "https://hospital.example.org/fhir/sid/mrn",
+        "value": "MRN-40021",
+    }
+
+
+def test_withdrawn_records_become_entered_in_error() -> None:
+    record, export = RECORDS[("session", "C004-S2")]
+    withdrawn = record.model_copy(update={"withdrawn": True})
+    resources = map_record(withdrawn, CONFIG, export.course_indication("C004")).resources
+    assert {r["status"] for r in resources} == {"entered-in-error"}
+    patient, _ = RECORDS[("patient", "P002")]
+    [mapped] = map_record(patient.model_copy(update={"withdrawn": True}), CONFIG).resources
+    assert mapped["active"] is False
+
+
+def test_naive_times_take_the_clinic_zone() -> None:
+    import datetime as dt
+
+    assert fhir_datetime(dt.datetime(2025, 7, 1, 10, 0), "Europe/Paris") == "2025-07-01T10:00:00+02:00"
+    assert fhir_datetime(dt.datetime(2025, 1, 1, 10, 0), "Europe/Paris") == "2025-01-01T10:00:00+01:00"
+    assert fhir_datetime(dt.date(2025, 1, 1), "Europe/Paris") == "2025-01-01"
+
+
+def test_transaction_rewrites_references_to_full_urls_and_uses_conditional_puts() -> None:
+    resources = _mapped("patient", "P001") + _mapped("course", "C001")
+    bundle = transaction(resources)
+    patient_entry, plan_entry = bundle["entry"]
+    patient_ref = f"Patient/{resources[0]['id']}"
+    assert patient_entry["fullUrl"] == full_url(patient_ref)
+    assert patient_entry["request"] == {
+        "method": "PUT",
+        "url": "Patient?identifier=https://hospital.example.org/fhir/sid/mrn|MRN-40021",
+    }
+    assert "id" not in patient_entry["resource"]
+    assert plan_entry["resource"]["subject"] == {"reference": full_url(patient_ref)}
+    # the screening is not in this bundle: its reference is left for the server to resolve
+    assert plan_entry["resource"]["supportingInfo"][0]["reference"].startswith("Observation/mf-")
+
+
+def test_id_strategy_keeps_ids_and_puts_by_id() -> None:
+    resources = _mapped("patient", "P001")
+    [entry] = transaction(resources, strategy="id")["entry"]
+    assert entry["request"] == {"method": "PUT", "url": f"Patient/{resources[0]['id']}"}
+    assert entry["resource"]["id"] == resources[0]["id"]
+
+
+def test_references_to_resources_elsewhere_use_the_given_server_ids() -> None:
+    resources = _mapped("course", "C001")
+    target = resources[0]["subject"]["reference"]
+    bundle = transaction(resources, elsewhere={target: "Patient/123"})
+    assert bundle["entry"][0]["resource"]["subject"] == {"reference": "Patient/123"}
