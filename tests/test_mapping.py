@@ -71,7 +71,9 @@ def test_mapping_matches_golden(name: str, kind: str, source_id: str) -> None:
 def test_every_resource_declares_a_profile_and_a_business_identifier() -> None:
     for kind, source_id in RECORDS:
         for resource in _mapped(kind, source_id):
-            assert resource["meta"]["profile"][0].startswith(codes.CANONICAL + "/StructureDefinition/")
+            assert resource["meta"]["profile"][0].startswith(
+                codes.CANONICAL + "/StructureDefinition/"
+            )
             business = resource["identifier"][0]
             assert business["system"] and business["value"]
 
@@ -92,7 +94,9 @@ def test_patient_id_derives_from_clinic_id_and_mrn_is_the_business_identifier() 
     assert patient["id"] == resource_id(CONFIG.system("patient"), "P001")
     assert patient["identifier"][0] == {
         "use": "usual",
-        "type": {"coding": [{"system": codes.V2_0203, "code": "MR", "display": "Medical record number"}]},
+        "type": {
+            "coding": [{"system": codes.V2_0203, "code": "MR", "display": "Medical record number"}]
+        },
         "system": "https://hospital.example.org/fhir/sid/mrn",
         "value": "MRN-40021",
     }
@@ -111,8 +115,12 @@ def test_withdrawn_records_become_entered_in_error() -> None:
 def test_naive_times_take_the_clinic_zone() -> None:
     import datetime as dt
 
-    assert fhir_datetime(dt.datetime(2025, 7, 1, 10, 0), "Europe/Paris") == "2025-07-01T10:00:00+02:00"
-    assert fhir_datetime(dt.datetime(2025, 1, 1, 10, 0), "Europe/Paris") == "2025-01-01T10:00:00+01:00"
+    assert (
+        fhir_datetime(dt.datetime(2025, 7, 1, 10, 0), "Europe/Paris") == "2025-07-01T10:00:00+02:00"
+    )
+    assert (
+        fhir_datetime(dt.datetime(2025, 1, 1, 10, 0), "Europe/Paris") == "2025-01-01T10:00:00+01:00"
+    )
     assert fhir_datetime(dt.date(2025, 1, 1), "Europe/Paris") == "2025-01-01"
 
 
@@ -144,3 +152,24 @@ def test_references_to_resources_elsewhere_use_the_given_server_ids() -> None:
     target = resources[0]["subject"]["reference"]
     bundle = transaction(resources, elsewhere={target: "Patient/123"})
     assert bundle["entry"][0]["resource"]["subject"] == {"reference": "Patient/123"}
+
+
+def test_full_url_is_the_rfc4122_uuid5_of_the_reference() -> None:
+    import uuid
+
+    from meso_fhir.identity import _NAMESPACE
+
+    for reference in ("Patient/mf-1", "Observation/mf-abc", "Procedure/é"):
+        assert full_url(reference) == f"urn:uuid:{uuid.uuid5(_NAMESPACE, reference)}"
+
+
+def test_conditional_url_escapes_only_what_needs_it() -> None:
+    from meso_fhir.bundle import conditional_url
+
+    plain = {
+        "resourceType": "Procedure",
+        "identifier": [{"system": "https://c.org/sid/session", "value": "S-1"}],
+    }
+    odd = {"resourceType": "Procedure", "identifier": [{"system": "urn:x", "value": "S 1&x=é"}]}
+    assert conditional_url(plain) == "Procedure?identifier=https://c.org/sid/session|S-1"
+    assert conditional_url(odd) == "Procedure?identifier=urn:x|S%201%26x%3D%C3%A9"

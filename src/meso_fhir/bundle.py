@@ -5,6 +5,7 @@ Pure: resources in, Bundle (dict) or its entries out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Literal
 from urllib.parse import quote
@@ -19,12 +20,19 @@ WRITE_STRATEGIES: tuple[WriteStrategy, ...] = ("conditional", "id")
 REFERENCE_FIELDS = ("subject", "basedOn", "partOf", "hasMember", "derivedFrom", "supportingInfo")
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9:/._~-]*")
+
+
+def _escape(text: str, safe: str) -> str:
+    return text if _PLAIN.fullmatch(text) else quote(text, safe=safe)
+
+
 def conditional_url(resource: Resource) -> str:
     """``Type?identifier=system|value`` of the resource's first (business) identifier."""
     business = resource["identifier"][0]
     return (
         f"{resource['resourceType']}?identifier="
-        f"{quote(business['system'], safe=':/')}|{quote(business['value'], safe='/')}"
+        f"{_escape(business['system'], ':/')}|{_escape(business['value'], '/')}"
     )
 
 

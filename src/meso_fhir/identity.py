@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 # uuid5 namespace for urn:uuid full URLs (uuid5 of the URL namespace and the project URL).
@@ -53,6 +54,7 @@ def resource_id(system: str, value: str) -> str:
     return "mf-" + hashlib.sha256(f"{system}|{value}".encode()).hexdigest()[:40]
 
 
+@lru_cache(maxsize=1 << 16)
 def full_url(reference: str) -> str:
     """The urn:uuid full URL of the resource ``Type/id`` inside a transaction Bundle.
 
@@ -60,4 +62,10 @@ def full_url(reference: str) -> str:
     bundle builder can turn any ``Type/id`` reference into the target's full URL without
     knowing the target.
     """
-    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, reference)}"
+    # uuid.uuid5 by hand (same bytes, RFC 4122 §4.3): the stdlib's object construction was a
+    # third of the mapping time of a large export. A test checks both agree.
+    digest = bytearray(hashlib.sha1(_NAMESPACE.bytes + reference.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

@@ -22,13 +22,16 @@ from pydantic import ValidationError
 from .errors import InputError
 from .records import LIST_OF_KIND, MODEL_OF_KIND, Course, Record, Session
 
-Raw = tuple[str, dict[str, Any] | None, str | None]  # (where, raw record, JSON error)
+# (position among the file's records, where, raw record or None, JSON problem)
+Raw = tuple[int, str, dict[str, Any] | None, str | None]
+_KINDS = tuple(MODEL_OF_KIND)
 
 
 @dataclass(slots=True)
 class _Entry:
     kind: str
     where: str
+    position: int
     refs: dict[str, tuple[str, str]]  # field -> (kind, id) it refers to
     patient_id: str | None = None
     indication: str | None = None
@@ -53,14 +56,20 @@ class Export:
 
     def records(self) -> Iterator[Record]:
         """The valid records, in file order."""
-        for _where, raw, _problem in _read(self.path):
-            if raw is None:
-                continue
-            kind, source_id = raw.get("kind"), raw.get("id")
-            entry = self._index.get((str(kind), str(source_id)))
-            if entry is None or not entry.valid or entry.where != _where:
-                continue
-            yield MODEL_OF_KIND[entry.kind].model_validate(raw)  # type: ignore[misc]
+        # One byte per record of the file: 0 = leave out, else 1 + index of its kind.
+        send = bytearray(max((e.position for e in self._index.values()), default=-1) + 1)
+        for entry in self._index.values():
+            if entry.valid:
+                send[entry.position] = 1 + _KINDS.index(entry.kind)
+        if self.path.suffix in _LINE_SUFFIXES:
+            # pydantic parses JSON itself faster than orjson + validate_python.
+            for position, line in _lines(self.path):
+                if position < len(send) and send[position]:
+                    yield MODEL_OF_KIND[_KINDS[send[position] - 1]].model_validate_json(line)  # type: ignore[misc]
+            return
+        for position, _where, raw, _problem in _read(self.path):
+            if raw is not None and position < len(send) and send[position]:
+                yield MODEL_OF_KIND[_KINDS[send[position] - 1]].model_validate(raw)  # type: ignore[misc]
 
 
 def load(path: str | os.PathLike[str]) -> Export:
@@ -72,7 +81,7 @@ def load(path: str | os.PathLike[str]) -> Export:
     index = export._index
     mrns: dict[str, str] = {}
     injections: dict[str, str] = {}
-    for where, raw, problem in _read(export.path):
+    for position, where, raw, problem in _read(export.path):
         if raw is None:
             export.errors.append(InputError("record", None, "(json)", f"{where}: {problem}"))
             continue
@@ -91,7 +100,7 @@ def load(path: str | os.PathLike[str]) -> Export:
             export.errors.extend(_input_errors(kind, source_id, where, exc))
             if source_id is not None and (kind, source_id) not in index:
                 # Keep the key so that records referring to it fail with the right reason.
-                index[(kind, source_id)] = _Entry(kind, where, {}, valid=False)
+                index[(kind, source_id)] = _Entry(kind, where, position, {}, valid=False)
             continue
         key = (kind, record.id)
         if key in index:
@@ -100,11 +109,11 @@ def load(path: str | os.PathLike[str]) -> Export:
                 InputError(kind, record.id, "id", f"duplicate id; the record at {first} was kept")
             )
             continue
-        entry = _Entry(kind, where, _references(record))
+        entry = _Entry(kind, where, position, _references(record))
         index[key] = entry
         if isinstance(record, Course):
             entry.indication = record.indication
-        entry.patient_id = getattr(record, "patient_id", None)
+        entry.patient_id = record.__dict__.get("patient_id")
         problem_field, message = _unique_keys(record, mrns, injections, where)
         if problem_field:
             export.errors.append(InputError(kind, record.id, problem_field, message))
@@ -133,17 +142,23 @@ def _unique_keys(
     return "", ""
 
 
+# The fields through which each kind refers to other records, and the kind they refer to.
+REFERENCE_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "patient": (),
+    "screening": (("patient_id", "patient"),),
+    "course": (("patient_id", "patient"), ("screening_id", "screening")),
+    "session": (("patient_id", "patient"), ("course_id", "course")),
+    "observation": (("patient_id", "patient"), ("session_id", "session")),
+}
+
+
 def _references(record: Any) -> dict[str, tuple[str, str]]:
-    refs: dict[str, tuple[str, str]] = {}
-    if hasattr(record, "patient_id"):
-        refs["patient_id"] = ("patient", record.patient_id)
-    if getattr(record, "screening_id", None):
-        refs["screening_id"] = ("screening", record.screening_id)
-    if hasattr(record, "course_id"):
-        refs["course_id"] = ("course", record.course_id)
-    if hasattr(record, "session_id"):
-        refs["session_id"] = ("session", record.session_id)
-    return refs
+    values = record.__dict__
+    return {
+        name: (kind, values[name])
+        for name, kind in REFERENCE_FIELDS[record.kind]
+        if values[name] is not None
+    }
 
 
 def _check_references(export: Export) -> None:
@@ -202,14 +217,28 @@ def _read(path: Path) -> Iterator[Raw]:
     """(where, raw record or None, JSON problem) for each record of the file."""
     if not path.exists():
         raise InputError("file", str(path.name), "(path)", "no such file")
-    if path.suffix in (".jsonl", ".ndjson"):
+    if path.suffix in _LINE_SUFFIXES:
         yield from _read_lines(path)
     else:
         yield from _read_document(path)
 
 
+_LINE_SUFFIXES = (".jsonl", ".ndjson")
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(position, line) of the non-blank lines; position counts records, not file lines."""
+    with path.open("rb") as lines:
+        position = 0
+        for line in lines:
+            if line.strip():
+                yield position, line
+                position += 1
+
+
 def _read_lines(path: Path) -> Iterator[Raw]:
     with path.open("rb") as lines:
+        position = 0
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
@@ -217,12 +246,13 @@ def _read_lines(path: Path) -> Iterator[Raw]:
             try:
                 raw = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
-                yield where, None, f"not valid JSON ({exc})"
-                continue
-            if not isinstance(raw, dict):
-                yield where, None, "a line must be one JSON object"
-                continue
-            yield where, raw, None
+                yield position, where, None, f"not valid JSON ({exc})"
+            else:
+                if isinstance(raw, dict):
+                    yield position, where, raw, None
+                else:
+                    yield position, where, None, "a line must be one JSON object"
+            position += 1
 
 
 def _read_document(path: Path) -> Iterator[Raw]:
@@ -242,13 +272,15 @@ def _read_document(path: Path) -> Iterator[Raw]:
             unknown[0],
             f"unknown list; expected: {', '.join(LIST_OF_KIND.values())}",
         )
+    position = 0
     for kind, list_name in LIST_OF_KIND.items():
         items = document.get(list_name, [])
         if not isinstance(items, list):
             raise InputError("file", path.name, list_name, "must be a list of records")
         for i, raw in enumerate(items):
             where = f"{list_name}[{i}]"
-            if not isinstance(raw, dict):
-                yield where, None, "a record must be a JSON object"
-                continue
-            yield where, {**raw, "kind": raw.get("kind", kind)}, None
+            if isinstance(raw, dict):
+                yield position, where, {**raw, "kind": raw.get("kind", kind)}, None
+            else:
+                yield position, where, None, "a record must be a JSON object"
+            position += 1
