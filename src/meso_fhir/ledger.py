@@ -1,0 +1,622 @@
+"""The sync ledger: what was sent to which FHIR server, with what result.
+
+This is the only module that touches SQLite. A ledger file remembers, per clinic record
+(``kind``, ``source_id``): the hash of the content last sent, the outcome, the server's error
+text, how often it was attempted, and the server ids and versions of the record's resources.
+It also keeps a log of runs. It stores no patient data: keys, hashes, server ids and the
+server's error text only.
+
+How the sync job uses it::
+
+    with Ledger.open("meso-fhir-state.sqlite") as ledger:
+        run_id = ledger.start_run(now, server_url, {"batch_size": 100})
+        skip = ledger.unchanged(hashes, server_url)      # one query, no request for these
+        for bundle in bundles:
+            ledger.mark_pending(bundle.keys, run_id, now) # committed before sending
+            ...send...
+            ledger.record_outcomes([Synced(...), Failed(...)], run_id, now)  # one transaction
+        ledger.finish_run(run_id, now, counts, exit_code)
+
+A job killed between ``mark_pending`` and ``record_outcomes`` leaves its records pending; the
+next run resends them, which is harmless because every write is conditional on the business
+identifier. A job killed inside ``record_outcomes`` commits nothing of that bundle: its records
+stay pending, and every bundle before it is kept.
+
+``--full`` needs nothing from the ledger: the caller skips :meth:`Ledger.unchanged` and still
+records outcomes. Wiping the ledger instead would forget the server ids that withdrawals need.
+
+A ``Ledger`` is used from the thread that opened it; several processes may read a ledger
+while one writes it (WAL mode).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Final, NamedTuple, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from meso_fhir.errors import MesoFhirError
+
+__all__ = [
+    "KINDS",
+    "OUTCOMES",
+    "SCHEMA_VERSION",
+    "Failed",
+    "Ledger",
+    "LedgerError",
+    "RecordKey",
+    "RecordOutcome",
+    "RecordState",
+    "ResourceRef",
+    "Run",
+    "Synced",
+    "Withdrawn",
+]
+
+KINDS: Final = ("patient", "screening", "course", "session", "observation")
+"""Record kinds, in the order a bundle must carry them (a patient before what refers to it)."""
+
+OUTCOMES: Final = ("pending", "synced", "failed", "withdrawn")
+
+SCHEMA_VERSION: Final = 1
+"""Stored in ``PRAGMA user_version``; a ledger written by a newer meso-fhir is refused."""
+
+# "MESO" in ASCII, stored in PRAGMA application_id so that another program's SQLite file is
+# recognised as such instead of being written into.
+_APPLICATION_ID: Final = 0x4D45534F
+
+_KIND_RANK: Final = {kind: rank for rank, kind in enumerate(KINDS)}
+_HEX: Final = re.compile(r"[0-9a-f]+")
+
+_SCHEMA: Final = (
+    """
+    CREATE TABLE run (
+        run_id       INTEGER PRIMARY KEY,
+        started_at   TEXT NOT NULL,
+        finished_at  TEXT,
+        server_url   TEXT NOT NULL,
+        options_json TEXT NOT NULL,
+        counts_json  TEXT,
+        exit_code    INTEGER
+    )
+    """,
+    f"""
+    CREATE TABLE record (
+        kind               TEXT NOT NULL CHECK (kind IN {KINDS!r}),
+        source_id          TEXT NOT NULL,
+        outcome            TEXT NOT NULL CHECK (outcome IN {OUTCOMES!r}),
+        content_hash       TEXT,
+        error_text         TEXT,
+        error_details_json TEXT,
+        attempts           INTEGER NOT NULL,
+        first_attempt_at   TEXT NOT NULL,
+        last_attempt_at    TEXT NOT NULL,
+        run_id             INTEGER NOT NULL REFERENCES run (run_id),
+        PRIMARY KEY (kind, source_id),
+        CHECK ((outcome = 'failed') = (error_text IS NOT NULL)),
+        CHECK (outcome = 'pending' OR content_hash IS NOT NULL)
+    ) WITHOUT ROWID
+    """,
+    # Partial indexes: the failed and pending records are few among many synced ones.
+    "CREATE INDEX record_failed ON record (kind, source_id) WHERE outcome = 'failed'",
+    "CREATE INDEX record_pending ON record (kind, source_id) WHERE outcome = 'pending'",
+    """
+    CREATE TABLE resource (
+        kind          TEXT NOT NULL,
+        source_id     TEXT NOT NULL,
+        resource_type TEXT NOT NULL,
+        identifier    TEXT NOT NULL,
+        server_id     TEXT,
+        version_id    TEXT,
+        run_id        INTEGER NOT NULL REFERENCES run (run_id),
+        PRIMARY KEY (kind, source_id, resource_type, identifier),
+        FOREIGN KEY (kind, source_id) REFERENCES record (kind, source_id) ON DELETE CASCADE
+    ) WITHOUT ROWID
+    """,
+)
+
+# One statement for every write to a record. An attempt is one run sending the record: the
+# count goes up when a different run touches it, so mark_pending followed by the outcome, or a
+# bundle split and resent within the run, count once. A pending mark keeps the last hash.
+_UPSERT_RECORD: Final = """
+    INSERT INTO record (kind, source_id, outcome, content_hash, error_text, error_details_json,
+                        attempts, first_attempt_at, last_attempt_at, run_id)
+    VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
+    ON CONFLICT (kind, source_id) DO UPDATE SET
+        outcome = excluded.outcome,
+        content_hash = coalesce(excluded.content_hash, content_hash),
+        error_text = excluded.error_text,
+        error_details_json = excluded.error_details_json,
+        attempts = attempts + (run_id <> excluded.run_id),
+        last_attempt_at = excluded.last_attempt_at,
+        run_id = excluded.run_id
+"""
+
+# Server ids and hashes are meaningful for one server only. As a subquery rather than a join,
+# the plan stays "scan the records once" however long the run log grows.
+_ON_SERVER: Final = "run_id IN (SELECT run_id FROM run WHERE server_url = ?)"
+
+_RECORD_COLUMNS: Final = """
+    record.kind, record.source_id, outcome, content_hash, error_text, error_details_json,
+    attempts, first_attempt_at, last_attempt_at, record.run_id, run.server_url
+"""
+
+
+class LedgerError(MesoFhirError):
+    """The ledger file cannot be opened, is not a meso-fhir ledger, or a write failed."""
+
+
+class RecordKey(NamedTuple):
+    """A clinic record: its kind (one of :data:`KINDS`) and its id at the clinic."""
+
+    kind: str
+    source_id: str
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    """One FHIR resource a record owns on the server.
+
+    ``identifier`` is the business identifier as ``system|value``; ``server_id`` and
+    ``version_id`` are what the transaction-response reported (``None`` if it did not say).
+    """
+
+    resource_type: str
+    identifier: str
+    server_id: str | None
+    version_id: str | None
+
+
+@dataclass(frozen=True)
+class Synced:
+    """The server accepted the record; ``resources`` replaces what the ledger knew of them."""
+
+    key: tuple[str, str]
+    content_hash: str
+    resources: Sequence[ResourceRef]
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The server rejected the record: its OperationOutcome text, and e.g. the bundle entry.
+
+    The resources the ledger knew of stay as they were: a failed update leaves the last
+    synced version on the server.
+    """
+
+    key: tuple[str, str]
+    content_hash: str
+    error_text: str
+    error_details: Mapping[str, object] | None = None
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    """The record's resources were marked entered-in-error on the server.
+
+    ``content_hash`` is the hash of what was sent (the entered-in-error resources), so a
+    record that comes back with its live content is resent.
+    """
+
+    key: tuple[str, str]
+    content_hash: str
+    resources: Sequence[ResourceRef]
+
+
+RecordOutcome = Synced | Failed | Withdrawn
+
+
+@dataclass(frozen=True)
+class RecordState:
+    """What the ledger knows of a record. Timestamps are in UTC."""
+
+    key: RecordKey
+    outcome: str
+    content_hash: str | None
+    error_text: str | None
+    error_details: dict[str, Any] | None
+    attempts: int
+    first_attempt_at: datetime
+    last_attempt_at: datetime
+    run_id: int
+    server_url: str
+
+
+@dataclass(frozen=True)
+class Run:
+    """One sync run; ``finished_at`` is ``None`` while it runs or if it was killed."""
+
+    run_id: int
+    started_at: datetime
+    finished_at: datetime | None
+    server_url: str
+    options: dict[str, Any]
+    counts: dict[str, Any] | None
+    exit_code: int | None
+
+
+_K = TypeVar("_K", bound=tuple[str, str])
+
+
+class Ledger:
+    """A sync ledger in one SQLite file (or ``":memory:"``). Open it with :meth:`open`."""
+
+    def __init__(self, connection: sqlite3.Connection, path: str) -> None:
+        self._db = connection
+        self._path = path
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Ledger:
+        """Open the ledger at ``path``, creating the file and its schema if needed."""
+        where = os.fspath(path)
+        try:
+            connection = sqlite3.connect(where, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot open ledger {where}: {exc}") from exc
+        ledger = cls(connection, where)
+        try:
+            ledger._prepare()
+        except BaseException:
+            connection.close()
+            raise
+        return ledger
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def start_run(self, now: datetime, server_url: str, options: Mapping[str, object]) -> int:
+        """Log the start of a run and return its id.
+
+        The server URL is stored without user info, query or fragment, where credentials
+        hide; ``options`` must not carry any either.
+        """
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO run (started_at, server_url, options_json) VALUES (?, ?, ?)",
+                (_timestamp(now), _public_url(server_url), _to_json(options)),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def finish_run(
+        self, run_id: int, now: datetime, counts: Mapping[str, object], exit_code: int
+    ) -> None:
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE run SET finished_at = ?, counts_json = ?, exit_code = ?"
+                " WHERE run_id = ? AND finished_at IS NULL",
+                (_timestamp(now), _to_json(counts), exit_code, run_id),
+            )
+            if cursor.rowcount != 1:
+                raise LedgerError(f"run {run_id} does not exist or is already finished")
+
+    def runs(self, limit: int | None = None) -> list[Run]:
+        """The run log, newest first."""
+        rows = self._read(
+            "SELECT run_id, started_at, finished_at, server_url, options_json, counts_json,"
+            " exit_code FROM run ORDER BY run_id DESC LIMIT ?",
+            (-1 if limit is None else limit,),
+        )
+        return [_run(row) for row in rows]
+
+    # -- decisions ---------------------------------------------------------------------------
+
+    def needs_sync(self, key: tuple[str, str], content_hash: str, server_url: str) -> bool:
+        """False only if this very content is already on this server.
+
+        That is: the last outcome is synced (or withdrawn) with the same hash, in a run against
+        the same server. New, pending, failed and changed records need a sync.
+        """
+        rows = self._read(
+            "SELECT 1 FROM record WHERE kind = ? AND source_id = ? AND content_hash = ?"
+            f" AND outcome IN ('synced', 'withdrawn') AND {_ON_SERVER}",
+            (key[0], key[1], content_hash, _public_url(server_url)),
+        )
+        return not rows
+
+    def unchanged(self, hashes: Mapping[_K, str], server_url: str) -> set[_K]:
+        """The keys of ``hashes`` (key → content hash) that need no sync: bulk needs_sync.
+
+        One scan of the ledger: fast enough for millions of records.
+        """
+        on_server = set(
+            self._read(
+                "SELECT kind, source_id, content_hash FROM record"
+                f" WHERE outcome IN ('synced', 'withdrawn') AND {_ON_SERVER}",
+                (_public_url(server_url),),
+            )
+        )
+        return {key for key, digest in hashes.items() if (key[0], key[1], digest) in on_server}
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def mark_pending(self, keys: Iterable[tuple[str, str]], run_id: int, now: datetime) -> None:
+        """Mark records as being sent, in one transaction committed before the request."""
+        at = _timestamp(now)
+        rows = ((*_checked_key(key), "pending", None, None, None, at, at, run_id) for key in keys)
+        with self._write() as db:
+            db.executemany(_UPSERT_RECORD, rows)
+
+    def record_outcomes(
+        self, outcomes: Iterable[RecordOutcome], run_id: int, now: datetime
+    ) -> None:
+        """Record what the server said about one bundle's records, all or nothing.
+
+        Call it once per bundle: one transaction, one commit. If anything in the batch is
+        invalid nothing of the batch is written.
+        """
+        at = _timestamp(now)
+        with self._write() as db:
+            for outcome in outcomes:
+                kind, source_id = _checked_key(outcome.key)
+                digest = _checked_hash(outcome.content_hash)
+                if isinstance(outcome, Failed):
+                    if not outcome.error_text:
+                        raise ValueError(f"{kind} {source_id!r}: a failure needs the error text")
+                    details = (
+                        None if outcome.error_details is None else _to_json(outcome.error_details)
+                    )
+                    row = (kind, source_id, "failed", digest, outcome.error_text, details)
+                    db.execute(_UPSERT_RECORD, (*row, at, at, run_id))
+                    continue
+                state = "synced" if isinstance(outcome, Synced) else "withdrawn"
+                db.execute(
+                    _UPSERT_RECORD, (kind, source_id, state, digest, None, None, at, at, run_id)
+                )
+                resources = _checked_resources(kind, source_id, outcome.resources)
+                db.execute(
+                    "DELETE FROM resource WHERE kind = ? AND source_id = ?", (kind, source_id)
+                )
+                db.executemany(
+                    "INSERT INTO resource (kind, source_id, resource_type, identifier,"
+                    " server_id, version_id, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            kind,
+                            source_id,
+                            ref.resource_type,
+                            ref.identifier,
+                            ref.server_id,
+                            ref.version_id,
+                            run_id,
+                        )
+                        for ref in resources
+                    ],
+                )
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Number of records per kind and outcome, every kind and outcome present."""
+        table = {kind: dict.fromkeys(OUTCOMES, 0) for kind in KINDS}
+        for kind, outcome, number in self._read(
+            "SELECT kind, outcome, count(*) FROM record GROUP BY kind, outcome", ()
+        ):
+            table[kind][outcome] = number
+        return table
+
+    def record(self, key: tuple[str, str]) -> RecordState | None:
+        rows = self._read(
+            f"SELECT {_RECORD_COLUMNS} FROM record JOIN run USING (run_id)"
+            " WHERE kind = ? AND source_id = ?",
+            (key[0], key[1]),
+        )
+        return _record_state(rows[0]) if rows else None
+
+    def failures(self) -> list[RecordState]:
+        """The failed records with the server's error, in kind order then by source id."""
+        rows = self._read(
+            f"SELECT {_RECORD_COLUMNS} FROM record JOIN run USING (run_id)"
+            " WHERE outcome = 'failed'",
+            (),
+        )
+        return sorted(map(_record_state, rows), key=lambda state: _sort_key(state.key))
+
+    def failed_keys(self) -> list[RecordKey]:
+        """For ``--retry-failed``."""
+        return self._keys("SELECT kind, source_id FROM record WHERE outcome = 'failed'", ())
+
+    def pending_keys(self) -> list[RecordKey]:
+        """Records a killed run sent (or was about to send) without hearing back."""
+        return self._keys("SELECT kind, source_id FROM record WHERE outcome = 'pending'", ())
+
+    def synced_keys(self, server_url: str) -> list[RecordKey]:
+        """Records whose content is on this server: a record among them that is gone from the
+        clinic's input is to be withdrawn (entered-in-error)."""
+        return self._keys(
+            f"SELECT kind, source_id FROM record WHERE outcome = 'synced' AND {_ON_SERVER}",
+            (_public_url(server_url),),
+        )
+
+    def resources(self, key: tuple[str, str], server_url: str) -> list[ResourceRef]:
+        """The record's resources as last recorded against this server.
+
+        Server ids are only meaningful on the server that issued them, so resources recorded
+        against another server are not returned.
+        """
+        rows = self._read(
+            "SELECT resource_type, identifier, server_id, version_id FROM resource"
+            f" WHERE kind = ? AND source_id = ? AND {_ON_SERVER}"
+            " ORDER BY resource_type, identifier",
+            (key[0], key[1], _public_url(server_url)),
+        )
+        return [ResourceRef(*row) for row in rows]
+
+    # -- SQLite ------------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        try:
+            self._db.execute("PRAGMA foreign_keys = ON")
+            # WAL: a status command can read while a sync job writes. synchronous=NORMAL keeps
+            # the file consistent through a killed process and only risks the last commits on
+            # power loss, and losing those means resending, which is harmless.
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot open ledger {self._path}: {exc}") from exc
+        if self._schema_is_current():
+            return
+        with self._write() as db:
+            if self._schema_is_current():  # another process created it meanwhile
+                return
+            for statement in _SCHEMA:
+                db.execute(statement)
+            db.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _schema_is_current(self) -> bool:
+        """True if the schema exists, False if the file is empty; else refuse the file."""
+        ((application_id,),) = self._read("PRAGMA application_id", ())
+        ((version,),) = self._read("PRAGMA user_version", ())
+        if application_id == _APPLICATION_ID:
+            if version > SCHEMA_VERSION:
+                raise LedgerError(
+                    f"ledger {self._path} has schema version {version}, written by a newer"
+                    f" meso-fhir; this one reads up to version {SCHEMA_VERSION}: upgrade meso-fhir"
+                )
+            return True
+        if application_id == 0 and not self._read("SELECT 1 FROM sqlite_master LIMIT 1", ()):
+            return False
+        raise LedgerError(f"{self._path} is an SQLite file but not a meso-fhir ledger")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction; rolled back on any exception, SQLite's own ones as LedgerError."""
+        try:
+            # IMMEDIATE takes the write lock now, so a second writer waits (up to sqlite3's
+            # default 5 s timeout) instead of failing halfway through.
+            self._db.execute("BEGIN IMMEDIATE")
+            yield self._db
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise LedgerError(f"ledger {self._path}: {exc}") from exc
+            raise
+
+    def _read(self, sql: str, parameters: Sequence[object]) -> list[Any]:
+        try:
+            return self._db.execute(sql, parameters).fetchall()
+        except sqlite3.Error as exc:
+            raise LedgerError(f"ledger {self._path}: {exc}") from exc
+
+    def _keys(self, sql: str, parameters: Sequence[object]) -> list[RecordKey]:
+        keys = [RecordKey(kind, source_id) for kind, source_id in self._read(sql, parameters)]
+        return sorted(keys, key=_sort_key)
+
+
+def _checked_key(key: tuple[str, str]) -> tuple[str, str]:
+    kind, source_id = key
+    if kind not in _KIND_RANK:
+        raise ValueError(f"unknown record kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if not isinstance(source_id, str) or not source_id:
+        raise ValueError(f"{kind}: the source id must be a non-empty string, not {source_id!r}")
+    return kind, source_id
+
+
+def _checked_hash(content_hash: str) -> str:
+    if not isinstance(content_hash, str) or not _HEX.fullmatch(content_hash):
+        raise ValueError(f"a content hash is a lowercase hex string, not {content_hash!r}")
+    return content_hash
+
+
+def _checked_resources(
+    kind: str, source_id: str, resources: Sequence[ResourceRef]
+) -> Sequence[ResourceRef]:
+    identities = {(ref.resource_type, ref.identifier) for ref in resources}
+    if len(identities) != len(resources):
+        raise ValueError(f"{kind} {source_id!r}: a resource is listed twice")
+    return resources
+
+
+def _sort_key(key: tuple[str, str]) -> tuple[int, str]:
+    return _KIND_RANK[key[0]], key[1]
+
+
+def _record_state(row: Sequence[Any]) -> RecordState:
+    (
+        kind,
+        source_id,
+        outcome,
+        content_hash,
+        error_text,
+        details,
+        attempts,
+        first_at,
+        last_at,
+        run_id,
+        server_url,
+    ) = row
+    return RecordState(
+        key=RecordKey(kind, source_id),
+        outcome=outcome,
+        content_hash=content_hash,
+        error_text=error_text,
+        error_details=None if details is None else json.loads(details),
+        attempts=attempts,
+        first_attempt_at=_datetime(first_at),
+        last_attempt_at=_datetime(last_at),
+        run_id=run_id,
+        server_url=server_url,
+    )
+
+
+def _run(row: Sequence[Any]) -> Run:
+    run_id, started_at, finished_at, server_url, options_json, counts_json, exit_code = row
+    return Run(
+        run_id=run_id,
+        started_at=_datetime(started_at),
+        finished_at=None if finished_at is None else _datetime(finished_at),
+        server_url=server_url,
+        options=json.loads(options_json),
+        counts=None if counts_json is None else json.loads(counts_json),
+        exit_code=exit_code,
+    )
+
+
+def _timestamp(now: datetime) -> str:
+    """UTC, fixed width. The ledger never reads the clock: the caller passes ``now``."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"a ledger timestamp needs a time zone: {now.isoformat()}")
+    return now.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _datetime(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _to_json(value: Mapping[str, object]) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _public_url(url: str) -> str:
+    """The server's base URL without credentials, as stored and compared.
+
+    User info, query and fragment go (tokens hide there, and a FHIR base has none); scheme and
+    host are lower-cased and a trailing slash dropped, so one server has one spelling.
+    """
+    parts = urlsplit(url.strip())
+    host = parts.netloc.rpartition("@")[2].lower()
+    return urlunsplit((parts.scheme.lower(), host, parts.path.rstrip("/"), "", ""))
