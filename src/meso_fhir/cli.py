@@ -250,6 +250,321 @@ def validate_command(files: tuple[Path, ...], fmt: str, max_issues: int) -> None
         sys.exit(EXIT_NOT_CONFORMANT)
 
 
+DEFAULT_STATE = "meso-fhir-state.sqlite"
+
+
+@main.command("sync")
+@click.argument("export", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--server",
+    envvar="MESO_FHIR_SERVER",
+    help="FHIR R4 base URL (env MESO_FHIR_SERVER). Without one: dry run.",
+)
+@click.option(
+    "--token-env", metavar="NAME", help="Name of the environment variable holding a bearer token."
+)
+@click.option(
+    "--basic-user",
+    help="User for HTTP basic auth; the password comes from MESO_FHIR_BASIC_PASSWORD.",
+)
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(DEFAULT_STATE),
+    show_default=True,
+    help="The sync ledger (SQLite).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 5000),
+    default=250,
+    show_default=True,
+    help="Entries per transaction Bundle.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 32),
+    default=2,
+    show_default=True,
+    help="Bundles in flight at once.",
+)
+@click.option(
+    "--write-strategy",
+    type=click.Choice(WRITE_STRATEGIES),
+    default="conditional",
+    show_default=True,
+    help="conditional: PUT Type?identifier= (for EHRs that forbid client ids); id: PUT Type/<deterministic id>.",
+)
+@click.option(
+    "--patient-policy",
+    type=click.Choice(["create-or-update", "must-exist"]),
+    default="create-or-update",
+    show_default=True,
+    help="must-exist: find the EHR's Patient by MRN and never create one.",
+)
+@click.option(
+    "--full", is_flag=True, help="Ignore what the ledger says is already synced; send everything."
+)
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Send only the records that failed (or were left pending) before.",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for one response.",
+)
+@click.option(
+    "--outbox",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("meso-fhir-outbox"),
+    show_default=True,
+    help="Dry run: where the bundles are written.",
+)
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a JSON report of the run.",
+)
+@clinic_options
+def sync_command(
+    export: Path,
+    server: str | None,
+    token_env: str | None,
+    basic_user: str | None,
+    state: Path,
+    batch_size: int,
+    concurrency: int,
+    write_strategy: str,
+    patient_policy: str,
+    full: bool,
+    retry_failed: bool,
+    timeout: float,
+    outbox: Path,
+    report: Path | None,
+    mrn_system: str,
+    identifier_base: str,
+    timezone: str,
+) -> None:
+    """Sync a clinic EXPORT with a FHIR R4 server: idempotent, resumable, one failure never blocks the rest.
+
+    Unchanged records (per the ledger) are skipped without a request; a killed run resumes on
+    the next; failures are recorded with the server's reason (see `meso-fhir status`). With no
+    server configured, writes the bundles it would send to --outbox and touches nothing.
+    Exit 0 when every record synced; 3 invalid input; 5 records failed; 6 stopped early.
+
+    \b
+    Examples:
+      meso-fhir sync examples/clinic.json --server http://localhost:8080/fhir
+      EHR_TOKEN=... meso-fhir sync export.jsonl --server https://ehr/fhir --token-env EHR_TOKEN \\
+          --patient-policy must-exist --report sync-report.json
+      meso-fhir sync examples/clinic.json           # dry run: writes meso-fhir-outbox/
+    """
+    import os
+
+    from .fhir_client import BearerToken, FhirClient
+    from .ledger import Ledger, LedgerError
+    from .load import load
+    from .sync import SyncOptions, exit_code, sync
+
+    config = _config(mrn_system, identifier_base, timezone)
+    options = SyncOptions(
+        strategy=write_strategy,
+        patient_policy=patient_policy,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        full=full,
+        retry_failed=retry_failed,
+    )  # type: ignore[arg-type]
+    auth: Any = None
+    if token_env:
+        token = os.environ.get(token_env)
+        if not token:
+            raise click.BadParameter(
+                f"environment variable {token_env} is empty or not set", param_hint="--token-env"
+            )
+        auth = BearerToken(token)
+    elif basic_user:
+        auth = (basic_user, os.environ.get("MESO_FHIR_BASIC_PASSWORD", ""))
+    try:
+        loaded = load(export)
+    except InputError as exc:
+        _echo_err(f"error: cannot read {export}: {exc}")
+        sys.exit(EXIT_UNREADABLE_INPUT)
+    progress = _Progress()
+    if not server:
+        result = sync(
+            loaded, config, options, client=None, ledger=None, server_url=None, outbox=outbox
+        )
+        _echo_err(f"no server configured (--server or MESO_FHIR_SERVER): dry run, nothing sent")
+        _echo_err(
+            f"wrote {result.bundles} bundle(s) with {result.records['written']} record(s) to {outbox}/"
+        )
+    else:
+        import httpx
+
+        try:
+            ledger = Ledger.open(state)
+        except LedgerError as exc:
+            _echo_err(f"error: {exc}")
+            sys.exit(EXIT_SYNC_ABORTED)
+        with (
+            ledger,
+            FhirClient(
+                server, auth=auth, timeout=httpx.Timeout(timeout, connect=min(10.0, timeout))
+            ) as client,
+        ):
+            result = sync(
+                loaded,
+                config,
+                options,
+                client=client,
+                ledger=ledger,
+                server_url=server,
+                progress=progress,
+            )
+        progress.close()
+    for failure in result.failures:
+        _echo_err(f"failed: {failure['kind']} {failure['source_id']!r}: {failure['error']}")
+    _print_sync_summary(result.as_dict())
+    if report:
+        _write_json(report, {"command": "sync", "input": str(export), **result.as_dict()})
+    if result.aborted:
+        _echo_err(f"stopped early: {result.aborted}")
+    code = exit_code(result)
+    sys.exit(code)
+
+
+class _Progress:
+    """A progress bar on a terminal, a plain line every 10% otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if total <= 0:
+            return
+        percent = done * 100 // total
+        if self.tty:
+            width = 30
+            filled = width * done // total
+            click.echo(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} records",
+                err=True,
+                nl=False,
+            )
+        elif percent // 10 > self.last // 10:
+            _echo_err(f"progress: {done}/{total} records ({percent}%)")
+        self.last = percent
+
+    def close(self) -> None:
+        if self.tty and self.last >= 0:
+            click.echo("", err=True)
+
+
+def _print_sync_summary(data: dict[str, Any]) -> None:
+    records = ", ".join(f"{n} {k}" for k, n in data["records"].items()) or "nothing to do"
+    _echo_err(f"records: {records}")
+    for resource_type, counts in data["resources"].items():
+        _echo_err(f"  {resource_type}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    _echo_err(f"{data['requests']} request(s) in {data['bundles']} bundle(s)")
+
+
+@main.command("status")
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(DEFAULT_STATE),
+    show_default=True,
+    help="The sync ledger (SQLite).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--runs", type=int, default=5, show_default=True, help="How many recent runs to list."
+)
+def status_command(state: Path, fmt: str, runs: int) -> None:
+    """What the ledger knows: records synced, failed (with the server's reason), pending.
+
+    \b
+    Example:
+      meso-fhir status --state meso-fhir-state.sqlite
+    """
+    from .ledger import Ledger, LedgerError
+
+    if not state.exists():
+        _echo_err(f"no ledger at {state}: nothing synced yet (run `meso-fhir sync` first)")
+        sys.exit(EXIT_USAGE)
+    try:
+        ledger = Ledger.open(state)
+    except LedgerError as exc:
+        _echo_err(f"error: {exc}")
+        sys.exit(EXIT_SYNC_ABORTED)
+    with ledger:
+        counts = ledger.counts()
+        failures = ledger.failures()
+        recent = ledger.runs(runs)
+    if fmt == "json":
+        click.echo(
+            orjson.dumps(
+                {
+                    "counts": counts,
+                    "failed": [
+                        {
+                            "kind": f.key.kind,
+                            "source_id": f.key.source_id,
+                            "error": f.error_text,
+                            "details": f.error_details,
+                            "attempts": f.attempts,
+                            "last_attempt_at": f.last_attempt_at.isoformat(),
+                        }
+                        for f in failures
+                    ],
+                    "pending": [list(k) for k in ledger_pending(state)],
+                    "runs": [
+                        {
+                            "run_id": r.run_id,
+                            "started_at": r.started_at.isoformat(),
+                            "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+                            "server": r.server_url,
+                            "counts": r.counts,
+                            "exit_code": r.exit_code,
+                        }
+                        for r in recent
+                    ],
+                },
+                option=orjson.OPT_INDENT_2,
+            ).decode()
+        )
+        return
+    click.echo(f"{'kind':<12} {'synced':>8} {'failed':>8} {'pending':>8} {'withdrawn':>9}")
+    for kind, by_outcome in counts.items():
+        click.echo(
+            f"{kind:<12} {by_outcome.get('synced', 0):>8} {by_outcome.get('failed', 0):>8} {by_outcome.get('pending', 0):>8} {by_outcome.get('withdrawn', 0):>9}"
+        )
+    if failures:
+        click.echo("\nfailed:")
+        for f in failures:
+            click.echo(
+                f"  {f.key.kind} {f.key.source_id!r} (attempts {f.attempts}): {f.error_text}"
+            )
+    for r in recent:
+        state_text = f"exit {r.exit_code}" if r.finished_at else "did not finish"
+        click.echo(f"run {r.run_id}: {r.started_at:%Y-%m-%d %H:%M:%S} {r.server_url} {state_text}")
+
+
+def ledger_pending(state: Path) -> list[tuple[str, str]]:
+    from .ledger import Ledger
+
+    with Ledger.open(state) as ledger:
+        return [tuple(k) for k in ledger.pending_keys()]  # type: ignore[misc]
+
+
 @main.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of the clinic export format (JSON document and JSON Lines).

@@ -64,15 +64,6 @@ EXT_INJECTION_DEPTH: Final = extension_url(
 )  # MedicationAdministration.dosage, valueQuantity mm
 EXT_NEEDLE: Final = extension_url("needle")  # MedicationAdministration.dosage, valueString
 
-# Base R4 vital signs profiles, declared beside ours so an EHR recognises the shape.
-BASE_VITAL_PROFILE: Final = {
-    "85354-9": "http://hl7.org/fhir/StructureDefinition/bp",
-    "8867-4": "http://hl7.org/fhir/StructureDefinition/heartrate",
-    "8310-5": "http://hl7.org/fhir/StructureDefinition/bodytemp",
-    "29463-7": "http://hl7.org/fhir/StructureDefinition/bodyweight",
-    "8302-2": "http://hl7.org/fhir/StructureDefinition/bodyheight",
-    "39156-5": "http://hl7.org/fhir/StructureDefinition/bmi",
-}
 
 Coding = tuple[str, str, str]  # (system, code, display)
 

@@ -164,10 +164,9 @@ def map_screening(screening: Screening, config: ClinicConfig) -> list[Resource]:
     vitals_category = [concept([codes.VITAL_SIGNS_CATEGORY])]
     vs = screening.vital_signs
     if vs.blood_pressure is not None:
-        bp_code = codes.BLOOD_PRESSURE[0]
         obs = observation(
             "blood-pressure",
-            [codes.PROFILE_VITAL_SIGNS, codes.BASE_VITAL_PROFILE[bp_code]],
+            [codes.PROFILE_VITAL_SIGNS],
             vitals_category,
             concept([(codes.LOINC, *codes.BLOOD_PRESSURE)]),
         )
@@ -187,7 +186,7 @@ def map_screening(screening: Screening, config: ClinicConfig) -> list[Resource]:
             continue
         obs = observation(
             _VITAL_PART[name],
-            [codes.PROFILE_VITAL_SIGNS, codes.BASE_VITAL_PROFILE[loinc]],
+            [codes.PROFILE_VITAL_SIGNS],
             vitals_category,
             concept([(codes.LOINC, loinc, display)]),
         )
