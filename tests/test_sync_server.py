@@ -1,0 +1,363 @@
+"""Sync against a real FHIR server (the in-memory one, or MESO_FHIR_TEST_SERVER, e.g. HAPI).
+
+Every test uses its own identifier systems, so tests never see each other's resources and the
+same tests can run against a shared server that cannot be reset.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from meso_fhir.fhir_client import FhirClient, identifier_token
+from meso_fhir.identity import ClinicConfig
+from meso_fhir.ledger import Ledger
+from meso_fhir.load import load
+from meso_fhir.sync import SyncOptions, SyncReport, sync
+
+from .helpers import ROOT, example_document
+
+pytestmark = pytest.mark.server
+
+# A small slice of the example: two treated patients, one contraindicated, with everything.
+PATIENTS = ("P001", "P006", "P007")
+
+
+def small_export(tmp_path: Path, change: Any = None, name: str = "clinic.json") -> Path:
+    doc = example_document()
+    for list_name in ("patients", "screenings", "courses", "sessions", "observations"):
+        key = "id" if list_name == "patients" else "patient_id"
+        doc[list_name] = [r for r in doc[list_name] if r[key] in PATIENTS]
+    if change:
+        change(doc)
+    path = tmp_path / name
+    path.write_bytes(orjson.dumps(doc))
+    return path
+
+
+@pytest.fixture
+def config() -> ClinicConfig:
+    run = uuid.uuid4().hex[:12]
+    return ClinicConfig(
+        mrn_system=f"https://hospital.example.org/fhir/sid/mrn-{run}",
+        identifier_base=f"https://clinic.example.org/fhir/sid/{run}",
+    )
+
+
+@pytest.fixture
+def client(fhir_server: Any) -> Iterator[FhirClient]:
+    with FhirClient(fhir_server.base_url) as c:
+        yield c
+
+
+def run_sync(
+    fhir_server: Any, export: Path, state: Path, config: ClinicConfig, **options: Any
+) -> SyncReport:
+    with Ledger.open(state) as ledger, FhirClient(fhir_server.base_url) as client:
+        return sync(
+            load(export),
+            config,
+            SyncOptions(**options),
+            client=client,
+            ledger=ledger,
+            server_url=fhir_server.base_url,
+        )
+
+
+def on_server(client: FhirClient, config: ClinicConfig) -> dict[str, list[dict[str, Any]]]:
+    """Every resource of this test's identifier systems, by type, found by identifier search."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    doc = example_document()
+    for patient in doc["patients"]:
+        if patient["id"] in PATIENTS:
+            token = identifier_token(config.mrn_system, patient["mrn"])
+            found.setdefault("Patient", []).extend(client.search("Patient", {"identifier": token}))
+    for resource_type, kind in (
+        ("Observation", "screening"),
+        ("Observation", "observation"),
+        ("MedicationStatement", "screening"),
+        ("CarePlan", "course"),
+        ("Procedure", "session"),
+        ("MedicationAdministration", "injection"),
+    ):
+        # token search on the system alone: every resource of that kind in this test
+        found.setdefault(resource_type, []).extend(
+            client.search(resource_type, {"identifier": f"{config.system(kind)}|", "_count": "200"})
+        )
+    return found
+
+
+def mapped_counts(export: Path, config: ClinicConfig) -> dict[str, int]:
+    from collections import Counter
+
+    from meso_fhir.pipeline import MapSummary, mapped_records
+
+    summary = MapSummary()
+    for _ in mapped_records(load(export), config, summary):
+        pass
+    return dict(Counter(summary.resources))
+
+
+def _identifiers(resources: list[dict[str, Any]]) -> list[str]:
+    return sorted(
+        f"{r['identifier'][0]['system']}|{r['identifier'][0]['value']}" for r in resources
+    )
+
+
+def _stats(fhir_server: Any) -> int | None:
+    stats = fhir_server.stats()
+    return None if stats is None else stats["requests"]
+
+
+def test_first_sync_lands_every_resource_once_and_resync_sends_nothing(
+    fhir_server: Any, client: FhirClient, config: ClinicConfig, tmp_path: Path
+) -> None:
+    export = small_export(tmp_path)
+    first = run_sync(fhir_server, export, tmp_path / "state.sqlite", config)
+    assert first.failures == []
+    assert first.records == {"synced": 27, "unchanged": 0}
+    assert first.requests == 1  # 27 records: one transaction
+    expected = mapped_counts(export, config)
+    assert {t: dict(c) for t, c in first.resources.items()} == {
+        t: {"created": n} for t, n in expected.items()
+    }
+    landed = on_server(client, config)
+    for resource_type, resources in landed.items():
+        ids = _identifiers(resources)
+        assert len(ids) == len(set(ids)), f"duplicate {resource_type}"
+    assert {t: len(r) for t, r in landed.items()} == expected
+
+    before = _stats(fhir_server)
+    second = run_sync(fhir_server, export, tmp_path / "state.sqlite", config)
+    assert second.records == {"unchanged": 27}
+    assert second.requests == 0
+    if before is not None:
+        assert _stats(fhir_server) == before  # not one request reached the server
+
+
+def test_a_changed_record_updates_only_its_own_resources(
+    fhir_server: Any, client: FhirClient, config: ClinicConfig, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.sqlite"
+    run_sync(fhir_server, small_export(tmp_path), state, config)
+
+    def new_pain_score(doc: dict[str, Any]) -> None:
+        observation = next(o for o in doc["observations"] if o["id"] == "C001-S2-O1")
+        observation["finding"]["score"] = 7
+
+    report = run_sync(fhir_server, small_export(tmp_path, new_pain_score), state, config)
+    assert report.records == {"synced": 1, "unchanged": 26}
+    assert {t: dict(c) for t, c in report.resources.items()} == {"Observation": {"updated": 1}}
+    token = identifier_token(config.system("observation"), "C001-S2-O1")
+    [changed] = client.search("Observation", {"identifier": token})
+    assert changed["valueInteger"] == 7
+    assert changed["meta"]["versionId"] != "1"
+    token = identifier_token(config.system("observation"), "C001-S1-O1")
+    [untouched] = client.search("Observation", {"identifier": token})
+    assert untouched["meta"]["versionId"] == "1"
+
+
+def test_one_invalid_record_fails_alone_and_the_rest_land(
+    fhir_server: Any,
+    client: FhirClient,
+    config: ClinicConfig,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server rejects the whole transaction; sync splits it until the bad record is alone."""
+    from meso_fhir import sync as sync_module
+
+    real = sync_module._item
+
+    def corrupt_one(mapped: Any, export: Any) -> Any:
+        if (mapped.kind, mapped.source_id) == ("observation", "C006-S2-O2"):
+            del mapped.resources[0]["code"]  # Observation.code is 1..1 in base R4
+        return real(mapped, export)
+
+    monkeypatch.setattr(sync_module, "_item", corrupt_one)
+    report = run_sync(fhir_server, small_export(tmp_path), tmp_path / "state.sqlite", config)
+    assert report.records == {"synced": 26, "failed": 1, "unchanged": 0}
+    [failure] = report.failures
+    assert (failure["kind"], failure["source_id"]) == ("observation", "C006-S2-O2")
+    assert "code" in failure["error"]  # the server's own words
+    assert failure["status"] in (400, 412, 422)
+    landed = on_server(client, config)
+    assert len(landed["Procedure"]) == 7
+    with Ledger.open(tmp_path / "state.sqlite") as ledger:
+        state = ledger.record(("observation", "C006-S2-O2"))
+        assert (
+            state is not None and state.outcome == "failed" and "code" in (state.error_text or "")
+        )
+        assert ledger.counts()["observation"]["synced"] == 11
+
+
+def test_must_exist_patient_policy_finds_the_ehr_patient_and_never_creates_one(
+    fhir_server: Any, client: FhirClient, config: ClinicConfig, tmp_path: Path
+) -> None:
+    # The EHR already has P001 (with its own id); P006 and P007 are unknown to it.
+    ehr_patient = {
+        "resourceType": "Patient",
+        "identifier": [{"system": config.mrn_system, "value": "MRN-40021"}],
+        "name": [{"family": "Laurent"}],
+    }
+    created = client.create(ehr_patient)
+    report = run_sync(
+        fhir_server,
+        small_export(tmp_path),
+        tmp_path / "state.sqlite",
+        config,
+        patient_policy="must-exist",
+    )
+    failed = {(f["kind"], f["source_id"]) for f in report.failures}
+    assert ("patient", "P006") in failed and ("patient", "P007") in failed
+    assert ("patient", "P001") not in failed
+    assert all(
+        source_id.startswith(("P006", "P007", "S006", "S007", "C006")) for _, source_id in failed
+    )
+    reasons = {f["error"] for f in report.failures if f["kind"] == "patient"}
+    assert reasons == {"no Patient with this MRN on the server (patient policy must-exist)"}
+    landed = on_server(client, config)
+    assert [p["id"] for p in landed["Patient"]] == [created.id]  # none created
+    [plan] = landed["CarePlan"]
+    assert plan["subject"]["reference"] == f"Patient/{created.id}"
+
+
+def test_dry_run_writes_bundles_and_touches_no_server(fhir_server: Any, tmp_path: Path) -> None:
+    before = _stats(fhir_server)
+    env = {**os.environ, "MESO_FHIR_SERVER": ""}
+    export = small_export(tmp_path)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "meso_fhir.cli",
+            "sync",
+            str(export),
+            "--outbox",
+            str(tmp_path / "outbox"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "dry run, nothing sent" in result.stderr
+    bundles = sorted((tmp_path / "outbox").glob("bundle-*.json"))
+    assert [b.name for b in bundles] == ["bundle-00001.json"]
+    entries = len(orjson.loads(bundles[0].read_bytes())["entry"])
+    assert entries == sum(mapped_counts(export, ClinicConfig()).values())
+    assert not (tmp_path / "meso-fhir-state.sqlite").exists()
+    if before is not None:
+        assert _stats(fhir_server) == before
+
+
+def test_withdrawn_record_becomes_entered_in_error(
+    fhir_server: Any, client: FhirClient, config: ClinicConfig, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.sqlite"
+    run_sync(fhir_server, small_export(tmp_path), state, config)
+
+    def withdraw(doc: dict[str, Any]) -> None:
+        next(o for o in doc["observations"] if o["id"] == "C001-S1-O2")["withdrawn"] = True
+
+    report = run_sync(fhir_server, small_export(tmp_path, withdraw), state, config)
+    assert report.records == {"withdrawn": 1, "unchanged": 26}
+    [withdrawn] = client.search(
+        "Observation", {"identifier": identifier_token(config.system("observation"), "C001-S1-O2")}
+    )
+    assert withdrawn["status"] == "entered-in-error"
+
+
+def test_killed_mid_run_then_restarted_ends_complete_without_duplicates(
+    fhir_server: Any, client: FhirClient, config: ClinicConfig, tmp_path: Path
+) -> None:
+    """SIGKILL the CLI after the server has applied some bundles but not all."""
+    export = small_export(tmp_path)
+    state = tmp_path / "state.sqlite"
+    cmd = [
+        sys.executable, "-m", "meso_fhir.cli", "sync", str(export), "--server", fhir_server.base_url,
+        "--state", str(state), "--batch-size", "5", "--concurrency", "1",
+        "--mrn-system", config.mrn_system, "--identifier-base", config.identifier_base,
+    ]  # fmt: skip
+    process = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Kill once the ledger shows some records synced, whatever the server's speed.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if state.exists():
+            with Ledger.open(state) as ledger:
+                if sum(c["synced"] for c in ledger.counts().values()) >= 3:
+                    break
+        time.sleep(0.05)
+    assert process.poll() is None, "the run finished before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    with Ledger.open(state) as ledger:
+        interrupted = ledger.counts()
+    assert 3 <= sum(c["synced"] for c in interrupted.values()) < 27
+
+    report = run_sync(fhir_server, export, state, config, batch_size=5)
+    assert report.failures == []
+    with Ledger.open(state) as ledger:
+        assert sum(c["synced"] for c in ledger.counts().values()) == 27
+        assert ledger.pending_keys() == []
+    landed = on_server(client, config)
+    for resources in landed.values():
+        ids = _identifiers(resources)
+        assert len(ids) == len(set(ids))
+    assert len(landed["Procedure"]) == 7 and len(landed["Patient"]) == 3
+
+
+def test_retry_failed_sends_only_what_failed(
+    fhir_server: Any, config: ClinicConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from meso_fhir import sync as sync_module
+
+    real = sync_module._item
+    state = tmp_path / "state.sqlite"
+
+    def corrupt(mapped: Any, export: Any) -> Any:
+        if (mapped.kind, mapped.source_id) == ("course", "C006"):
+            del mapped.resources[0]["subject"]
+        return real(mapped, export)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(sync_module, "_item", corrupt)
+        first = run_sync(fhir_server, small_export(tmp_path), state, config)
+    failed = sorted((f["kind"], f["source_id"]) for f in first.failures)
+    assert failed[0] == ("course", "C006")
+    assert all(sid.startswith("C006") for _, sid in failed)  # its sessions and observations
+    again = run_sync(fhir_server, small_export(tmp_path), state, config, retry_failed=True)
+    assert again.failures == []
+    assert again.records["synced"] == len(failed)
+
+
+def test_cli_sync_report_and_status(fhir_server: Any, config: ClinicConfig, tmp_path: Path) -> None:
+    export = small_export(tmp_path)
+    state = tmp_path / "state.sqlite"
+    base = [sys.executable, "-m", "meso_fhir.cli"]
+    ids = ["--mrn-system", config.mrn_system, "--identifier-base", config.identifier_base]
+    result = subprocess.run(
+        [*base, "sync", str(export), "--server", fhir_server.base_url, "--state", str(state), "--report", str(tmp_path / "r.json"), *ids],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = orjson.loads((tmp_path / "r.json").read_bytes())
+    assert report["records"] == {"synced": 27, "unchanged": 0}
+    assert report["failures"] == []
+    status = subprocess.run(
+        [*base, "status", "--state", str(state), "--format", "json"], capture_output=True, text=True
+    )
+    assert status.returncode == 0
+    counts = orjson.loads(status.stdout)["counts"]
+    assert counts["session"]["synced"] == 7 and counts["patient"]["synced"] == 3
