@@ -28,7 +28,13 @@ def _doc_with(tmp_path: Path, list_name: str, index: int, **changes: object) -> 
 def test_examples_load_without_errors_and_agree() -> None:
     document, lines = load(EXAMPLE), load(EXAMPLE_LINES)
     assert document.errors == [] and lines.errors == []
-    assert document.counts == {"patient": 7, "screening": 7, "course": 4, "session": 16, "observation": 34}
+    assert document.counts == {
+        "patient": 7,
+        "screening": 7,
+        "course": 4,
+        "session": 16,
+        "observation": 34,
+    }
     assert [r.model_dump() for r in document.records()] == [r.model_dump() for r in lines.records()]
 
 
@@ -172,7 +178,12 @@ def test_duplicate_source_id_keeps_the_first(tmp_path: Path) -> None:
     records.append({**records[1], "mrn": "MRN-99999"})
     path = write_lines(tmp_path / "clinic.jsonl", records)
     assert _errors(path) == [
-        {"kind": "patient", "source_id": "P002", "field": "id", "message": "duplicate id; the record at line 2 was kept"}
+        {
+            "kind": "patient",
+            "source_id": "P002",
+            "field": "id",
+            "message": "duplicate id; the record at line 2 was kept",
+        }
     ]
     assert [p.id for p in load(path).records()] == [p["id"] for p in doc["patients"]]
 
@@ -183,7 +194,12 @@ def test_duplicate_mrn(tmp_path: Path) -> None:
     records[1]["mrn"] = records[0]["mrn"]
     path = write_lines(tmp_path / "clinic.jsonl", records)
     assert _errors(path) == [
-        {"kind": "patient", "source_id": "P002", "field": "mrn", "message": "MRN already used by patient 'P001'"}
+        {
+            "kind": "patient",
+            "source_id": "P002",
+            "field": "mrn",
+            "message": "MRN already used by patient 'P001'",
+        }
     ]
 
 

@@ -263,7 +263,14 @@ class Sender:
                     f"transaction-response has {len(results)} entries for {len(resources)} sent",
                     method="POST",
                 )
-        except (RequestRejected, MalformedResponse) as exc:
+        except MalformedResponse as exc:
+            # Not the records' fault (a proxy page, a cut body): fail them all, don't bisect.
+            # The server may have applied the bundle; the next run resends, harmlessly.
+            failed.update(item.key for item in sendable)
+            return [*outcomes, *(_failure(item, exc) for item in sendable)]
+        except AuthenticationFailed:
+            raise  # the job's fault, not the records': stop (send_unit turns it into _Aborted)
+        except RequestRejected as exc:
             if len(sendable) == 1:
                 failed.add(sendable[0].key)
                 return [*outcomes, _failure(sendable[0], exc)]

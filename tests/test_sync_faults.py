@@ -1,0 +1,216 @@
+"""Sync when the server misbehaves in ways the in-memory server cannot show (pytest-httpx)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from pytest_httpx import HTTPXMock
+
+from meso_fhir.cli import EXIT_SYNC_ABORTED, EXIT_SYNC_FAILED_RECORDS
+from meso_fhir.fhir_client import FhirClient, RetryPolicy
+from meso_fhir.identity import ClinicConfig
+from meso_fhir.ledger import Ledger
+from meso_fhir.load import load
+from meso_fhir.sync import SyncOptions, SyncReport, exit_code, sync
+
+from .helpers import example_document
+
+BASE = "http://fhir.test/fhir"
+FIXED = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+
+
+def one_patient_export(tmp_path: Path) -> Path:
+    """P006: patient, screening, course, 3 sessions, 6 observations = 12 records."""
+    doc = example_document()
+    for name in ("patients", "screenings", "courses", "sessions", "observations"):
+        key = "id" if name == "patients" else "patient_id"
+        doc[name] = [r for r in doc[name] if r[key] == "P006"]
+    path = tmp_path / "clinic.json"
+    path.write_bytes(orjson.dumps(doc))
+    return path
+
+
+def run(tmp_path: Path, **options: Any) -> SyncReport:
+    client = FhirClient(
+        BASE,
+        retry=RetryPolicy(max_attempts=3, base_delay=0.1, deadline=None),
+        sleep=lambda _s: None,
+    )
+    with Ledger.open(tmp_path / "state.sqlite") as ledger, client:
+        return sync(
+            load(one_patient_export(tmp_path)),
+            ClinicConfig(),
+            SyncOptions(concurrency=1, **options),
+            client=client,
+            ledger=ledger,
+            server_url=BASE,
+            now=lambda: FIXED,
+        )
+
+
+def transaction_response(request: httpx.Request) -> httpx.Response:
+    bundle = orjson.loads(request.content)
+    entries = [
+        {
+            "response": {
+                "status": "201 Created",
+                "location": f"{e['request']['url'].split('?')[0]}/s{i}/_history/1",
+            }
+        }
+        for i, e in enumerate(bundle["entry"])
+    ]
+    return httpx.Response(
+        200, json={"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
+    )
+
+
+def outcome(status: int, text: str, expression: str | None = None) -> httpx.Response:
+    issue: dict[str, Any] = {"severity": "error", "code": "invalid", "diagnostics": text}
+    if expression:
+        issue["expression"] = [expression]
+    return httpx.Response(status, json={"resourceType": "OperationOutcome", "issue": [issue]})
+
+
+def test_rejected_transaction_is_split_until_the_bad_record_is_alone(
+    tmp_path: Path, httpx_mock: HTTPXMock
+) -> None:
+    sizes: list[int] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        bundle = orjson.loads(request.content)
+        sizes.append(len(bundle["entry"]))
+        urls = [e["request"]["url"] for e in bundle["entry"]]
+        if any(u.endswith("|C006-S2-O1") for u in urls):
+            return outcome(400, "HAPI-0450: bad value", "Bundle.entry[3].resource.valueInteger")
+        return transaction_response(request)
+
+    httpx_mock.add_callback(server, method="POST", url=BASE, is_reusable=True)
+    report = run(tmp_path)
+    assert report.records == {"synced": 11, "failed": 1, "unchanged": 0}
+    assert report.failures == [
+        {
+            "kind": "observation",
+            "source_id": "C006-S2-O1",
+            "error": "error invalid: HAPI-0450: bad value (at Bundle.entry[3].resource.valueInteger)",
+            "status": 400,
+            "at": ["Bundle.entry[3].resource.valueInteger"],
+        }
+    ]
+    # whole bundle, then halves down to the record: every request is one the job needed
+    assert sizes[0] == sum(sizes[1:3]) and len(sizes) == report.requests
+    assert exit_code(report) == EXIT_SYNC_FAILED_RECORDS
+    with Ledger.open(tmp_path / "state.sqlite") as ledger:
+        state = ledger.record(("observation", "C006-S2-O1"))
+        assert state is not None and state.outcome == "failed"
+        assert (
+            state.error_text
+            == "error invalid: HAPI-0450: bad value (at Bundle.entry[3].resource.valueInteger)"
+        )
+
+
+def test_server_down_stops_the_job_and_leaves_records_pending(
+    tmp_path: Path, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(method="POST", url=BASE, status_code=503, is_reusable=True)
+    report = run(tmp_path)
+    assert report.aborted is not None and "503" in report.aborted
+    assert exit_code(report) == EXIT_SYNC_ABORTED
+    assert len(httpx_mock.get_requests()) == 3  # the client's attempts, then the job stops
+    with Ledger.open(tmp_path / "state.sqlite") as ledger:
+        assert len(ledger.pending_keys()) == 12  # the next run sends them
+        assert ledger.counts()["patient"] == {
+            "pending": 1,
+            "synced": 0,
+            "failed": 0,
+            "withdrawn": 0,
+        }
+
+
+def test_503_then_success_lands_everything(tmp_path: Path, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(method="POST", url=BASE, status_code=503, headers={"Retry-After": "1"})
+    httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
+    report = run(tmp_path)
+    assert report.records == {"synced": 12, "unchanged": 0}
+    assert report.aborted is None
+
+
+def test_dropped_connection_then_success(tmp_path: Path, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_exception(
+        httpx.RemoteProtocolError("Server disconnected"), method="POST", url=BASE
+    )
+    httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
+    report = run(tmp_path)
+    assert report.records == {"synced": 12, "unchanged": 0}
+
+
+def test_conflict_is_tried_once_more(tmp_path: Path, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(
+        method="POST",
+        url=BASE,
+        status_code=409,
+        json={"resourceType": "OperationOutcome", "issue": []},
+    )
+    httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
+    report = run(tmp_path)
+    assert report.records == {"synced": 12, "unchanged": 0}
+    assert report.requests == 2
+
+
+def test_malformed_response_fails_the_bundle_without_splitting(
+    tmp_path: Path, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(
+        method="POST", url=BASE, status_code=200, text="<html>proxy error</html>"
+    )
+    report = run(tmp_path)
+    assert report.records == {"failed": 12, "unchanged": 0}
+    assert len(httpx_mock.get_requests()) == 1
+    assert all("not JSON" in f["error"] or "JSON" in f["error"] for f in report.failures)
+
+
+def test_authentication_failure_stops_the_job_without_leaking_the_token(
+    tmp_path: Path, httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from meso_fhir.cli import main
+
+    secret = "tok-SECRET-4711"
+    monkeypatch.setenv("EHR_TOKEN", secret)
+    httpx_mock.add_response(
+        method="POST",
+        url=BASE,
+        status_code=401,
+        json={
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "login", "diagnostics": "token expired"}],
+        },
+    )
+    export = one_patient_export(tmp_path)
+    report_path = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        main,
+        [
+            "sync",
+            str(export),
+            "--server",
+            BASE,
+            "--token-env",
+            "EHR_TOKEN",
+            "--state",
+            str(tmp_path / "s.sqlite"),
+            "--report",
+            str(report_path),
+        ],
+    )
+    assert result.exit_code == EXIT_SYNC_ABORTED
+    assert "token expired" in result.output
+    assert httpx_mock.get_requests()[0].headers["Authorization"] == f"Bearer {secret}"
+    assert secret not in result.output
+    assert secret not in report_path.read_text()
+    assert secret.encode() not in (tmp_path / "s.sqlite").read_bytes()
