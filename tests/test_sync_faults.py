@@ -214,3 +214,22 @@ def test_authentication_failure_stops_the_job_without_leaking_the_token(
     assert secret not in result.output
     assert secret not in report_path.read_text()
     assert secret.encode() not in (tmp_path / "s.sqlite").read_bytes()
+
+
+def test_a_second_sync_on_the_same_ledger_refuses_to_start(tmp_path: Path) -> None:
+    import fcntl
+
+    from click.testing import CliRunner
+
+    from meso_fhir.cli import EXIT_LEDGER_BUSY, main
+
+    state = tmp_path / "s.sqlite"
+    with open(tmp_path / "s.sqlite.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = CliRunner().invoke(
+            main,
+            ["sync", str(one_patient_export(tmp_path)), "--server", BASE, "--state", str(state)],
+        )
+    assert result.exit_code == EXIT_LEDGER_BUSY
+    assert "another meso-fhir sync is using" in result.output
+    assert not state.exists()

@@ -9,6 +9,7 @@ Exit codes (numbered once, never reused; a scheduler can act on them):
     5  sync: some records failed on the server (recorded in the ledger with the server's reason)
     6  sync: stopped early: the server was unreachable or refused us (auth, deadline)
     7  the input file could not be read at all (missing, not JSON, not an export)
+    8  sync: another sync holds the ledger (overlapping cron runs); nothing was done
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ EXIT_NOT_CONFORMANT = 4
 EXIT_SYNC_FAILED_RECORDS = 5
 EXIT_SYNC_ABORTED = 6
 EXIT_UNREADABLE_INPUT = 7
+EXIT_LEDGER_BUSY = 8
 
 CONTEXT = {
     "help_option_names": ["-h", "--help"],
@@ -102,7 +104,8 @@ def main() -> None:
 
     Every option can also be set as MESO_FHIR_<OPTION> in the environment, e.g.
     MESO_FHIR_MRN_SYSTEM. Exit codes: 0 done; 2 usage; 3 invalid input records; 4 resources
-    not conformant; 5 records failed on the server; 6 sync stopped early; 7 unreadable input.
+    not conformant; 5 records failed on the server; 6 sync stopped early; 7 unreadable input;
+    8 another sync holds the ledger.
     """
 
 
@@ -399,19 +402,21 @@ def sync_command(
         result = sync(
             loaded, config, options, client=None, ledger=None, server_url=None, outbox=outbox
         )
-        _echo_err(f"no server configured (--server or MESO_FHIR_SERVER): dry run, nothing sent")
+        _echo_err("no server configured (--server or MESO_FHIR_SERVER): dry run, nothing sent")
         _echo_err(
             f"wrote {result.bundles} bundle(s) with {result.records['written']} record(s) to {outbox}/"
         )
     else:
         import httpx
 
+        lock = _lock(state)
         try:
             ledger = Ledger.open(state)
         except LedgerError as exc:
             _echo_err(f"error: {exc}")
             sys.exit(EXIT_SYNC_ABORTED)
         with (
+            lock,
             ledger,
             FhirClient(
                 server, auth=auth, timeout=httpx.Timeout(timeout, connect=min(10.0, timeout))
@@ -436,6 +441,22 @@ def sync_command(
         _echo_err(f"stopped early: {result.aborted}")
     code = exit_code(result)
     sys.exit(code)
+
+
+def _lock(state: Path) -> Any:
+    """Hold ``<state>.lock`` for the run: two jobs on one ledger could send the same records."""
+    import fcntl
+
+    state.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(state.with_name(state.name + ".lock"), "w")  # noqa: SIM115 - held for the run
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        _echo_err(
+            f"error: another meso-fhir sync is using {state}; nothing done (exit {EXIT_LEDGER_BUSY})"
+        )
+        sys.exit(EXIT_LEDGER_BUSY)
+    return handle
 
 
 class _Progress:
