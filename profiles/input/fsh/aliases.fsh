@@ -1,0 +1,21 @@
+// Code system URIs (the same as in src/meso_fhir/codes.py).
+Alias: $sct = http://snomed.info/sct
+Alias: $loinc = http://loinc.org
+Alias: $ucum = http://unitsofmeasure.org
+Alias: $v2-0203 = http://terminology.hl7.org/CodeSystem/v2-0203
+Alias: $obs-category = http://terminology.hl7.org/CodeSystem/observation-category
+Alias: $v3-route = http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration
+Alias: $meso = https://meso-fhir.org/fhir/CodeSystem/meso
+Alias: $vitalsigns = http://hl7.org/fhir/StructureDefinition/vitalsigns
+
+// A CodeableConcept that must carry one given coding, in any position, beside any others: a
+// slice of its codings matched by pattern. (A patternCodeableConcept on the element says the
+// same, but pyfhircheck 0.2 compares the coding lists whole and rejects any extra coding.)
+RuleSet: RequiredCoding(path, slice, system, code)
+* {path}.coding ^slicing.discriminator.type = #pattern
+* {path}.coding ^slicing.discriminator.path = "$this"
+* {path}.coding ^slicing.rules = #open
+* {path}.coding ^slicing.description = "The required coding, told apart by system and code"
+* {path}.coding 1..*
+* {path}.coding contains {slice} 1..1
+* {path}.coding[{slice}] = {system}#{code}

@@ -1,0 +1,262 @@
+// One example per profile (and a few more), shaped as the mapper emits them. build.sh validates
+// each against its meta.profile (check-examples.mjs). Identifier systems are placeholders of a
+// clinic's configurable base URI.
+
+Alias: $mrn = https://hospital.example.org/fhir/sid/mrn
+Alias: $clinic-id = https://clinic.example.org/fhir/sid
+
+Instance: example-patient
+InstanceOf: MesoPatient
+Usage: #example
+Title: "Patient"
+* identifier[mrn].use = #usual
+* identifier[mrn].type = $v2-0203#MR "Medical record number"
+* identifier[mrn].system = $mrn
+* identifier[mrn].value = "MRN-000123"
+* active = true
+* name.use = #official
+* name.family = "Martin"
+* name.given = "Claire"
+* gender = #female
+* birthDate = "1981-04-12"
+
+Instance: example-blood-pressure
+InstanceOf: MesoVitalSigns
+Usage: #example
+Title: "Vital signs: blood pressure"
+* meta.profile[+] = "http://hl7.org/fhir/StructureDefinition/bp"
+* identifier.system = "https://clinic.example.org/fhir/sid/screening-observation"
+* identifier.value = "SCR-42-bp"
+* status = #final
+* category[VSCat] = $obs-category#vital-signs "Vital Signs"
+* code = $loinc#85354-9 "Blood pressure panel with all children optional"
+* subject = Reference(Patient/example-patient)
+* effectiveDateTime = "2024-03-01T09:30:00+01:00"
+* component[0].code = $loinc#8480-6 "Systolic blood pressure"
+* component[0].valueQuantity = 118 'mm[Hg]' "mm[Hg]"
+* component[1].code = $loinc#8462-4 "Diastolic blood pressure"
+* component[1].valueQuantity = 76 'mm[Hg]' "mm[Hg]"
+
+Instance: example-heart-rate
+InstanceOf: MesoVitalSigns
+Usage: #example
+Title: "Vital signs: heart rate"
+* meta.profile[+] = "http://hl7.org/fhir/StructureDefinition/heartrate"
+* identifier.system = "https://clinic.example.org/fhir/sid/screening-observation"
+* identifier.value = "SCR-42-hr"
+* status = #final
+* category[VSCat] = $obs-category#vital-signs "Vital Signs"
+* code = $loinc#8867-4 "Heart rate"
+* subject = Reference(Patient/example-patient)
+* effectiveDateTime = "2024-03-01T09:30:00+01:00"
+* valueQuantity = 64 '/min' "/min"
+
+Instance: example-pregnancy-status
+InstanceOf: MesoScreeningFinding
+Usage: #example
+Title: "Screening: pregnancy status"
+* identifier.system = "https://clinic.example.org/fhir/sid/screening-observation"
+* identifier.value = "SCR-42-pregnancy-status"
+* status = #final
+* category = $obs-category#exam "Exam"
+* code = $loinc#82810-3 "Pregnancy status"
+* subject = Reference(Patient/example-patient)
+* effectiveDateTime = "2024-03-01T09:30:00+01:00"
+* valueCodeableConcept = $sct#60001007 "Not pregnant"
+
+Instance: example-fitzpatrick
+InstanceOf: MesoScreeningFinding
+Usage: #example
+Title: "Screening: Fitzpatrick skin type"
+* identifier.system = "https://clinic.example.org/fhir/sid/screening-observation"
+* identifier.value = "SCR-42-fitzpatrick"
+* status = #final
+* category = $obs-category#exam "Exam"
+* code = $sct#443635002 "Fitzpatrick classification of skin type"
+* subject = Reference(Patient/example-patient)
+* effectiveDateTime = "2024-03-01T09:30:00+01:00"
+* valueCodeableConcept = $meso#fitzpatrick-III "Fitzpatrick skin type III"
+
+Instance: example-glogau
+InstanceOf: MesoScreeningFinding
+Usage: #example
+Title: "Screening: Glogau photo-ageing grade"
+* identifier.system = "https://clinic.example.org/fhir/sid/screening-observation"
+* identifier.value = "SCR-42-glogau"
+* status = #final
+* category = $obs-category#exam "Exam"
+* code = $meso#glogau-photoageing "Glogau photo-ageing classification"
+* subject = Reference(Patient/example-patient)
+* effectiveDateTime = "2024-03-01T09:30:00+01:00"
+* valueCodeableConcept = $meso#glogau-II "Glogau photo-ageing type II"
+
+Instance: example-contraindication-diabetes
+InstanceOf: MesoScreeningFinding
+Usage: #example
+Title: "Screening: contraindication answer (diabetes)"
+* identifier.system = "https://clinic.example.org/fhir/sid/screening-observation"
+* identifier.value = "SCR-42-ci-diabetes"
+* status = #final
+* category[0] = $obs-category#survey "Survey"
+* category[1] = $meso#contraindication "Contraindication screening answer"
+* code.coding[0] = $meso#ci-diabetes "Diabetes"
+* code.coding[1] = $sct#73211009 "Diabetes mellitus"
+* subject = Reference(Patient/example-patient)
+* effectiveDateTime = "2024-03-01T09:30:00+01:00"
+* valueBoolean = false
+
+Instance: example-aspirin
+InstanceOf: MesoMedicationStatement
+Usage: #example
+Title: "Screening: aspirin stopped"
+* identifier.system = "https://clinic.example.org/fhir/sid/screening-medication"
+* identifier.value = "SCR-42-aspirin"
+* status = #stopped
+* medicationCodeableConcept.coding[0] = http://www.nlm.nih.gov/research/umls/rxnorm#1191 "aspirin"
+* medicationCodeableConcept.coding[1] = $sct#387458008 "Aspirin"
+* medicationCodeableConcept.coding[2] = http://www.whocc.no/atc#B01AC06 "acetylsalicylic acid"
+* subject = Reference(Patient/example-patient)
+* effectivePeriod.end = "2024-02-10"
+* dateAsserted = "2024-03-01T09:30:00+01:00"
+
+Instance: example-eligibility
+InstanceOf: MesoEligibility
+Usage: #example
+Title: "Screening: eligibility decision"
+* identifier.system = "https://clinic.example.org/fhir/sid/screening-observation"
+* identifier.value = "SCR-42-eligibility"
+* status = #final
+* category = $obs-category#survey "Survey"
+* code = $meso#eligibility "Mesotherapy eligibility decision"
+* subject = Reference(Patient/example-patient)
+* effectiveDateTime = "2024-03-01T09:30:00+01:00"
+* valueCodeableConcept = $meso#eligible "Eligible"
+* hasMember[0] = Reference(Observation/example-blood-pressure)
+* hasMember[1] = Reference(Observation/example-heart-rate)
+* hasMember[2] = Reference(Observation/example-pregnancy-status)
+* hasMember[3] = Reference(Observation/example-fitzpatrick)
+* hasMember[4] = Reference(Observation/example-glogau)
+* hasMember[5] = Reference(Observation/example-contraindication-diabetes)
+* derivedFrom[0] = Reference(Observation/example-pregnancy-status)
+* derivedFrom[1] = Reference(Observation/example-contraindication-diabetes)
+* extension[supportingInfo].valueReference = Reference(MedicationStatement/example-aspirin)
+
+Instance: example-course
+InstanceOf: MesoCourse
+Usage: #example
+Title: "Course"
+* identifier.system = "https://clinic.example.org/fhir/sid/course"
+* identifier.value = "C-7"
+* extension[treatmentArea][0].valueCodeableConcept = $sct#89545001 "Face"
+* extension[treatmentArea][1].valueCodeableConcept = $sct#45048000 "Neck"
+* status = #active
+* intent = #plan
+* title = "Skin rejuvenation, face and neck"
+* subject = Reference(Patient/example-patient)
+* period.start = "2024-03-08"
+* supportingInfo = Reference(Observation/example-eligibility)
+* activity.detail.kind = #ServiceRequest
+* activity.detail.code.coding[mesotherapy] = $meso#mesotherapy "Mesotherapy session"
+* activity.detail.code.coding[generic] = $sct#433590000 "Administration of substance via specific route (procedure)"
+* activity.detail.reasonCode = $meso#indication-skin-rejuvenation "Skin rejuvenation"
+* activity.detail.status = #in-progress
+* activity.detail.scheduledTiming.repeat.count = 4
+* activity.detail.scheduledTiming.repeat.period = 2
+* activity.detail.scheduledTiming.repeat.periodUnit = #wk
+
+Instance: example-session
+InstanceOf: MesoSession
+Usage: #example
+Title: "Session"
+* identifier.system = "https://clinic.example.org/fhir/sid/session"
+* identifier.value = "S-7-1"
+* extension[sessionNumber].valuePositiveInt = 1
+* basedOn = Reference(CarePlan/example-course)
+* status = #completed
+* code.coding[mesotherapy] = $meso#mesotherapy "Mesotherapy session"
+* code.coding[generic] = $sct#433590000 "Administration of substance via specific route (procedure)"
+* subject = Reference(Patient/example-patient)
+* performedDateTime = "2024-03-08T14:00:00+01:00"
+* performer.actor.identifier.system = "https://clinic.example.org/fhir/sid/practitioner"
+* performer.actor.identifier.value = "DR-3"
+* performer.actor.display = "Dr A. Dupont"
+* bodySite[0] = $sct#89545001 "Face"
+* bodySite[1] = $sct#45048000 "Neck"
+* reasonCode = $meso#indication-skin-rejuvenation "Skin rejuvenation"
+* complication = $sct#95401009 "Injection site bruising"
+
+Instance: product
+InstanceOf: Medication
+Usage: #inline
+* code.coding = https://clinic.example.org/fhir/CodeSystem/product#HA-VITC "Hyaluronic acid and vitamin C cocktail"
+* code.text = "Hyaluronic acid and vitamin C cocktail"
+* ingredient[0].itemCodeableConcept.coding[0] = http://fdasis.nlm.nih.gov#S270N0TRQY "Hyaluronic acid"
+* ingredient[0].itemCodeableConcept.coding[1] = http://www.whocc.no/atc#D03AX05 "hyaluronic acid"
+* ingredient[1].itemCodeableConcept.coding[0] = $sct#43706004 "Ascorbic acid"
+* ingredient[1].itemCodeableConcept.coding[1] = http://fdasis.nlm.nih.gov#PQ6CK8PD0R "Ascorbic acid"
+* batch.lotNumber = "LOT-2024-0117"
+
+Instance: example-injection
+InstanceOf: MesoInjection
+Usage: #example
+Title: "Injection"
+* identifier.system = "https://clinic.example.org/fhir/sid/injection"
+* identifier.value = "S-7-1-1"
+* contained[0] = product
+* status = #completed
+* medicationReference.reference = "#product"
+* subject = Reference(Patient/example-patient)
+* partOf = Reference(Procedure/example-session)
+* effectiveDateTime = "2024-03-08T14:05:00+01:00"
+* dosage.extension[injectionDepth].valueQuantity = 1.5 'mm' "mm"
+* dosage.extension[needle].valueString = "32G 4 mm"
+* dosage.site = $sct#36141000 "Skin of cheek"
+* dosage.route.coding[0] = $sct#372464004 "Intradermal route"
+* dosage.route.coding[1] = $v3-route#IDINJ "Injection, intradermal"
+* dosage.method = $meso#technique-nappage "Nappage"
+* dosage.dose = 2 'mL' "mL"
+
+Instance: example-pain
+InstanceOf: MesoSessionObservation
+Usage: #example
+Title: "Session observation: pain score"
+* identifier.system = "https://clinic.example.org/fhir/sid/session-observation"
+* identifier.value = "S-7-1-pain"
+* status = #final
+* category = $obs-category#survey "Survey"
+* code = $loinc#72514-3 "Pain severity - 0-10 verbal numeric rating [Score] - Reported"
+* subject = Reference(Patient/example-patient)
+* partOf = Reference(Procedure/example-session)
+* effectiveDateTime = "2024-03-08T14:30:00+01:00"
+* valueInteger = 3
+
+Instance: example-waist
+InstanceOf: MesoSessionObservation
+Usage: #example
+Title: "Session observation: waist circumference"
+* identifier.system = "https://clinic.example.org/fhir/sid/session-observation"
+* identifier.value = "S-7-1-waist"
+* status = #final
+* category = $obs-category#exam "Exam"
+* code = $loinc#8280-0 "Waist Circumference at umbilicus by Tape measure"
+* subject = Reference(Patient/example-patient)
+* partOf = Reference(Procedure/example-session)
+* effectiveDateTime = "2024-03-08T13:50:00+01:00"
+* valueQuantity = 82.5 'cm' "cm"
+
+Instance: example-reaction
+InstanceOf: MesoSessionObservation
+Usage: #example
+Title: "Session observation: injection site reaction reported as an adverse event"
+* identifier.system = "https://clinic.example.org/fhir/sid/session-observation"
+* identifier.value = "S-7-1-reaction-1"
+* status = #final
+* category[0] = $obs-category#exam "Exam"
+* category[1] = $meso#adverse-event "Reported as an adverse event"
+* code = $sct#95377006 "Injection site reaction"
+* subject = Reference(Patient/example-patient)
+* partOf = Reference(Procedure/example-session)
+* effectiveDateTime = "2024-03-08T14:40:00+01:00"
+* valueCodeableConcept = $sct#95401009 "Injection site bruising"
+* bodySite = $sct#36141000 "Skin of cheek"
+* bodySite.text = "left skin of cheek"

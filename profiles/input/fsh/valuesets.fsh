@@ -1,0 +1,206 @@
+// Value sets of the profiles' bindings. Every concept is listed explicitly (no filters), so an
+// offline validator can check membership without SNOMED CT or LOINC loaded.
+// Codes and displays are those of src/meso_fhir/codes.py.
+
+RuleSet: ActiveValueSet
+* ^status = #active
+* ^experimental = false
+
+ValueSet: MesoVitalSignCodes
+Id: meso-vital-sign-codes
+Title: "meso-fhir vital signs"
+Description: "The vital signs recorded at a mesotherapy screening (LOINC)."
+* insert ActiveValueSet
+* $loinc#85354-9 "Blood pressure panel with all children optional"
+* $loinc#8867-4 "Heart rate"
+* $loinc#8310-5 "Body temperature"
+* $loinc#29463-7 "Body weight"
+* $loinc#8302-2 "Body height"
+* $loinc#39156-5 "Body mass index (BMI) [Ratio]"
+
+ValueSet: MesoBloodPressureComponents
+Id: meso-blood-pressure-components
+Title: "meso-fhir blood pressure components"
+Description: "The components of the blood pressure panel (LOINC)."
+* insert ActiveValueSet
+* $loinc#8480-6 "Systolic blood pressure"
+* $loinc#8462-4 "Diastolic blood pressure"
+
+ValueSet: MesoScreeningFindingCodes
+Id: meso-screening-finding-codes
+Title: "meso-fhir screening findings"
+Description: "What a screening finding records: pregnancy status, Fitzpatrick skin type, Glogau photo-ageing grade, or the answer to one contraindication question (local code; the SNOMED CT concept of the condition asked about may follow it as a second coding and is listed here too)."
+* insert ActiveValueSet
+* $loinc#82810-3 "Pregnancy status"
+* $sct#443635002 "Fitzpatrick classification of skin type"
+* $meso#glogau-photoageing "Glogau photo-ageing classification"
+* $meso#ci-pregnancy "Pregnancy"
+* $meso#ci-breastfeeding "Breastfeeding"
+* $meso#ci-bleeding-disorder "Bleeding disorder"
+* $meso#ci-anticoagulants "Anticoagulant therapy"
+* $meso#ci-diabetes "Diabetes"
+* $meso#ci-lupus "Lupus"
+* $meso#ci-autoimmune-disease "Autoimmune disease"
+* $meso#ci-active-skin-infection "Active skin infection"
+* $meso#ci-herpes "Herpes (active or recurrent at the site)"
+* $meso#ci-keloid "Keloid tendency"
+* $meso#ci-component-allergy "Allergy to a component"
+* $sct#64779008 "Blood coagulation disorder"
+* $sct#73211009 "Diabetes mellitus"
+* $sct#200936003 "Lupus erythematosus"
+
+ValueSet: MesoPregnancyStatus
+Id: meso-pregnancy-status
+Title: "meso-fhir pregnancy status answers"
+Description: "Answers to the pregnancy status question (LOINC 82810-3)."
+* insert ActiveValueSet
+* $sct#77386006 "Pregnant"
+* $sct#60001007 "Not pregnant"
+* $sct#152231000119106 "Pregnancy not yet confirmed"
+* $sct#146799005 "Possible pregnancy"
+
+ValueSet: MesoFitzpatrickSkinType
+Id: meso-fitzpatrick-skin-type
+Title: "meso-fhir Fitzpatrick skin types"
+Description: "Fitzpatrick skin types I to VI (answers to SNOMED CT 443635002)."
+* insert ActiveValueSet
+* $meso#fitzpatrick-I "Fitzpatrick skin type I"
+* $meso#fitzpatrick-II "Fitzpatrick skin type II"
+* $meso#fitzpatrick-III "Fitzpatrick skin type III"
+* $meso#fitzpatrick-IV "Fitzpatrick skin type IV"
+* $meso#fitzpatrick-V "Fitzpatrick skin type V"
+* $meso#fitzpatrick-VI "Fitzpatrick skin type VI"
+
+ValueSet: MesoGlogauGrade
+Id: meso-glogau-grade
+Title: "meso-fhir Glogau photo-ageing grades"
+Description: "Glogau photo-ageing types I to IV."
+* insert ActiveValueSet
+* $meso#glogau-I "Glogau photo-ageing type I"
+* $meso#glogau-II "Glogau photo-ageing type II"
+* $meso#glogau-III "Glogau photo-ageing type III"
+* $meso#glogau-IV "Glogau photo-ageing type IV"
+
+ValueSet: MesoScreeningFindingValues
+Id: meso-screening-finding-values
+Title: "meso-fhir coded screening answers"
+Description: "Every coded answer of a screening finding: the pregnancy status answers, the Fitzpatrick skin types and the Glogau grades (contraindication answers are booleans)."
+* insert ActiveValueSet
+// Listed concept by concept (not "include codes from valueset"): offline validators such as
+// pyfhircheck 0.2 do not expand a value set that includes another.
+* $sct#77386006 "Pregnant"
+* $sct#60001007 "Not pregnant"
+* $sct#152231000119106 "Pregnancy not yet confirmed"
+* $sct#146799005 "Possible pregnancy"
+* $meso#fitzpatrick-I "Fitzpatrick skin type I"
+* $meso#fitzpatrick-II "Fitzpatrick skin type II"
+* $meso#fitzpatrick-III "Fitzpatrick skin type III"
+* $meso#fitzpatrick-IV "Fitzpatrick skin type IV"
+* $meso#fitzpatrick-V "Fitzpatrick skin type V"
+* $meso#fitzpatrick-VI "Fitzpatrick skin type VI"
+* $meso#glogau-I "Glogau photo-ageing type I"
+* $meso#glogau-II "Glogau photo-ageing type II"
+* $meso#glogau-III "Glogau photo-ageing type III"
+* $meso#glogau-IV "Glogau photo-ageing type IV"
+
+ValueSet: MesoEligibilityDecision
+Id: meso-eligibility
+Title: "meso-fhir eligibility decisions"
+Description: "The outcomes of the pre-treatment screening."
+* insert ActiveValueSet
+* $meso#eligible "Eligible"
+* $meso#deferred "Deferred"
+* $meso#contraindicated "Contraindicated"
+
+ValueSet: MesoIndication
+Id: meso-indication
+Title: "meso-fhir indications"
+Description: "Why a course of mesotherapy is given."
+* insert ActiveValueSet
+* $meso#indication-skin-rejuvenation "Skin rejuvenation"
+* $meso#indication-fat-reduction "Localised fat reduction"
+* $meso#indication-body-recontouring "Body recontouring"
+* $meso#indication-pigmentation "Pigmentation disorder"
+* $meso#indication-wrinkles "Wrinkles and fine lines"
+* $meso#indication-hair-loss "Hair loss"
+
+ValueSet: MesoBodySite
+Id: meso-body-site
+Title: "meso-fhir body sites"
+Description: "Treated body areas and skin regions (SNOMED CT)."
+* insert ActiveValueSet
+* $sct#89545001 "Face"
+* $sct#68698007 "Skin of forehead"
+* $sct#36141000 "Skin of cheek"
+* $sct#34926004 "Submental area"
+* $sct#45048000 "Neck"
+* $sct#74160004 "Skin of chest"
+* $sct#41695006 "Scalp"
+* $sct#818981001 "Abdomen"
+* $sct#68367000 "Thigh"
+* $sct#61248009 "Skin of anterior thigh"
+* $sct#4578000 "Skin of posterior thigh"
+* $sct#73958006 "Skin of medial thigh"
+* $sct#46862004 "Buttock"
+* $sct#40983000 "Upper arm"
+* $sct#72939005 "Skin of posterior upper arm"
+* $sct#45981001 "Skin of anterior upper arm"
+
+ValueSet: MesoRoute
+Id: meso-route
+Title: "meso-fhir routes"
+Description: "Routes of a mesotherapy injection: intradermal or subcutaneous (SNOMED CT and the v3 RouteOfAdministration equivalents)."
+* insert ActiveValueSet
+* $sct#372464004 "Intradermal route"
+* $sct#34206005 "Subcutaneous route"
+* $v3-route#IDINJ "Injection, intradermal"
+* $v3-route#SQ "Injection, subcutaneous"
+
+ValueSet: MesoTechnique
+Id: meso-technique
+Title: "meso-fhir injection techniques"
+Description: "How the product is injected."
+* insert ActiveValueSet
+* $meso#technique-nappage "Nappage"
+* $meso#technique-point-by-point "Point-by-point"
+* $meso#technique-papule "Papule"
+* $meso#technique-linear "Linear (retrograde) threading"
+
+ValueSet: MesoReaction
+Id: meso-reaction
+Title: "meso-fhir reactions and complications"
+Description: "Injection site reactions and systemic reactions after a mesotherapy session (SNOMED CT)."
+* insert ActiveValueSet
+* $sct#95401009 "Injection site bruising"
+* $sct#35566002 "Hematoma"
+* $sct#247441003 "Erythema"
+* $sct#95392007 "Injection site edema"
+* $sct#95395009 "Injection site mass"
+* $sct#24389009 "Granuloma"
+* $sct#95402002 "Injection site induration"
+* $sct#95381006 "Injection site infection"
+* $sct#95382004 "Injection site abscess"
+* $sct#95388000 "Injection site pain"
+* $sct#95380007 "Injection site pigmentation change"
+* $sct#95397001 "Injection site necrosis"
+* $sct#95394008 "Injection site urticaria"
+* $sct#95378001 "Injection site hypersensitivity"
+* $sct#39579001 "Anaphylaxis"
+* $sct#41291007 "Angioedema"
+
+ValueSet: MesoSessionObservationCodes
+Id: meso-session-observation-codes
+Title: "meso-fhir session observations"
+Description: "What is observed at or after a session: pain, injection site reactions, measurements and outcome scales."
+* insert ActiveValueSet
+* $loinc#72514-3 "Pain severity - 0-10 verbal numeric rating [Score] - Reported"
+* $sct#95377006 "Injection site reaction"
+* $loinc#8280-0 "Waist Circumference at umbilicus by Tape measure"
+* $loinc#56074-8 "Neck circumference"
+* $loinc#56072-2 "Mid upper arm circumference"
+* $meso#hip-circumference "Hip circumference"
+* $meso#thigh-circumference "Thigh circumference"
+* $meso#gais "Global aesthetic improvement scale"
+* $meso#wrinkle-severity "Wrinkle severity rating"
+* $meso#pigmentation-index "Pigmentation index"
+* $meso#satisfaction "Patient satisfaction"
