@@ -16,7 +16,8 @@ Resource = dict[str, Any]
 WriteStrategy = Literal["conditional", "id"]
 WRITE_STRATEGIES: tuple[WriteStrategy, ...] = ("conditional", "id")
 
-# Top-level elements through which the mapper's resources refer to each other.
+# Top-level elements through which the mapper's resources refer to each other (and top-level
+# extensions with a valueReference).
 REFERENCE_FIELDS = ("subject", "basedOn", "partOf", "hasMember", "derivedFrom", "supportingInfo")
 
 
@@ -55,6 +56,13 @@ def entry(
             body[name] = _rewrite(value, resolve)
         elif isinstance(value, list):
             body[name] = [_rewrite(v, resolve) for v in value]
+    if any("valueReference" in ext for ext in body.get("extension", ())):
+        body["extension"] = [
+            {**ext, "valueReference": _rewrite(ext["valueReference"], resolve)}
+            if "valueReference" in ext
+            else ext
+            for ext in body["extension"]
+        ]
     url = conditional_url(resource) if strategy == "conditional" else reference
     return {
         "fullUrl": full_url(reference),

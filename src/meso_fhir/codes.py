@@ -63,6 +63,8 @@ EXT_INJECTION_DEPTH: Final = extension_url(
     "injection-depth"
 )  # MedicationAdministration.dosage, valueQuantity mm
 EXT_NEEDLE: Final = extension_url("needle")  # MedicationAdministration.dosage, valueString
+# Core R4 extension: what an Observation rests on beyond derivedFrom's allowed targets.
+EXT_SUPPORTING_INFO: Final = "http://hl7.org/fhir/StructureDefinition/workflow-supportingInfo"
 
 
 Coding = tuple[str, str, str]  # (system, code, display)

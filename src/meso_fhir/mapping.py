@@ -256,12 +256,31 @@ def map_screening(screening: Screening, config: ClinicConfig) -> list[Resource]:
         effectiveDateTime=when,
         valueCodeableConcept=concept([codes.ELIGIBILITY_ANSWER[screening.eligibility]]),
     )
+    if statements:
+        # R4 Observation.derivedFrom cannot point at a MedicationStatement: the core extension
+        # workflow-supportingInfo carries the medicines reviewed.
+        eligibility["extension"] = [
+            {
+                "url": codes.EXT_SUPPORTING_INFO,
+                "valueReference": {"reference": f"MedicationStatement/{s['id']}"},
+            }
+            for s in statements
+        ]
+        eligibility = {"extension": eligibility.pop("extension"), **eligibility}
     if findings:
         eligibility["hasMember"] = [{"reference": f"Observation/{o['id']}"} for o in findings]
-    if statements:
-        eligibility["derivedFrom"] = [
-            {"reference": f"MedicationStatement/{s['id']}"} for s in statements
-        ]
+    # The decision rests on the positive answers: a contraindication present, a pregnancy.
+    positive = [
+        o
+        for o in findings
+        if o.get("valueBoolean") is True
+        or (
+            screening.pregnancy == "pregnant"
+            and o["identifier"][0]["value"].endswith("/pregnancy-status")
+        )
+    ]
+    if positive:
+        eligibility["derivedFrom"] = [{"reference": f"Observation/{o['id']}"} for o in positive]
     if screening.eligibility_note:
         eligibility["note"] = [{"text": screening.eligibility_note}]
     return [*findings, *statements, eligibility]
