@@ -1,0 +1,866 @@
+"""Offline validation: one resource per profile that passes, one broken resource per rule kind
+(exactly one issue, exact path and rule), Bundles, speed-path equivalence, packaged data."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from meso_fhir import codes
+from meso_fhir.validation import ERROR, WARNING, Issue, Validator
+
+REPO = Path(__file__).resolve().parent.parent
+MESO = codes.LOCAL
+PATIENT_REF = {"reference": "Patient/p1"}
+# Base R4 vital-signs profiles a vital sign may declare beside ours (the packaged ones are checked).
+BASE_VITAL_PROFILE = {
+    "85354-9": "http://hl7.org/fhir/StructureDefinition/bp",
+    "8867-4": "http://hl7.org/fhir/StructureDefinition/heartrate",
+}
+WHEN = "2024-03-08T14:00:00+01:00"
+
+Resource = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def validator() -> Validator:
+    return Validator.load()
+
+
+def meta(profile: str, *more: str) -> dict[str, Any]:
+    return {"profile": [profile, *more]}
+
+
+def coding(c: tuple[str, str, str]) -> dict[str, str]:
+    return {"system": c[0], "code": c[1], "display": c[2]}
+
+
+def concept(*cs: tuple[str, str, str]) -> dict[str, Any]:
+    return {"coding": [coding(c) for c in cs]}
+
+
+def ident(value: str) -> list[dict[str, str]]:
+    return [{"system": "https://clinic.example.org/fhir/sid/test", "value": value}]
+
+
+# --- one valid resource per profile (shaped like the mapper's output) -----------------------------
+def patient() -> Resource:
+    return {
+        "resourceType": "Patient",
+        "id": "p1",
+        "meta": meta(codes.PROFILE_PATIENT),
+        "identifier": [
+            {
+                "type": concept((codes.V2_0203, "MR", "Medical record number")),
+                "system": "https://hospital.example.org/fhir/sid/mrn",
+                "value": "MRN-1",
+            }
+        ],
+        "name": [{"family": "Martin", "given": ["Claire"]}],
+        "gender": "female",
+        "birthDate": "1981-04-12",
+    }
+
+
+def heart_rate() -> Resource:
+    code, display, unit = codes.VITAL_SIGN["heart_rate"]
+    return {
+        "resourceType": "Observation",
+        "id": "hr1",
+        "meta": meta(codes.PROFILE_VITAL_SIGNS, BASE_VITAL_PROFILE[code]),
+        "identifier": ident("hr1"),
+        "status": "final",
+        "category": [concept(codes.VITAL_SIGNS_CATEGORY)],
+        "code": concept((codes.LOINC, code, display)),
+        "subject": PATIENT_REF,
+        "effectiveDateTime": WHEN,
+        "valueQuantity": {"value": 64, "unit": unit, "system": codes.UCUM, "code": unit},
+    }
+
+
+def blood_pressure() -> Resource:
+    def component(c: tuple[str, str], value: int) -> dict[str, Any]:
+        q = {"value": value, "unit": "mm[Hg]", "system": codes.UCUM, "code": "mm[Hg]"}
+        return {"code": concept((codes.LOINC, *c)), "valueQuantity": q}
+
+    return {
+        "resourceType": "Observation",
+        "id": "bp1",
+        "meta": meta(codes.PROFILE_VITAL_SIGNS, BASE_VITAL_PROFILE["85354-9"]),
+        "identifier": ident("bp1"),
+        "status": "final",
+        "category": [concept(codes.VITAL_SIGNS_CATEGORY)],
+        "code": concept((codes.LOINC, *codes.BLOOD_PRESSURE)),
+        "subject": PATIENT_REF,
+        "effectiveDateTime": WHEN,
+        "component": [component(codes.SYSTOLIC, 118), component(codes.DIASTOLIC, 76)],
+    }
+
+
+def contraindication() -> Resource:
+    return {
+        "resourceType": "Observation",
+        "id": "ci1",
+        "meta": meta(codes.PROFILE_SCREENING_FINDING),
+        "identifier": ident("ci1"),
+        "status": "final",
+        "category": [concept(codes.SURVEY_CATEGORY), concept(codes.CONTRAINDICATION_CATEGORY)],
+        "code": concept(*codes.CONTRAINDICATION["diabetes"]),
+        "subject": PATIENT_REF,
+        "effectiveDateTime": WHEN,
+        "valueBoolean": False,
+    }
+
+
+def eligibility() -> Resource:
+    return {
+        "resourceType": "Observation",
+        "id": "el1",
+        "meta": meta(codes.PROFILE_ELIGIBILITY),
+        "identifier": ident("el1"),
+        "status": "final",
+        "category": [concept(codes.SURVEY_CATEGORY)],
+        "code": concept(codes.ELIGIBILITY),
+        "subject": PATIENT_REF,
+        "effectiveDateTime": WHEN,
+        "valueCodeableConcept": concept(codes.ELIGIBILITY_ANSWER["eligible"]),
+        "hasMember": [{"reference": "Observation/ci1"}],
+        "derivedFrom": [{"reference": "Observation/ci1"}],
+    }
+
+
+def medication_statement() -> Resource:
+    return {
+        "resourceType": "MedicationStatement",
+        "id": "ms1",
+        "meta": meta(codes.PROFILE_MEDICATION_STATEMENT),
+        "identifier": ident("ms1"),
+        "status": "stopped",
+        "medicationCodeableConcept": concept(*codes.MEDICATION["aspirin"]),
+        "subject": PATIENT_REF,
+        "effectivePeriod": {"start": "2024-01-01", "end": "2024-02-10"},
+        "dateAsserted": WHEN,
+    }
+
+
+def course() -> Resource:
+    return {
+        "resourceType": "CarePlan",
+        "id": "c1",
+        "meta": meta(codes.PROFILE_COURSE),
+        "extension": [
+            {
+                "url": codes.EXT_TREATMENT_AREA,
+                "valueCodeableConcept": concept(codes.BODY_SITE["face"]),
+            }
+        ],
+        "identifier": ident("c1"),
+        "status": "active",
+        "intent": "plan",
+        "subject": PATIENT_REF,
+        "period": {"start": "2024-03-08"},
+        "activity": [
+            {
+                "detail": {
+                    "kind": "ServiceRequest",
+                    "code": concept(*codes.MESOTHERAPY_SESSION),
+                    "reasonCode": [concept(codes.INDICATION["skin-rejuvenation"])],
+                    "status": "in-progress",
+                    "scheduledTiming": {"repeat": {"count": 4, "period": 2, "periodUnit": "wk"}},
+                }
+            }
+        ],
+    }
+
+
+def session() -> Resource:
+    return {
+        "resourceType": "Procedure",
+        "id": "s1",
+        "meta": meta(codes.PROFILE_SESSION),
+        "extension": [{"url": codes.EXT_SESSION_NUMBER, "valuePositiveInt": 1}],
+        "identifier": ident("s1"),
+        "basedOn": [{"reference": "CarePlan/c1"}],
+        "status": "completed",
+        "code": concept(*codes.MESOTHERAPY_SESSION),
+        "subject": PATIENT_REF,
+        "performedDateTime": WHEN,
+        "bodySite": [concept(codes.BODY_SITE["face"])],
+        "reasonCode": [concept(codes.INDICATION["skin-rejuvenation"])],
+    }
+
+
+def injection() -> Resource:
+    return {
+        "resourceType": "MedicationAdministration",
+        "id": "i1",
+        "meta": meta(codes.PROFILE_INJECTION),
+        "contained": [
+            {"resourceType": "Medication", "id": "product", "code": {"text": "HA cocktail"}}
+        ],
+        "identifier": ident("i1"),
+        "status": "completed",
+        "medicationReference": {"reference": "#product"},
+        "subject": PATIENT_REF,
+        "partOf": [{"reference": "Procedure/s1"}],
+        "effectiveDateTime": WHEN,
+        "dosage": {
+            "extension": [
+                {
+                    "url": codes.EXT_INJECTION_DEPTH,
+                    "valueQuantity": {
+                        "value": 1.5,
+                        "unit": "mm",
+                        "system": codes.UCUM,
+                        "code": "mm",
+                    },
+                },
+                {"url": codes.EXT_NEEDLE, "valueString": "32G 4 mm"},
+            ],
+            "site": concept(codes.BODY_SITE["cheek"]),
+            "route": concept(*codes.ROUTE["intradermal"]),
+            "method": concept(codes.TECHNIQUE["nappage"]),
+            "dose": {"value": 2, "unit": "mL", "system": codes.UCUM, "code": "mL"},
+        },
+    }
+
+
+def pain() -> Resource:
+    return {
+        "resourceType": "Observation",
+        "id": "o1",
+        "meta": meta(codes.PROFILE_SESSION_OBSERVATION),
+        "identifier": ident("o1"),
+        "status": "final",
+        "category": [concept(codes.SURVEY_CATEGORY)],
+        "code": concept(codes.PAIN_SCORE),
+        "subject": PATIENT_REF,
+        "partOf": [{"reference": "Procedure/s1"}],
+        "effectiveDateTime": WHEN,
+        "valueInteger": 3,
+    }
+
+
+VALID: dict[str, Callable[[], Resource]] = {
+    "meso-patient": patient,
+    "meso-vital-signs (heart rate)": heart_rate,
+    "meso-vital-signs (blood pressure)": blood_pressure,
+    "meso-screening-finding": contraindication,
+    "meso-eligibility": eligibility,
+    "meso-medication-statement": medication_statement,
+    "meso-course": course,
+    "meso-session": session,
+    "meso-injection": injection,
+    "meso-session-observation": pain,
+}
+
+
+def found(issues: list[Issue]) -> list[tuple[str, str]]:
+    return [(i.path, i.rule) for i in issues]
+
+
+@pytest.mark.parametrize("make", VALID.values(), ids=VALID.keys())
+def test_valid_resource_per_profile_has_no_issues(
+    validator: Validator, make: Callable[[], Resource]
+) -> None:
+    assert validator.validate(make()) == []
+
+
+def test_every_project_profile_has_a_valid_resource(validator: Validator) -> None:
+    declared = {p for make in VALID.values() for p in make()["meta"]["profile"]}
+    profiles = {p for p in validator.known_profiles() if p.startswith(codes.CANONICAL)}
+    extensions = {
+        codes.EXT_SESSION_NUMBER,
+        codes.EXT_TREATMENT_AREA,
+        codes.EXT_INJECTION_DEPTH,
+        codes.EXT_NEEDLE,
+    }
+    assert profiles - extensions <= declared
+
+
+EXAMPLES = sorted((REPO / "profiles" / "package").glob("*-example-*.json"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_profile_examples_have_no_issues(validator: Validator, path: Path) -> None:
+    assert validator.validate(json.loads(path.read_text())) == []
+
+
+# --- one broken resource per rule kind ------------------------------------------------------------
+def broken(make: Callable[[], Resource], change: Callable[[Resource], object]) -> Resource:
+    r = make()
+    change(r)
+    return r
+
+
+def drop(key: str) -> Callable[[Resource], object]:
+    return lambda r: r.pop(key)
+
+
+CASES: dict[str, tuple[Resource, str, str]] = {
+    # cardinality
+    "missing 1..1 of the profile": (
+        broken(patient, drop("birthDate")),
+        "Patient.birthDate",
+        "cardinality",
+    ),
+    "missing 1..1 of base R4": (broken(pain, drop("status")), "Observation.status", "cardinality"),
+    "missing element of a backbone": (
+        broken(course, lambda r: r["activity"][0]["detail"].pop("status")),
+        "CarePlan.activity[0].detail.status",
+        "cardinality",
+    ),
+    "too many": (
+        broken(session, lambda r: r["basedOn"].append({"reference": "CarePlan/c2"})),
+        "Procedure.basedOn",
+        "cardinality",
+    ),
+    "missing slice": (
+        broken(session, lambda r: r.update(code=concept(codes.MESOTHERAPY_SESSION[1]))),
+        "Procedure.code.coding:mesotherapy",
+        "cardinality",
+    ),
+    # fixed value and pattern
+    "fixed value (base vital signs profile)": (
+        broken(heart_rate, lambda r: r["valueQuantity"].update(system="http://example.org/units")),
+        "Observation.valueQuantity.system",
+        "fixed-value",
+    ),
+    "fixed value (project profile)": (
+        broken(course, lambda r: r.update(intent="order")),
+        "CarePlan.intent",
+        "fixed-value",
+    ),
+    # bindings
+    "required binding to a project ValueSet": (
+        broken(
+            injection,
+            lambda r: r["dosage"].update(
+                route=concept((codes.SCT, "47625008", "Intravenous route"))
+            ),
+        ),
+        "MedicationAdministration.dosage.route",
+        "binding",
+    ),
+    "core required binding (gender)": (
+        broken(patient, lambda r: r.update(gender="woman")),
+        "Patient.gender",
+        "binding",
+    ),
+    "core required binding (Procedure.status)": (
+        broken(session, lambda r: r.update(status="done")),
+        "Procedure.status",
+        "binding",
+    ),
+    "core required binding in a datatype": (
+        broken(heart_rate, lambda r: r["valueQuantity"].update(comparator="~")),
+        "Observation.valueQuantity.comparator",
+        "binding",
+    ),
+    # types
+    "value[x] type the profile does not allow": (
+        broken(
+            eligibility, lambda r: (r.pop("valueCodeableConcept"), r.update(valueString="eligible"))
+        ),
+        "Observation.valueString",
+        "type",
+    ),
+    "JSON kind of a primitive": (
+        broken(patient, lambda r: r.update(active="true")),
+        "Patient.active",
+        "type",
+    ),
+    "reference target the profile does not allow": (
+        broken(session, lambda r: r.update(basedOn=[{"reference": "ServiceRequest/sr1"}])),
+        "Procedure.basedOn[0].reference",
+        "reference-target",
+    ),
+    # invariants
+    "invariant meso-course-1 (2 sessions)": (
+        broken(
+            course,
+            lambda r: r["activity"][0]["detail"]["scheduledTiming"]["repeat"].update(count=2),
+        ),
+        "CarePlan",
+        "invariant:meso-course-1",
+    ),
+    "invariant meso-course-1 (6 sessions)": (
+        broken(
+            course,
+            lambda r: r["activity"][0]["detail"]["scheduledTiming"]["repeat"].update(count=6),
+        ),
+        "CarePlan",
+        "invariant:meso-course-1",
+    ),
+    "invariant meso-obs-1": (
+        broken(pain, drop("valueInteger")),
+        "Observation",
+        "invariant:meso-obs-1",
+    ),
+    "core invariant obs-6": (
+        broken(pain, lambda r: r.update(dataAbsentReason={"text": "asked, not answered"})),
+        "Observation",
+        "invariant:obs-6",
+    ),
+    "core invariant per-1 in a datatype": (
+        broken(medication_statement, lambda r: r["effectivePeriod"].update(start="2024-03-01")),
+        "MedicationStatement.effectivePeriod",
+        "invariant:per-1",
+    ),
+    # structure, formats, empties
+    "unknown element": (
+        broken(patient, lambda r: r.update(nickname="Cla")),
+        "Patient.nickname",
+        "unknown-element",
+    ),
+    "unknown element in a datatype": (
+        broken(patient, lambda r: r["name"][0].update(nick="Cla")),
+        "Patient.name[0].nick",
+        "unknown-element",
+    ),
+    "bad date format": (
+        broken(patient, lambda r: r.update(birthDate="12/04/1981")),
+        "Patient.birthDate",
+        "format",
+    ),
+    "impossible date": (
+        broken(patient, lambda r: r.update(birthDate="2023-02-30")),
+        "Patient.birthDate",
+        "format",
+    ),
+    "impossible dateTime": (
+        broken(pain, lambda r: r.update(effectiveDateTime="2023-02-30T10:00:00Z")),
+        "Observation.effectiveDateTime",
+        "format",
+    ),
+    "empty array": (broken(pain, lambda r: r.update(note=[])), "Observation.note", "empty-array"),
+    "empty array in a datatype": (
+        broken(patient, lambda r: r["name"][0].update(given=[])),
+        "Patient.name[0].given",
+        "empty-array",
+    ),
+    "empty object": (
+        broken(patient, lambda r: r["name"].append({})),
+        "Patient.name[1]",
+        "empty-element",
+    ),
+    # codes and extensions
+    "code not in the project's CodeSystem": (
+        broken(
+            pain,
+            lambda r: r["category"].append({"coding": [{"system": MESO, "code": "no-such-code"}]}),
+        ),
+        "Observation.category[1].coding[0].code",
+        "unknown-code",
+    ),
+    "extension value of the wrong type": (
+        broken(
+            session,
+            lambda r: r.update(extension=[{"url": codes.EXT_SESSION_NUMBER, "valueInteger": 0}]),
+        ),
+        "Procedure.extension[0].valueInteger",
+        "type",
+    ),
+    "unknown project extension": (
+        broken(
+            pain,
+            lambda r: r.update(
+                extension=[{"url": codes.extension_url("no-such"), "valueString": "x"}]
+            ),
+        ),
+        "Observation.extension[0]",
+        "unknown-extension",
+    ),
+    "reference format": (
+        broken(pain, lambda r: r.update(subject={"reference": "patient 1"})),
+        "Observation.subject.reference",
+        "reference-format",
+    ),
+}
+
+
+@pytest.mark.parametrize(("resource", "path", "rule"), CASES.values(), ids=CASES.keys())
+def test_broken_resource_yields_exactly_that_issue(
+    validator: Validator, resource: Resource, path: str, rule: str
+) -> None:
+    issues = validator.validate(resource)
+    assert found(issues) == [(path, rule)], [str(i) for i in issues]
+    assert issues[0].severity == ERROR
+    assert issues[0].resource_type == resource["resourceType"]
+    assert issues[0].resource_id == resource["id"]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "rule"),
+    [
+        ({"value": 92, "system": "urn:example:units", "code": "cm"}, "fixed-value"),
+        ({"value": 92}, "cardinality"),
+    ],
+    ids=["fixed-value", "cardinality"],
+)
+def test_value_x_type_slice(validator: Validator, quantity: dict[str, Any], rule: str) -> None:
+    # meso-session-observation constrains valueQuantity.system (value[x]:valueQuantity); the
+    # profile may add invariants that say the same, hence "in".
+    r = broken(pain, lambda r: (r.pop("valueInteger"), r.update(valueQuantity=quantity)))
+    assert ("Observation.valueQuantity.system", rule) in found(validator.validate(r))
+
+
+def test_missing_extension_slice_is_named(validator: Validator) -> None:
+    issues = validator.validate(broken(session, drop("extension")))
+    assert found(issues) == [
+        ("Procedure.extension", "cardinality"),
+        ("Procedure.extension:sessionNumber", "cardinality"),
+    ]
+    assert all(i.profile == codes.PROFILE_SESSION for i in issues)
+
+
+def test_fixed_value_issue_reads_well(validator: Validator) -> None:
+    r = broken(heart_rate, lambda r: r["valueQuantity"].update(system="http://example.org/units"))
+    [issue] = validator.validate(r)
+    assert str(issue) == (
+        "Observation/hr1 Observation.valueQuantity.system: fixed-value: expected http://unitsofmeasure.org"
+    )
+    assert issue.as_dict() == {
+        "severity": "error",
+        "resource_type": "Observation",
+        "resource_id": "hr1",
+        "entry_index": None,
+        "path": "Observation.valueQuantity.system",
+        "rule": "fixed-value",
+        "message": "expected http://unitsofmeasure.org",
+        "profile": codes.PROFILE_VITAL_SIGNS,
+        "source": "meso-fhir",
+    }
+
+
+def test_who_found_it(validator: Validator) -> None:
+    assert (
+        validator.validate(broken(patient, lambda r: r.update(birthDate="2023-02-30")))[0].source
+        == "fhir.resources"
+    )
+    assert validator.validate(broken(pain, drop("valueInteger")))[0].source == "fhirpath"
+    assert (
+        validator.validate(broken(patient, lambda r: r.update(gender="woman")))[0].source
+        == "meso-fhir"
+    )
+
+
+def test_issue_found_by_two_checkers_is_reported_once(validator: Validator) -> None:
+    # fhir.resources and the walker both see the missing code; several missing elements are all
+    # reported although pydantic stops at the first one.
+    r = broken(pain, lambda r: (r.pop("code"), r.pop("status")))
+    assert found(validator.validate(r)) == [
+        ("Observation.status", "cardinality"),
+        ("Observation.code", "cardinality"),
+    ]
+
+
+def test_unknown_profile_is_a_warning(validator: Validator) -> None:
+    r = broken(pain, lambda r: r["meta"]["profile"].append(codes.profile_url("no-such-profile")))
+    [issue] = validator.validate(r)
+    assert (issue.path, issue.rule, issue.severity) == (
+        "Observation.meta.profile[1]",
+        "unknown-profile",
+        WARNING,
+    )
+
+
+def test_profile_for_another_type(validator: Validator) -> None:
+    r = broken(pain, lambda r: r["meta"].update(profile=[codes.PROFILE_SESSION]))
+    assert found(validator.validate(r)) == [("Observation.meta.profile[0]", "profile-type")]
+
+
+def test_base_r4_is_checked_without_any_profile(validator: Validator) -> None:
+    r = {"resourceType": "Patient", "id": "x", "gender": "woman", "name": []}
+    assert found(validator.validate(r)) == [
+        ("Patient.gender", "binding"),
+        ("Patient.name", "empty-array"),
+    ]
+
+
+def test_validation_prints_nothing(
+    validator: Validator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # fhirpathpy prints trace() (used by core invariants) to stdout unless told otherwise.
+    validator.validate(injection())
+    validator.validate(
+        broken(medication_statement, lambda r: r["effectivePeriod"].update(start="2024-03-01"))
+    )
+    assert capsys.readouterr() == ("", "")
+
+
+# --- hand-made profiles (from_resources) ----------------------------------------------------------
+HAND_MADE = "https://example.org/fhir/StructureDefinition/hand-made"
+
+
+def hand_made_validator() -> Validator:
+    """A snapshot written by hand (only the constrained elements): a pattern (the project's
+    profiles use patterns only as slice discriminators), an invariant and a cardinality."""
+
+    def el(path: str, min_: int, max_: str, base_min: int, **more: Any) -> dict[str, Any]:
+        return {
+            "id": path,
+            "path": path,
+            "min": min_,
+            "max": max_,
+            "base": {"path": path, "min": base_min, "max": max_},
+            **more,
+        }
+
+    sd = {
+        "resourceType": "StructureDefinition",
+        "url": HAND_MADE,
+        "type": "Observation",
+        "derivation": "constraint",
+        "snapshot": {
+            "element": [
+                el(
+                    "Observation",
+                    0,
+                    "*",
+                    0,
+                    constraint=[
+                        {
+                            "key": "hand-1",
+                            "severity": "error",
+                            "human": "two notes",
+                            "expression": "note.count() = 2",
+                        }
+                    ],
+                ),
+                el(
+                    "Observation.code",
+                    1,
+                    "1",
+                    1,
+                    type=[{"code": "CodeableConcept"}],
+                    patternCodeableConcept={"coding": [{"system": codes.LOINC, "code": "72514-3"}]},
+                ),
+                el("Observation.issued", 1, "1", 0, type=[{"code": "instant"}]),
+            ]
+        },
+    }
+    return Validator.from_resources([sd])
+
+
+def hand_made(**changes: Any) -> Resource:
+    r = pain()
+    r["meta"] = meta(HAND_MADE)
+    r.update(
+        {"note": [{"text": "a"}, {"text": "b"}], "issued": "2024-03-08T14:31:00+01:00", **changes}
+    )
+    return r
+
+
+def test_hand_made_profile_passes() -> None:
+    assert hand_made_validator().validate(hand_made()) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "path", "rule"),
+    [
+        ({"code": concept(codes.SCALE["satisfaction"])}, "Observation.code", "pattern"),
+        ({"note": [{"text": "a"}]}, "Observation", "invariant:hand-1"),
+        ({"issued": None}, "Observation.issued", "cardinality"),
+    ],
+    ids=["pattern", "invariant", "cardinality"],
+)
+def test_hand_made_profile_rules(changes: dict[str, Any], path: str, rule: str) -> None:
+    r = hand_made(**changes)
+    if r.get("issued") is None:
+        r.pop("issued")
+    issues = hand_made_validator().validate(r)
+    assert found(issues) == [(path, rule)]
+    assert issues[0].profile == HAND_MADE
+
+
+def test_hand_made_validator_knows_no_project_profile() -> None:
+    v = hand_made_validator()
+    assert codes.PROFILE_PATIENT not in v.known_profiles()
+    [issue] = v.validate(patient())
+    assert (issue.rule, issue.severity) == ("unknown-profile", WARNING)
+
+
+# --- Bundles --------------------------------------------------------------------------------------
+def uuid(n: int) -> str:
+    return f"urn:uuid:00000000-0000-4000-8000-{n:012d}"
+
+
+def transaction(*resources: Resource) -> Resource:
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": uuid(i),
+                "resource": r,
+                "request": {"method": "PUT", "url": f"{r['resourceType']}?identifier=x|{i}"},
+            }
+            for i, r in enumerate(resources)
+        ],
+    }
+
+
+def test_bundle_issues_carry_the_entry_index(validator: Validator) -> None:
+    p = patient()
+    p.pop("id")
+    o = broken(pain, lambda r: r.update(status="done", subject={"reference": uuid(0)}))
+    b = transaction(p, o)
+    issues = validator.validate_bundle(b)
+    assert [(i.entry_index, i.path, i.rule) for i in issues] == [
+        (1, "Observation.status", "binding")
+    ]
+    assert str(issues[0]).startswith("entry[1] Observation/o1 Observation.status: binding: ")
+    assert validator.validate(b) == issues
+
+
+def test_bundle_reference_targets_resolve_through_full_urls(validator: Validator) -> None:
+    o = broken(pain, lambda r: r.update(partOf=[{"reference": uuid(0)}]))
+    issues = validator.validate_bundle(transaction(patient(), o))
+    assert [(i.entry_index, i.path, i.rule) for i in issues] == [
+        (1, "Observation.partOf[0].reference", "reference-target")
+    ]
+
+
+def test_bundle_unresolved_urn_uuid(validator: Validator) -> None:
+    o = broken(pain, lambda r: r.update(subject={"reference": uuid(99)}))
+    issues = validator.validate_bundle(transaction(patient(), o))
+    assert [(i.entry_index, i.path, i.rule) for i in issues] == [
+        (1, "Observation.subject.reference", "reference-unresolved")
+    ]
+
+
+def test_bundle_level_problems_have_no_entry_index(validator: Validator) -> None:
+    b = transaction(patient())
+    b["entry"][0]["request"].pop("method")
+    b["timestamp"] = "2024-02-30T10:00:00Z"
+    issues = validator.validate_bundle(b)
+    assert {(i.entry_index, i.path, i.rule) for i in issues} == {
+        (None, "Bundle.timestamp", "format"),
+        (None, "Bundle.entry[0].request.method", "cardinality"),
+    }
+
+
+def test_bundle_of_every_profile_is_clean(validator: Validator) -> None:
+    assert validator.validate_bundle(transaction(*(make() for make in VALID.values()))) == []
+
+
+# --- the fast FHIRPath subset agrees with fhirpathpy ----------------------------------------------
+def test_fast_invariants_agree_with_fhirpathpy(validator: Validator) -> None:
+    slow = Validator.from_resources(*_packaged_project(), fast_fhirpath=False)
+    corpus = [make() for make in VALID.values()]
+    corpus += [copy.deepcopy(r) for r, _, _ in CASES.values()]
+    corpus += [json.loads(p.read_text()) for p in EXAMPLES]
+    corpus += [
+        broken(
+            blood_pressure,
+            lambda r: r.update(valueQuantity={"value": 1, "system": codes.UCUM, "code": "mm[Hg]"}),
+        ),
+        broken(heart_rate, lambda r: r.update(component=blood_pressure()["component"])),
+        broken(contraindication, lambda r: r.update(category=[concept(codes.SURVEY_CATEGORY)])),
+        broken(
+            contraindication,
+            lambda r: (r.pop("valueBoolean"), r.update(valueCodeableConcept={"text": "yes"})),
+        ),
+        broken(contraindication, lambda r: r.update(code=concept(codes.FITZPATRICK))),
+        broken(contraindication, lambda r: r.update(code=concept(codes.PREGNANCY_STATUS))),
+        broken(contraindication, lambda r: r.update(code=concept(codes.PHOTOAGEING))),
+        broken(heart_rate, lambda r: r["valueQuantity"].pop("system")),
+        broken(
+            course,
+            lambda r: r["activity"][0]["detail"]["scheduledTiming"]["repeat"].update(count=5),
+        ),
+        broken(
+            course,
+            lambda r: r["activity"][0]["detail"]["scheduledTiming"]["repeat"].update(count=3),
+        ),
+    ]
+    for r in corpus:
+        fast = [(i.path, i.rule, i.severity) for i in validator.validate(r)]
+        assert fast == [(i.path, i.rule, i.severity) for i in slow.validate(r)], r.get("id")
+
+
+def _packaged_project() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    data = json.loads((REPO / "src" / "meso_fhir" / "data" / "meso-package.json").read_text())
+    return data["resources"], data["expansions"]
+
+
+# --- packaged data --------------------------------------------------------------------------------
+def test_packaged_data_is_small_and_loads() -> None:
+    data = REPO / "src" / "meso_fhir" / "data"
+    assert sum(f.stat().st_size for f in data.glob("*.json")) < 5 * 1024 * 1024
+    assert codes.PROFILE_COURSE in Validator.load().known_profiles()
+
+
+@pytest.mark.skipif(
+    not (REPO / "node_modules" / "@medplum" / "definitions").is_dir(), reason="needs npm ci"
+)
+def test_packaged_data_is_up_to_date(tmp_path: Path) -> None:
+    """scripts/build_validation_data.py rebuilds exactly the committed files (from
+    node_modules and profiles/package): run it after every SUSHI build."""
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "build_validation_data.py"),
+            "--out",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    for name in ("r4-core.json", "meso-package.json"):
+        committed = (REPO / "src" / "meso_fhir" / "data" / name).read_bytes()
+        assert (tmp_path / name).read_bytes() == committed, (
+            f"{name} is stale: run scripts/build_validation_data.py"
+        )
+
+
+# --- robustness -----------------------------------------------------------------------------------
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["value", "code", "system", "coding", "x", "reference"]),
+            children,
+            max_size=3,
+        )
+    ),
+    max_leaves=8,
+)
+
+
+def _paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix] if prefix else []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(make=st.sampled_from(list(VALID.values())), pick=st.integers(min_value=0), junk=JSON)
+def test_any_json_gives_issues_never_an_exception(
+    validator: Validator, make: Callable[[], Resource], pick: int, junk: Any
+) -> None:
+    r = make()
+    paths = [p for p in _paths(r) if p[0] not in ("resourceType",)]
+    path = paths[pick % len(paths)]
+    target: Any = r
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = junk
+    issues = validator.validate(r)
+    assert all(isinstance(i, Issue) and i.rule and i.path for i in issues)
