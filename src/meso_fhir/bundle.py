@@ -49,19 +49,24 @@ def entry(
     does), a server id when the target is already on the server, or None to leave it as is.
     """
     reference = f"{resource['resourceType']}/{resource['id']}"
-    body = {k: v for k, v in resource.items() if not (k == "id" and strategy == "conditional")}
+    body = dict(resource)
+    if strategy == "conditional":
+        del body["id"]  # the server picks the id; some EHRs refuse client ids
     for name in REFERENCE_FIELDS:
         value = body.get(name)
+        if value is None:
+            continue
         if isinstance(value, dict):
             body[name] = _rewrite(value, resolve)
-        elif isinstance(value, list):
+        else:
             body[name] = [_rewrite(v, resolve) for v in value]
-    if any("valueReference" in ext for ext in body.get("extension", ())):
+    extensions = body.get("extension")
+    if extensions and any("valueReference" in ext for ext in extensions):
         body["extension"] = [
             {**ext, "valueReference": _rewrite(ext["valueReference"], resolve)}
             if "valueReference" in ext
             else ext
-            for ext in body["extension"]
+            for ext in extensions
         ]
     url = conditional_url(resource) if strategy == "conditional" else reference
     return {

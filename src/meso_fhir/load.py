@@ -61,12 +61,6 @@ class Export:
         for entry in self._index.values():
             if entry.valid:
                 send[entry.position] = 1 + _KINDS.index(entry.kind)
-        if self.path.suffix in _LINE_SUFFIXES:
-            # pydantic parses JSON itself faster than orjson + validate_python.
-            for position, line in _lines(self.path):
-                if position < len(send) and send[position]:
-                    yield MODEL_OF_KIND[_KINDS[send[position] - 1]].model_validate_json(line)  # type: ignore[misc]
-            return
         for position, _where, raw, _problem in _read(self.path):
             if raw is not None and position < len(send) and send[position]:
                 yield MODEL_OF_KIND[_KINDS[send[position] - 1]].model_validate(raw)  # type: ignore[misc]
@@ -224,16 +218,6 @@ def _read(path: Path) -> Iterator[Raw]:
 
 
 _LINE_SUFFIXES = (".jsonl", ".ndjson")
-
-
-def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(position, line) of the non-blank lines; position counts records, not file lines."""
-    with path.open("rb") as lines:
-        position = 0
-        for line in lines:
-            if line.strip():
-                yield position, line
-                position += 1
 
 
 def _read_lines(path: Path) -> Iterator[Raw]:
