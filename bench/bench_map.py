@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from generate import write_export  # noqa: E402
+from generate import write_export
 
 
 def run(records: int, workdir: Path) -> None:

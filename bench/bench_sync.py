@@ -23,15 +23,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from generate import write_export  # noqa: E402
+from generate import write_export
 
-from meso_fhir.bundle import entry  # noqa: E402
-from meso_fhir.fhir_client import FhirClient  # noqa: E402
-from meso_fhir.identity import ClinicConfig  # noqa: E402
-from meso_fhir.ledger import Ledger  # noqa: E402
-from meso_fhir.load import load  # noqa: E402
-from meso_fhir.pipeline import MapSummary, mapped_records  # noqa: E402
-from meso_fhir.sync import SyncOptions, sync  # noqa: E402
+from meso_fhir.bundle import entry
+from meso_fhir.fhir_client import FhirClient
+from meso_fhir.identity import ClinicConfig
+from meso_fhir.ledger import Ledger
+from meso_fhir.load import load
+from meso_fhir.pipeline import MapSummary, mapped_records
+from meso_fhir.sync import SyncOptions, sync
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -41,7 +41,14 @@ TICKS = os.sysconf("SC_CLK_TCK")
 def server() -> Iterator[tuple[str, int]]:
     """A fresh in-memory server (validation off: this measures sync, not Medplum's validator)."""
     process = subprocess.Popen(
-        ["node", str(ROOT / "tests" / "fhir_server" / "server.mjs"), "--port", "0", "--no-validate", "--watch-stdin"],
+        [
+            "node",
+            str(ROOT / "tests" / "fhir_server" / "server.mjs"),
+            "--port",
+            "0",
+            "--no-validate",
+            "--watch-stdin",
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -80,7 +87,14 @@ def bench(records: int, strategy: str, workdir: Path) -> None:
 
         def run() -> Any:
             with Ledger.open(state) as ledger:
-                return sync(load(export_path), config, options, client=client, ledger=ledger, server_url=base)
+                return sync(
+                    load(export_path),
+                    config,
+                    options,
+                    client=client,
+                    ledger=ledger,
+                    server_url=base,
+                )
 
         first, wall, cpu, srv = measure(pid, run)
         assert not first.failures, first.failures[:3]

@@ -15,19 +15,24 @@ from meso_fhir.identity import ClinicConfig
 from meso_fhir.load import load
 from meso_fhir.pipeline import MapSummary, mapped_records
 
-text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=20).filter(
-    lambda s: s.strip() == s and s.strip()
-)
+text = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=20
+).filter(lambda s: s.strip() == s and s.strip())
 ident = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,11}", fullmatch=True)
 dates = st.dates(min_value=dt.date(1920, 1, 1), max_value=dt.date(2030, 12, 31))
 aware = st.datetimes(
-    min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2030, 12, 31), timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30))])
+    min_value=dt.datetime(2000, 1, 1),
+    max_value=dt.datetime(2030, 12, 31),
+    timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30))]),
 )
 naive = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2030, 12, 31))
 
 
 def qty(unit: str, high: float) -> st.SearchStrategy[dict[str, Any]]:
-    return st.builds(lambda v: {"value": v, "unit": unit}, st.floats(min_value=0, max_value=high, allow_nan=False).map(lambda v: round(v, 2)))
+    return st.builds(
+        lambda v: {"value": v, "unit": unit},
+        st.floats(min_value=0, max_value=high, allow_nan=False).map(lambda v: round(v, 2)),
+    )
 
 
 def optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -100,8 +105,22 @@ def exports(draw: st.DrawFn) -> dict[str, Any]:
             st.builds(lambda m, v: {"type": "measurement", "measurement": m, "value": v}, st.sampled_from(list(codes.MEASUREMENT)), qty("cm", 200)),
             st.builds(lambda s, v: {"type": "scale", "scale": s, "score": v}, st.sampled_from(list(codes.SCALE)), st.integers(0, 100)),
         ))  # fmt: skip
-        observations.append({"id": f"{sid}-O1", "session_id": sid, "patient_id": pid, "observed_at": draw(aware).isoformat(), "finding": finding})
-    return {"patients": [patient], "screenings": [screening], "courses": [course], "sessions": sessions, "observations": observations}
+        observations.append(
+            {
+                "id": f"{sid}-O1",
+                "session_id": sid,
+                "patient_id": pid,
+                "observed_at": draw(aware).isoformat(),
+                "finding": finding,
+            }
+        )
+    return {
+        "patients": [patient],
+        "screenings": [screening],
+        "courses": [course],
+        "sessions": sessions,
+        "observations": observations,
+    }
 
 
 CONFIG = ClinicConfig(timezone="America/Sao_Paulo")
@@ -114,9 +133,15 @@ def _map(path: Path) -> list[bytes]:
     return out
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(export=exports())
-def test_any_valid_export_maps_deterministically_to_valid_resources(export: dict[str, Any], tmp_path: Path) -> None:
+def test_any_valid_export_maps_deterministically_to_valid_resources(
+    export: dict[str, Any], tmp_path: Path
+) -> None:
     from meso_fhir.validation import Validator
 
     path = tmp_path / "export.json"
@@ -126,4 +151,6 @@ def test_any_valid_export_maps_deterministically_to_valid_resources(export: dict
     validator = Validator.load()
     for chunk in first:
         for resource in orjson.loads(chunk):
-            assert [str(i) for i in validator.validate(resource) if i.severity in ("error", "fatal")] == []
+            assert [
+                str(i) for i in validator.validate(resource) if i.severity in ("error", "fatal")
+            ] == []

@@ -1,4 +1,4 @@
-"""Transaction Bundles: conditional or id-based PUT entries, urn:uuid full URLs, references rewritten.
+"""Transaction Bundles: conditional or id PUT entries, urn:uuid full URLs, references rewritten.
 
 Pure: resources in, Bundle (dict) or its entries out.
 """

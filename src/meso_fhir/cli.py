@@ -179,7 +179,8 @@ def map_command(
     )
     if summary.errors:
         _echo_err(
-            f"{summary.records_failed} record(s) invalid: left out, listed above (exit {EXIT_INVALID_INPUT})"
+            f"{summary.records_failed} record(s) invalid: left out, listed above"
+            f" (exit {EXIT_INVALID_INPUT})"
         )
         sys.exit(EXIT_INVALID_INPUT)
 
@@ -245,7 +246,8 @@ def validate_command(files: tuple[Path, ...], fmt: str, max_issues: int) -> None
         if len(problems) > max_issues:
             click.echo(f"... {len(problems) - max_issues} more not shown")
         _echo_err(
-            f"checked {checked} resource(s): {len(errors)} error(s), {len(problems) - len(errors)} warning(s)"
+            f"checked {checked} resource(s): {len(errors)} error(s),"
+            f" {len(problems) - len(errors)} warning(s)"
         )
     if unreadable:
         sys.exit(EXIT_UNREADABLE_INPUT)
@@ -296,7 +298,8 @@ DEFAULT_STATE = "meso-fhir-state.sqlite"
     type=click.Choice(WRITE_STRATEGIES),
     default="conditional",
     show_default=True,
-    help="conditional: PUT Type?identifier= (for EHRs that forbid client ids); id: PUT Type/<deterministic id>.",
+    help="conditional: PUT Type?identifier= (for EHRs that forbid client ids); "
+    "id: PUT Type/<deterministic id>.",
 )
 @click.option(
     "--patient-policy",
@@ -352,7 +355,7 @@ def sync_command(
     identifier_base: str,
     timezone: str,
 ) -> None:
-    """Sync a clinic EXPORT with a FHIR R4 server: idempotent, resumable, one failure never blocks the rest.
+    """Sync a clinic EXPORT with a FHIR R4 server: idempotent, resumable, failures isolated.
 
     Unchanged records (per the ledger) are skipped without a request; a killed run resumes on
     the next; failures are recorded with the server's reason (see `meso-fhir status`). With no
@@ -375,13 +378,13 @@ def sync_command(
 
     config = _config(mrn_system, identifier_base, timezone)
     options = SyncOptions(
-        strategy=write_strategy,
-        patient_policy=patient_policy,
+        strategy=write_strategy,  # type: ignore[arg-type]
+        patient_policy=patient_policy,  # type: ignore[arg-type]
         batch_size=batch_size,
         concurrency=concurrency,
         full=full,
         retry_failed=retry_failed,
-    )  # type: ignore[arg-type]
+    )
     auth: Any = None
     if token_env:
         token = os.environ.get(token_env)
@@ -404,7 +407,8 @@ def sync_command(
         )
         _echo_err("no server configured (--server or MESO_FHIR_SERVER): dry run, nothing sent")
         _echo_err(
-            f"wrote {result.bundles} bundle(s) with {result.records['written']} record(s) to {outbox}/"
+            f"wrote {result.bundles} bundle(s) with {result.records['written']} record(s)"
+            f" to {outbox}/"
         )
     else:
         import httpx
@@ -453,7 +457,8 @@ def _lock(state: Path) -> Any:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         _echo_err(
-            f"error: another meso-fhir sync is using {state}; nothing done (exit {EXIT_LEDGER_BUSY})"
+            f"error: another meso-fhir sync is using {state}; nothing done"
+            f" (exit {EXIT_LEDGER_BUSY})"
         )
         sys.exit(EXIT_LEDGER_BUSY)
     return handle
@@ -565,9 +570,8 @@ def status_command(state: Path, fmt: str, runs: int) -> None:
         return
     click.echo(f"{'kind':<12} {'synced':>8} {'failed':>8} {'pending':>8} {'withdrawn':>9}")
     for kind, by_outcome in counts.items():
-        click.echo(
-            f"{kind:<12} {by_outcome.get('synced', 0):>8} {by_outcome.get('failed', 0):>8} {by_outcome.get('pending', 0):>8} {by_outcome.get('withdrawn', 0):>9}"
-        )
+        cells = [by_outcome.get(o, 0) for o in ("synced", "failed", "pending", "withdrawn")]
+        click.echo(f"{kind:<12} {cells[0]:>8} {cells[1]:>8} {cells[2]:>8} {cells[3]:>9}")
     if failures:
         click.echo("\nfailed:")
         for f in failures:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 # uuid5 namespace for urn:uuid full URLs (uuid5 of the URL namespace and the project URL).
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://meso-fhir.org/fhir")

@@ -17,6 +17,7 @@ from .errors import InputError
 from .identity import ClinicConfig
 from .load import Export
 from .mapping import Mapped, map_record
+from .records import Session
 
 
 @dataclass
@@ -49,8 +50,8 @@ def mapped_records(export: Export, config: ClinicConfig, summary: MapSummary) ->
     summary.errors.extend(export.errors)
     for record in export.records():
         indication = (
-            export.course_indication(record.course_id) if record.kind == "session" else None
-        )  # type: ignore[union-attr]
+            export.course_indication(record.course_id) if isinstance(record, Session) else None
+        )
         try:
             mapped = map_record(record, config, indication)
         except (KeyError, ValueError) as exc:  # a gap between input checks and mapping: record it

@@ -490,49 +490,33 @@ def _existing_patients(
     now: Callable[[], datetime],
 ) -> list[Item]:
     """Must-exist policy: find each patient by MRN, never write one; unknown → records fail."""
+    # Patients whose record is unchanged are known to the ledger already (see _known_server_ids).
     patients = {i.key[1]: i for i in items if i.key[0] == "patient"}
-    needed = {i.patient_id for i in items}
     missing: set[str] = set()
-    outcomes = []
-    for patient_id in sorted(needed):
-        item = patients.get(patient_id)
-        mrn = next((r["identifier"][0] for r in item.resources), None) if item else None
-        if mrn is None:
-            continue  # the patient is unchanged and known to the ledger
+    outcomes: list[Synced | Failed | Withdrawn] = []
+    for patient_id, item in sorted(patients.items()):
+        mrn = item.resources[0]["identifier"][0]
         report.requests += 1
-        found = list(
-            client.search("Patient", {"identifier": identifier_token(mrn["system"], mrn["value"])})
-        )
-        local = f"Patient/{resource_id(config.system('patient'), patient_id)}"
+        token = identifier_token(mrn["system"], mrn["value"])
+        found = list(client.search("Patient", {"identifier": token}))
         if len(found) == 1:
+            local = f"Patient/{resource_id(config.system('patient'), patient_id)}"
             known[local] = f"Patient/{found[0]['id']}"
-            outcomes.append(
-                Synced(
-                    ("patient", patient_id),
-                    item.content_hash,
-                    [
-                        ResourceRef(
-                            "Patient", identity_identifier(item.resources[0]), found[0]["id"], None
-                        )
-                    ],
-                )  # type: ignore[union-attr]
-            )
+            identity = identity_identifier(item.resources[0])
+            ref = ResourceRef("Patient", identity, found[0]["id"], None)
+            outcomes.append(Synced(item.key, item.content_hash, [ref]))
             report.records["matched"] += 1
-        else:
-            missing.add(patient_id)
-            reason = (
-                "no Patient with this MRN on the server"
-                if not found
-                else "several Patients have this MRN on the server"
-            )
-            outcomes.append(
-                Failed(
-                    ("patient", patient_id),
-                    item.content_hash,
-                    f"{reason} (patient policy must-exist)",
-                )
-            )  # type: ignore[union-attr]
-            report.fail(("patient", patient_id), f"{reason} (patient policy must-exist)")
+            continue
+        missing.add(patient_id)
+        reason = (
+            "no Patient with this MRN on the server"
+            if not found
+            else "several Patients have this MRN on the server"
+        )
+        outcomes.append(
+            Failed(item.key, item.content_hash, f"{reason} (patient policy must-exist)")
+        )
+        report.fail(item.key, f"{reason} (patient policy must-exist)")
     ledger.record_outcomes(outcomes, run_id, now())
     kept = []
     dependants = []
@@ -544,7 +528,8 @@ def _existing_patients(
                 Failed(
                     item.key,
                     item.content_hash,
-                    f"not sent: patient {item.patient_id!r} is not on the server (patient policy must-exist)",
+                    f"not sent: patient {item.patient_id!r} is not on the server"
+                    " (patient policy must-exist)",
                 )
             )
             report.fail(item.key, dependants[-1].error_text)

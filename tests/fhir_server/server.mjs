@@ -457,6 +457,11 @@ const server = http.createServer((req, res) => {
     });
   });
 });
+// Requests queue behind each other, so a client's kept-alive connection can sit idle longer than
+// Node's 5 s default and be closed under it (a ReadError on the client's next request).
+server.keepAliveTimeout = 120_000;
+server.headersTimeout = 130_000;
+server.requestTimeout = 0;
 server.listen(Number(args.port), args.host, () => {
   process.stdout.write(`LISTENING ${server.address().port}\n`);
 });
