@@ -140,6 +140,9 @@ def test_first_sync_lands_every_resource_once_and_resync_sends_nothing(
     before = _stats(fhir_server)
     second = run_sync(fhir_server, export, tmp_path / "state.sqlite", config)
     assert second.records == {"unchanged": 27}
+    assert {t: dict(c) for t, c in second.resources.items()} == {
+        t: {"unchanged": n} for t, n in expected.items()
+    }
     assert second.requests == 0
     if before is not None:
         assert _stats(fhir_server) == before  # not one request reached the server
@@ -157,7 +160,10 @@ def test_a_changed_record_updates_only_its_own_resources(
 
     report = run_sync(fhir_server, small_export(tmp_path, new_pain_score), state, config)
     assert report.records == {"synced": 1, "unchanged": 26}
-    assert {t: dict(c) for t, c in report.resources.items()} == {"Observation": {"updated": 1}}
+    written = {
+        (t, k): n for t, c in report.resources.items() for k, n in c.items() if k != "unchanged"
+    }
+    assert written == {("Observation", "updated"): 1}
     token = identifier_token(config.system("observation"), "C001-S2-O1")
     [changed] = client.search("Observation", {"identifier": token})
     assert changed["valueInteger"] == 7

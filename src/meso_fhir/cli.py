@@ -15,6 +15,7 @@ Exit codes (numbered once, never reused; a scheduler can act on them):
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -153,13 +154,27 @@ def map_command(
       meso-fhir map examples/clinic.jsonl --out out/bundle.json --report out/map-report.json
     """
     from .load import load
+    from .mapping import Mapped
     from .pipeline import MapSummary, mapped_records, write_bundle
 
     config = _config(mrn_system, identifier_base, timezone)
     summary = MapSummary()
     try:
         loaded = load(export)
-        write_bundle(out, mapped_records(loaded, config, summary), write_strategy)  # type: ignore[arg-type]
+        total = sum(loaded.counts.values())
+        progress = _Progress()
+
+        def with_progress(records: Iterator[Mapped]) -> Iterator[Mapped]:
+            for done, mapped in enumerate(records, start=1):
+                progress(done, total)
+                yield mapped
+
+        write_bundle(
+            out,
+            with_progress(mapped_records(loaded, config, summary)),
+            write_strategy,  # type: ignore[arg-type]
+        )
+        progress.close()
     except InputError as exc:
         _echo_err(f"error: cannot read {export}: {exc}")
         sys.exit(EXIT_UNREADABLE_INPUT)
@@ -465,16 +480,18 @@ def _lock(state: Path) -> Any:
 
 
 class _Progress:
-    """A progress bar on a terminal, a plain line every 10% otherwise."""
+    """A progress bar on a terminal; otherwise (cron, CI) a plain line every 10% of a long job."""
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.last = -1
 
     def __call__(self, done: int, total: int) -> None:
-        if total <= 0:
-            return
+        if total <= 0 or (not self.tty and total < 1000):
+            return  # a short job needs no progress lines in a log
         percent = done * 100 // total
+        if percent == self.last:
+            return  # called per record on long runs: draw only when the figure moves
         if self.tty:
             width = 30
             filled = width * done // total

@@ -357,9 +357,7 @@ def sync(
     assert client is not None and ledger is not None and server_url is not None
     known = _known_server_ids(ledger, server_url, to_send)
     if options.patient_policy == "must-exist":
-        to_send = _existing_patients(
-            client, config, export, to_send, known, ledger, report, run_id, now
-        )
+        to_send = _existing_patients(client, config, to_send, known, ledger, report, run_id, now)
     units = pack(to_send, options.batch_size)
     total = len(to_send)
     done = 0
@@ -453,6 +451,8 @@ def _select(
     chosen, never_sent_withdrawn = [], []
     for item in items:
         if item.key in unchanged:
+            for resource in item.resources:
+                report.resources[resource["resourceType"]]["unchanged"] += 1
             continue
         if item.withdrawn and ledger.record(item.key) is None and not options.full:
             never_sent_withdrawn.append(item)  # nothing on the server to withdraw
@@ -481,7 +481,6 @@ def _known_server_ids(ledger: Ledger, server_url: str, items: list[Item]) -> dic
 def _existing_patients(
     client: FhirClient,
     config: ClinicConfig,
-    export: Export,
     items: list[Item],
     known: dict[str, str],
     ledger: Ledger,
