@@ -784,9 +784,24 @@ def test_fast_invariants_agree_with_fhirpathpy(validator: Validator) -> None:
             lambda r: r["activity"][0]["detail"]["scheduledTiming"]["repeat"].update(count=3),
         ),
     ]
+    duplicate = transaction(patient(), pain())
+    duplicate["entry"][1]["fullUrl"] = duplicate["entry"][0]["fullUrl"]
+    corpus += [
+        transaction(*(make() for make in VALID.values())),
+        duplicate,
+        broken(lambda: transaction(patient()), lambda b: b.update(type="document")),
+        broken(course, lambda r: _repeat(r).update(offset=10, when=["C"])),
+        broken(course, lambda r: _repeat(r).update(offset=10, when=["MORN"])),
+        broken(course, lambda r: _repeat(r).update(duration=-1, durationUnit="min")),
+    ]
     for r in corpus:
         fast = [(i.path, i.rule, i.severity) for i in validator.validate(r)]
         assert fast == [(i.path, i.rule, i.severity) for i in slow.validate(r)], r.get("id")
+
+
+def _repeat(course: Resource) -> dict[str, Any]:
+    repeat: dict[str, Any] = course["activity"][0]["detail"]["scheduledTiming"]["repeat"]
+    return repeat
 
 
 def _packaged_project() -> tuple[list[dict[str, Any]], dict[str, Any]]:

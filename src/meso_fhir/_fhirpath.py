@@ -49,7 +49,7 @@ _TOKEN = re.compile(
     r"|(?P<num>\d+(?:\.\d+)?)"
     r"|(?P<id>[A-Za-z_][A-Za-z0-9_]*|`[^`]+`)"
     r"|(?P<var>%[A-Za-z_][A-Za-z0-9_]*|\$this)"
-    r"|(?P<op><=|>=|!=|[=<>().,])"
+    r"|(?P<op><=|>=|!=|[=<>().,|&])"
     r")"
 )
 _VARIABLES = {"%ucum": "http://unitsofmeasure.org"}
@@ -198,8 +198,11 @@ _BINARY_LEVELS: tuple[tuple[str, ...], ...] = (
     ("implies",),
     ("or", "xor"),
     ("and",),
+    ("in",),
     ("=", "!="),
     ("<", "<=", ">", ">="),
+    ("|",),
+    ("&",),
 )
 
 
@@ -267,6 +270,16 @@ class _Parser:
             return args
 
     def function(self, focus: Fn, name: str) -> Fn:
+        if name in ("is", "ofType"):  # the argument is a type name, not an expression
+            self.take("(")
+            kind, type_name = self.take()
+            if kind != "id":
+                raise Unsupported(f"type name expected, found {type_name!r}")
+            if self.peek() == ("op", "."):  # FHIR.Composition
+                self.take(".")
+                type_name = self.take()[1]
+            self.take(")")
+            return _type_function(focus, name, type_name.strip("`"))
         args = self.args()
         return _function(focus, name, args)
 
@@ -310,6 +323,38 @@ def _combine(op: str, left: Fn, right: Fn) -> Fn:
             return logic(_truth(left(focus, this, env)), _truth(right(focus, this, env)))
 
         return fn_logic
+    if op == "|":
+
+        def fn_union(focus: list[Any], this: Any, env: Env) -> list[Any]:
+            out: list[Any] = []
+            for x in (*left(focus, this, env), *right(focus, this, env)):
+                if x not in out:
+                    out.append(x)
+            return out
+
+        return fn_union
+    if op == "&":
+
+        def fn_concat(focus: list[Any], this: Any, env: Env) -> list[Any]:
+            a, b = left(focus, this, env), right(focus, this, env)
+            if len(a) > 1 or len(b) > 1 or not all(isinstance(x, str) for x in (*a, *b)):
+                raise Unsupported("& on a non-string")
+            return [(a[0] if a else "") + (b[0] if b else "")]
+
+        return fn_concat
+    if op == "in":
+
+        def fn_in(focus: list[Any], this: Any, env: Env) -> list[Any]:
+            a, b = left(focus, this, env), right(focus, this, env)
+            if not a:
+                return []
+            if len(a) > 1:
+                raise Unsupported("'in' on a collection")
+            if isinstance(a[0], str) and _looks_temporal(a[0]):
+                raise Unsupported("'in' with a date")
+            return [any(_equal([a[0]], [x]) == [True] for x in b)]
+
+        return fn_in
     if op in ("=", "!="):
         negate = op == "!="
 
@@ -374,6 +419,27 @@ def _function(source: Fn, name: str, args: list[Fn]) -> Fn:
     if name == "where" and len(args) == 1:
         crit = args[0]
         return lambda f, t, e: [x for x in items(f, t, e) if crit([x], x, e) == [True]]
+    if name == "select" and len(args) == 1:
+        proj = args[0]
+        return lambda f, t, e: [y for x in items(f, t, e) for y in proj([x], x, e)]
+    if name == "allFalse" and not args:
+
+        def fn_all_false(f: list[Any], t: Any, e: Env) -> list[Any]:
+            got = items(f, t, e)
+            if not all(isinstance(x, bool) for x in got):
+                raise Unsupported("allFalse on non-booleans")
+            return [not any(got)]
+
+        return fn_all_false
+    if name == "isDistinct" and not args:
+
+        def fn_distinct(f: list[Any], t: Any, e: Env) -> list[Any]:
+            got = items(f, t, e)
+            if not all(isinstance(x, (str, int, float)) for x in got):
+                raise Unsupported("isDistinct on complex values")
+            return [len(set(got)) == len(got)]
+
+        return fn_distinct
     if name == "all" and len(args) == 1:
         crit = args[0]
         return lambda f, t, e: [all(crit([x], x, e) == [True] for x in items(f, t, e))]
@@ -448,6 +514,28 @@ def _function(source: Fn, name: str, args: list[Fn]) -> Fn:
             return otherwise(focus, this, e) if otherwise is not None else []
 
         return fn_iif
+    raise Unsupported(f"function {name}()")
+
+
+def _type_function(source: Fn, name: str, type_name: str) -> Fn:
+    """is(T) / ofType(T) on resources (resourceType tells the type); else Unsupported."""
+
+    def items(focus: list[Any], this: Any, env: Env) -> list[Any]:
+        return source(focus, this, env)
+
+    if name in ("is", "ofType"):
+
+        def fn_is(f: list[Any], t: Any, e: Env) -> list[Any]:
+            got = items(f, t, e)
+            if not all(isinstance(x, dict) and isinstance(x.get("resourceType"), str) for x in got):
+                raise Unsupported(f"{name}() on something else than a resource")
+            if name == "ofType":
+                return [x for x in got if x["resourceType"] == type_name]
+            if len(got) > 1:
+                raise Unsupported("is() on a collection")
+            return [got[0]["resourceType"] == type_name] if got else []
+
+        return fn_is
     raise Unsupported(f"function {name}()")
 
 

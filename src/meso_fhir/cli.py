@@ -75,6 +75,16 @@ def clinic_options(func: Any) -> Any:
     return func
 
 
+write_strategy_option = click.option(
+    "--write-strategy",
+    type=click.Choice(WRITE_STRATEGIES),
+    default="conditional",
+    show_default=True,
+    help="conditional: PUT Type?identifier=system|value (for EHRs that forbid client ids); "
+    "id: PUT Type/<deterministic id> (no search per write; the server must allow client ids).",
+)
+
+
 def _config(mrn_system: str, identifier_base: str, timezone: str) -> ClinicConfig:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -120,14 +130,7 @@ def main() -> None:
     show_default=True,
     help="Where to write the transaction Bundle.",
 )
-@click.option(
-    "--write-strategy",
-    type=click.Choice(WRITE_STRATEGIES),
-    default="conditional",
-    show_default=True,
-    help="conditional: PUT Type?identifier=system|value (works where client ids are forbidden); "
-    "id: PUT Type/<deterministic id>.",
-)
+@write_strategy_option
 @click.option(
     "--report",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -308,14 +311,7 @@ DEFAULT_STATE = "meso-fhir-state.sqlite"
     show_default=True,
     help="Bundles in flight at once.",
 )
-@click.option(
-    "--write-strategy",
-    type=click.Choice(WRITE_STRATEGIES),
-    default="conditional",
-    show_default=True,
-    help="conditional: PUT Type?identifier= (for EHRs that forbid client ids); "
-    "id: PUT Type/<deterministic id>.",
-)
+@write_strategy_option
 @click.option(
     "--patient-policy",
     type=click.Choice(["create-or-update", "must-exist"]),

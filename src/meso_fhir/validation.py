@@ -100,9 +100,10 @@ _REF_RE: Final = re.compile(
     r"|[A-Z][A-Za-z]+\?\S+)$"  # conditional reference (transactions)
 )
 # Invariants checked natively or not at all (see module docstring).
-_NATIVE_INVARIANTS: Final = frozenset({"ele-1", "ext-1", "ref-1", "dom-3"})
+_NATIVE_INVARIANTS: Final = frozenset({"ext-1", "ref-1", "dom-3"})
 # dom-6: best practice (narrative); txt-1/txt-2: htmlChecks(), which fhirpathpy does not have.
-_SKIPPED_INVARIANTS: Final = frozenset({"dom-6", "txt-1", "txt-2"})
+# ele-1 (a value or children): reported as empty-element / empty-array by the walker instead.
+_SKIPPED_INVARIANTS: Final = frozenset({"dom-6", "txt-1", "txt-2", "ele-1"})
 _CONTAINED_INVARIANTS: Final = frozenset({"dom-2", "dom-3", "dom-4", "dom-5"})
 _FHIR_TYPE_EXT: Final = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
 
@@ -1275,8 +1276,6 @@ def _kind_name(kinds: tuple[type, ...]) -> str:
 
 
 def _native_invariant(key: str, item: Any, run: _Run) -> bool:
-    if key == "ele-1":  # empties are reported as empty-element / empty-array
-        return True
     if key == "ext-1" and isinstance(item, dict):
         has_value = any(k.startswith("value") for k in item)
         return bool(item.get("extension")) != has_value
