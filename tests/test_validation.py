@@ -295,6 +295,18 @@ def test_profile_examples_have_no_issues(validator: Validator, path: Path) -> No
     assert validator.validate(json.loads(path.read_text())) == []
 
 
+INVALID = sorted((REPO / "profiles" / "test-cases" / "invalid").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", INVALID, ids=[p.name for p in INVALID])
+def test_profile_negative_cases_are_rejected(validator: Validator, path: Path) -> None:
+    """The broken examples profiles/ checks @medplum/core and pyfhircheck against."""
+    case = json.loads(path.read_text())
+    assert [i for i in validator.validate(case["resource"]) if i.severity == ERROR], case[
+        "description"
+    ]
+
+
 # --- one broken resource per rule kind ------------------------------------------------------------
 def broken(make: Callable[[], Resource], change: Callable[[Resource], object]) -> Resource:
     r = make()

@@ -894,12 +894,12 @@ class Validator:
         self, run: _Run, el: _El, item: Any, path: str, type_code: str | None
     ) -> None:
         for c in el.constraints:
+            if c.key in _CONTAINED_INVARIANTS and not (
+                isinstance(item, dict) and "contained" in item
+            ):
+                continue  # all four hold when there is no contained resource
             if c.key in _NATIVE_INVARIANTS:
                 ok: bool | None = _native_invariant(c.key, item, run)
-            elif (
-                c.key in _CONTAINED_INVARIANTS and not run.contained and "contained" not in run.root
-            ):
-                continue
             else:
                 ok = self._evaluate(c, item, run, el, type_code)
             if ok is False:
