@@ -114,3 +114,18 @@ else
   cp -R "$built" "$here/package"
   echo "build.sh: wrote profiles/package/ ($(ls "$here/package" | wc -l | tr -d ' ') files)"
 fi
+
+# The Python validator ships a cut-down copy of the core definitions and of profiles/package
+# (src/meso_fhir/data/), so an installed wheel validates with no Node: keep it in step.
+if [[ -n $python ]]; then
+  if [[ $mode == check ]]; then
+    "$python" "$root/scripts/build_validation_data.py" --out "$tmp/data" >/dev/null
+    if ! diff -r -q "$root/src/meso_fhir/data" "$tmp/data" >&2; then
+      echo "build.sh --check: src/meso_fhir/data/ is out of date; run bash profiles/build.sh and commit it" >&2
+      exit 1
+    fi
+    echo "build.sh --check: src/meso_fhir/data/ is up to date"
+  else
+    "$python" "$root/scripts/build_validation_data.py"
+  fi
+fi
