@@ -185,10 +185,10 @@ def test_one_invalid_record_fails_alone_and_the_rest_land(
 
     real = sync_module._item
 
-    def corrupt_one(mapped: Any, export: Any) -> Any:
+    def corrupt_one(mapped: Any, export: Any, content_hash: str) -> Any:
         if (mapped.kind, mapped.source_id) == ("observation", "C006-S2-O2"):
             del mapped.resources[0]["code"]  # Observation.code is 1..1 in base R4
-        return real(mapped, export)
+        return real(mapped, export, content_hash)
 
     monkeypatch.setattr(sync_module, "_item", corrupt_one)
     report = run_sync(fhir_server, small_export(tmp_path), tmp_path / "state.sqlite", config)
@@ -332,10 +332,10 @@ def test_retry_failed_sends_only_what_failed(
     real = sync_module._item
     state = tmp_path / "state.sqlite"
 
-    def corrupt(mapped: Any, export: Any) -> Any:
+    def corrupt(mapped: Any, export: Any, content_hash: str) -> Any:
         if (mapped.kind, mapped.source_id) == ("course", "C006"):
             del mapped.resources[0]["subject"]
-        return real(mapped, export)
+        return real(mapped, export, content_hash)
 
     with monkeypatch.context() as patch:
         patch.setattr(sync_module, "_item", corrupt)

@@ -463,6 +463,19 @@ class Ledger:
         )
         return [ResourceRef(*row) for row in rows]
 
+    def resource_types(self, keys: Iterable[tuple[str, str]], server_url: str) -> dict[str, int]:
+        """How many resources of each type these records own on this server (for a summary)."""
+        wanted = set(keys)
+        counts: dict[str, int] = {}
+        # One scan instead of a query per record: a re-sync of 100,000 records stays fast.
+        for kind, source_id, resource_type in self._read(
+            f"SELECT kind, source_id, resource_type FROM resource WHERE {_ON_SERVER}",
+            (_public_url(server_url),),
+        ):
+            if (kind, source_id) in wanted:
+                counts[resource_type] = counts.get(resource_type, 0) + 1
+        return counts
+
     # -- SQLite ------------------------------------------------------------------------------
 
     def _prepare(self) -> None:

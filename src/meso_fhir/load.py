@@ -10,6 +10,7 @@ valid records. For JSON Lines the file is streamed both times, so memory grows w
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ class _Entry:
     patient_id: str | None = None
     indication: str | None = None
     valid: bool = True
+    digest: str = ""  # SHA-256 of the record as read (sorted keys): what sync compares
+    withdrawn: bool = False
 
 
 @dataclass
@@ -54,12 +57,24 @@ class Export:
         entry = self._index.get(("course", course_id))
         return entry.indication if entry else None
 
-    def records(self) -> Iterator[Record]:
-        """The valid records, in file order."""
+    def digests(self) -> dict[tuple[str, str], str]:
+        """Key → digest of the record as read, for every valid record."""
+        return {key: e.digest for key, e in self._index.items() if e.valid}
+
+    def references(self, key: tuple[str, str]) -> list[tuple[str, str]]:
+        """The records this one refers to (patient first), as (kind, id)."""
+        refs = self._index[key].refs
+        return [refs[name] for name, _ in REFERENCE_FIELDS[key[0]] if name in refs]
+
+    def is_withdrawn(self, key: tuple[str, str]) -> bool:
+        return self._index[key].withdrawn
+
+    def records(self, only: set[tuple[str, str]] | None = None) -> Iterator[Record]:
+        """The valid records (those among ``only``, if given), in file order."""
         # One byte per record of the file: 0 = leave out, else 1 + index of its kind.
         send = bytearray(max((e.position for e in self._index.values()), default=-1) + 1)
-        for entry in self._index.values():
-            if entry.valid:
+        for key, entry in self._index.items():
+            if entry.valid and (only is None or key in only):
                 send[entry.position] = 1 + _KINDS.index(entry.kind)
         for position, _where, raw, _problem in _read(self.path):
             if raw is not None and position < len(send) and send[position]:
@@ -103,7 +118,8 @@ def load(path: str | os.PathLike[str]) -> Export:
                 InputError(kind, record.id, "id", f"duplicate id; the record at {first} was kept")
             )
             continue
-        entry = _Entry(kind, where, position, _references(record))
+        entry = _Entry(kind, where, position, _references(record), withdrawn=record.withdrawn)
+        entry.digest = hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).hexdigest()
         index[key] = entry
         if isinstance(record, Course):
             entry.indication = record.indication

@@ -44,11 +44,19 @@ class MapSummary:
         }
 
 
-def mapped_records(export: Export, config: ClinicConfig, summary: MapSummary) -> Iterator[Mapped]:
-    """Map every valid record of ``export``; a record that fails to map is recorded, not raised."""
+def mapped_records(
+    export: Export,
+    config: ClinicConfig,
+    summary: MapSummary,
+    only: set[tuple[str, str]] | None = None,
+) -> Iterator[Mapped]:
+    """Map every valid record of ``export`` (or those in ``only``); never raises for a record.
+
+    A record that fails to map is recorded in ``summary.errors``.
+    """
     summary.records_read = dict(export.counts)
     summary.errors.extend(export.errors)
-    for record in export.records():
+    for record in export.records(only):
         indication = (
             export.course_indication(record.course_id) if isinstance(record, Session) else None
         )

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import orjson
 
+from . import __version__
 from .bundle import WriteStrategy, transaction
 from .errors import (
     AuthenticationFailed,
@@ -48,7 +49,7 @@ from .fhir_client import (
 )
 from .identity import ClinicConfig, resource_id
 from .ledger import Failed, Ledger, ResourceRef, Synced, Withdrawn
-from .load import REFERENCE_FIELDS, Export
+from .load import Export
 from .mapping import Mapped
 from .pipeline import MapSummary, mapped_records
 
@@ -114,10 +115,6 @@ class SyncReport:
         }
 
 
-def content_hash(resources: list[dict[str, Any]]) -> str:
-    return hashlib.sha256(orjson.dumps(resources, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
 def identity_identifier(resource: Mapping[str, Any]) -> str:
     """``system|value`` of the identifier the resource's deterministic id derives from.
 
@@ -133,25 +130,42 @@ def _local_reference(ref: ResourceRef) -> str:
     return f"{ref.resource_type}/{resource_id(system, value)}"
 
 
-def items_of(export: Export, config: ClinicConfig, summary: MapSummary) -> Iterable[Item]:
-    for mapped in mapped_records(export, config, summary):
-        yield _item(mapped, export)
+def mapping_fingerprint(config: ClinicConfig) -> str:
+    """What besides a record's own content decides its resources.
+
+    The mapping code and code tables, and the clinic's identity settings: a change to any of
+    them resends every record on the next sync (harmless: every write is conditional).
+    """
+    from . import codes, mapping
+
+    digest = hashlib.sha256(__version__.encode())
+    for module in (mapping, codes):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    digest.update(repr((config.mrn_system, config.identifier_base, config.timezone)).encode())
+    return digest.hexdigest()
 
 
-def _item(mapped: Mapped, export: Export) -> Item:
-    entry = export._index[(mapped.kind, mapped.source_id)]
-    depends = [entry.refs[name] for name, _ in REFERENCE_FIELDS[mapped.kind] if name in entry.refs]
-    withdrawn = any(
-        r.get("status") == "entered-in-error" or r.get("active") is False for r in mapped.resources
-    )
-    return Item(
-        (mapped.kind, mapped.source_id),
-        mapped.resources,
-        content_hash(mapped.resources),
-        depends,
-        withdrawn,
-        entry.patient_id or mapped.source_id,
-    )
+def record_hashes(export: Export, config: ClinicConfig) -> dict[Key, str]:
+    """Content hash per valid record, from the record as read: unchanged records need no mapping.
+
+    A session also hashes its course's indication, which its Procedure carries.
+    """
+    fingerprint = mapping_fingerprint(config)
+    hashes = {}
+    for key, digest in export.digests().items():
+        extra = ""
+        if key[0] == "session":
+            course = next(ref for ref in export.references(key) if ref[0] == "course")
+            extra = export.course_indication(course[1]) or ""
+        hashes[key] = hashlib.sha256(f"{fingerprint}|{digest}|{extra}".encode()).hexdigest()
+    return hashes
+
+
+def _item(mapped: Mapped, export: Export, content_hash: str) -> Item:
+    key = (mapped.kind, mapped.source_id)
+    depends = export.references(key)
+    patient = next((ref[1] for ref in depends if ref[0] == "patient"), mapped.source_id)
+    return Item(key, mapped.resources, content_hash, depends, export.is_withdrawn(key), patient)
 
 
 def pack(items: list[Item], batch_size: int) -> list[list[list[Item]]]:
@@ -321,7 +335,7 @@ def sync(
     """Run one sync. Without a client (no server configured) it writes bundles to ``outbox``."""
     report = SyncReport(server=server_url)
     summary = MapSummary()
-    items = list(items_of(export, config, summary))
+    hashes = record_hashes(export, config)
     dry_run = client is None or ledger is None or server_url is None
     run_id = 0
     if not dry_run:
@@ -338,8 +352,8 @@ def sync(
                 "retry_failed": options.retry_failed,
             },
         )
-        _record_input_errors(ledger, summary.errors, run_id, now())
-    for error in summary.errors:
+        _record_input_errors(ledger, export.errors, run_id, now())
+    for error in export.errors:
         report.records["invalid"] += 1 if error.source_id is not None else 0
         report.failures.append(
             {
@@ -350,7 +364,13 @@ def sync(
             }
         )
 
-    to_send = _select(items, options, ledger, server_url, report, run_id, now)
+    selected = _select(export, hashes, options, ledger, server_url, report, run_id, now)
+    to_send = [
+        _item(mapped, export, hashes[(mapped.kind, mapped.source_id)])
+        for mapped in mapped_records(export, config, summary, only=selected)
+    ]
+    for error in summary.errors[len(export.errors) :]:  # records that failed to map
+        report.fail((error.kind, error.source_id or ""), str(error))
     if dry_run:
         _write_outbox(to_send, options, outbox or Path("meso-fhir-outbox"), report)
         return report
@@ -430,40 +450,37 @@ def _record_input_errors(
 
 
 def _select(
-    items: list[Item],
+    export: Export,
+    hashes: dict[Key, str],
     options: SyncOptions,
     ledger: Ledger | None,
     server_url: str | None,
     report: SyncReport,
     run_id: int,
     now: Callable[[], datetime],
-) -> list[Item]:
-    """Drop what the ledger says is already on the server (no request for those)."""
+) -> set[Key]:
+    """The records to map and send: not those the ledger says are already on the server."""
     if ledger is None or server_url is None:
-        return items
+        return set(hashes)
+    keys = set(hashes)
     if options.retry_failed:
-        retry = {tuple(k) for k in ledger.failed_keys()} | {tuple(k) for k in ledger.pending_keys()}
-        items = [i for i in items if i.key in retry]
+        keys &= {tuple(k) for k in ledger.failed_keys()} | {tuple(k) for k in ledger.pending_keys()}
     unchanged: set[Key] = set()
     if not options.full:
-        unchanged = ledger.unchanged({i.key: i.content_hash for i in items}, server_url)
+        unchanged = ledger.unchanged({k: hashes[k] for k in keys}, server_url)
     report.records["unchanged"] += len(unchanged)
-    chosen, never_sent_withdrawn = [], []
-    for item in items:
-        if item.key in unchanged:
-            for resource in item.resources:
-                report.resources[resource["resourceType"]]["unchanged"] += 1
-            continue
-        if item.withdrawn and ledger.record(item.key) is None and not options.full:
-            never_sent_withdrawn.append(item)  # nothing on the server to withdraw
-            continue
-        chosen.append(item)
-    if never_sent_withdrawn:
+    for resource_type, count in ledger.resource_types(unchanged, server_url).items():
+        report.resources[resource_type]["unchanged"] += count
+    keys -= unchanged
+    # A withdrawn record never sent has nothing on the server to withdraw: only note it.
+    never_sent = {k for k in keys if export.is_withdrawn(k) and ledger.record(k) is None}
+    if never_sent and not options.full:
         ledger.record_outcomes(
-            [Withdrawn(i.key, i.content_hash, []) for i in never_sent_withdrawn], run_id, now()
+            [Withdrawn(k, hashes[k], []) for k in sorted(never_sent)], run_id, now()
         )
-        report.records["withdrawn"] += len(never_sent_withdrawn)
-    return chosen
+        report.records["withdrawn"] += len(never_sent)
+        keys -= never_sent
+    return keys
 
 
 def _known_server_ids(ledger: Ledger, server_url: str, items: list[Item]) -> dict[str, str]:

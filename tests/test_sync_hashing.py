@@ -1,0 +1,103 @@
+"""What decides that a record is unchanged: its content as read, its course's indication, the
+mapping code and the clinic's identity settings; and nothing else."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from meso_fhir.identity import ClinicConfig
+from meso_fhir.ledger import Ledger, ResourceRef, Synced
+from meso_fhir.load import load
+from meso_fhir.sync import pack, record_hashes
+
+from .helpers import example_document
+
+
+def _hashes(
+    tmp_path: Path, change: Any = None, config: ClinicConfig | None = None
+) -> dict[tuple[str, str], str]:
+    doc = example_document()
+    if change:
+        change(doc)
+    path = tmp_path / "clinic.json"
+    path.write_bytes(orjson.dumps(doc))
+    return record_hashes(load(path), config or ClinicConfig())
+
+
+def test_hash_ignores_key_order_and_form(tmp_path: Path) -> None:
+    before = _hashes(tmp_path)
+    reordered = _hashes(
+        tmp_path,
+        lambda d: d["patients"].__setitem__(0, dict(reversed(list(d["patients"][0].items())))),
+    )
+    assert reordered == before
+    lines = record_hashes(
+        load(Path(__file__).parent.parent / "examples" / "clinic.jsonl"), ClinicConfig()
+    )
+    assert lines == before
+
+
+def test_a_changed_record_changes_only_its_own_hash(tmp_path: Path) -> None:
+    before = _hashes(tmp_path)
+    after = _hashes(tmp_path, lambda d: d["observations"][0]["finding"].update(score=9))
+    assert {k for k in before if before[k] != after[k]} == {("observation", "C001-S1-O1")}
+
+
+def test_a_new_course_indication_changes_its_sessions_too(tmp_path: Path) -> None:
+    before = _hashes(tmp_path)
+    after = _hashes(tmp_path, lambda d: d["courses"][0].update(indication="wrinkles"))
+    changed = {k for k in before if before[k] != after[k]}
+    assert changed == {("course", "C001")} | {("session", f"C001-S{n}") for n in range(1, 5)}
+
+
+def test_other_identity_settings_change_every_hash(tmp_path: Path) -> None:
+    before = _hashes(tmp_path)
+    after = _hashes(tmp_path, config=ClinicConfig(identifier_base="https://other.example.org/sid"))
+    assert all(before[k] != after[k] for k in before)
+
+
+def test_ledger_counts_resource_types_of_unchanged_records(tmp_path: Path) -> None:
+    now = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+    with Ledger.open(tmp_path / "l.sqlite") as ledger:
+        run = ledger.start_run(now, "http://s/fhir", {})
+        refs = [ResourceRef("Observation", f"sys|S1/{i}", f"o{i}", "1") for i in range(3)]
+        ledger.record_outcomes(
+            [
+                Synced(
+                    ("screening", "S1"),
+                    "a" * 64,
+                    [*refs, ResourceRef("MedicationStatement", "sys|S1/m", "m1", "1")],
+                ),
+                Synced(("patient", "P1"), "b" * 64, [ResourceRef("Patient", "sys|P1", "p1", "1")]),
+            ],
+            run,
+            now,
+        )
+        assert ledger.resource_types({("screening", "S1")}, "http://s/fhir") == {
+            "Observation": 3,
+            "MedicationStatement": 1,
+        }
+        assert ledger.resource_types({("screening", "S1")}, "http://other/fhir") == {}
+
+
+def test_pack_keeps_a_patient_together_and_chains_an_oversized_one(tmp_path: Path) -> None:
+    from meso_fhir.sync import Item
+
+    def item(kind: str, sid: str, patient: str, size: int) -> Item:
+        return Item((kind, sid), [{}] * size, "h", [], False, patient)
+
+    small = [
+        item("patient", "A", "A", 1),
+        item("screening", "SA", "A", 5),
+        item("patient", "B", "B", 1),
+    ]
+    big = [item("session", f"S{i}", "C", 4) for i in range(5)] + [item("patient", "C", "C", 1)]
+    units = pack(small + big, batch_size=10)
+    assert [[[i.key[1] for i in b] for b in unit] for unit in units] == [
+        [["C", "S0", "S1"], ["S2", "S3"], ["S4"]],  # parents first, in order, each bundle <= 10
+        [["A", "SA", "B"]],  # small patients share a bundle
+    ]
