@@ -23,22 +23,28 @@ from pydantic import ValidationError
 from .errors import InputError
 from .records import LIST_OF_KIND, MODEL_OF_KIND, Course, Record, Session
 
-# (position among the file's records, where, raw record or None, JSON problem)
-Raw = tuple[int, str, dict[str, Any] | None, str | None]
+# (position among the file's records, line or list index, where, raw record or None, problem)
+Raw = tuple[int, int, str, dict[str, Any] | None, str | None]
 _KINDS = tuple(MODEL_OF_KIND)
 
 
 @dataclass(slots=True)
 class _Entry:
+    """What the loader keeps of a record between its two passes: kept small on purpose, since
+    it is the only thing that grows with the input (about 500 bytes a record, measured)."""
+
     kind: str
-    where: str
-    position: int
-    refs: dict[str, tuple[str, str]]  # field -> (kind, id) it refers to
-    patient_id: str | None = None
-    indication: str | None = None
+    position: int  # among the file's records: finds it again on the second pass
+    at: int  # line number (JSON Lines) or index in its list (JSON document), for messages
+    refs: tuple[str, ...]  # ids it refers to, in REFERENCE_FIELDS[kind] order ("" = none)
+    indication: str | None = None  # a course's, which its sessions' Procedures carry
     valid: bool = True
-    digest: str = ""  # SHA-256 of the record as read (sorted keys): what sync compares
+    digest: bytes = b""  # of the record as read (sorted keys): what sync compares
     withdrawn: bool = False
+
+    @property
+    def patient_id(self) -> str | None:
+        return self.refs[0] if self.refs else None
 
 
 @dataclass
@@ -57,14 +63,23 @@ class Export:
         entry = self._index.get(("course", course_id))
         return entry.indication if entry else None
 
-    def digests(self) -> dict[tuple[str, str], str]:
+    def digests(self) -> dict[tuple[str, str], bytes]:
         """Key → digest of the record as read, for every valid record."""
         return {key: e.digest for key, e in self._index.items() if e.valid}
 
+    def where(self, entry: _Entry) -> str:
+        if self.path.suffix in _LINE_SUFFIXES:
+            return f"line {entry.at}"
+        return f"{LIST_OF_KIND[entry.kind]}[{entry.at}]"
+
     def references(self, key: tuple[str, str]) -> list[tuple[str, str]]:
         """The records this one refers to (patient first), as (kind, id)."""
-        refs = self._index[key].refs
-        return [refs[name] for name, _ in REFERENCE_FIELDS[key[0]] if name in refs]
+        entry = self._index[key]
+        return [
+            (kind, ref)
+            for (_, kind), ref in zip(REFERENCE_FIELDS[key[0]], entry.refs, strict=True)
+            if ref
+        ]
 
     def is_withdrawn(self, key: tuple[str, str]) -> bool:
         return self._index[key].withdrawn
@@ -76,7 +91,7 @@ class Export:
         for key, entry in self._index.items():
             if entry.valid and (only is None or key in only):
                 send[entry.position] = 1 + _KINDS.index(entry.kind)
-        for position, _where, raw, _problem in _read(self.path):
+        for position, _at, _where, raw, _problem in _read(self.path):
             if raw is not None and position < len(send) and send[position]:
                 yield MODEL_OF_KIND[_KINDS[send[position] - 1]].model_validate(raw)  # type: ignore[misc]
 
@@ -89,8 +104,8 @@ def load(path: str | os.PathLike[str]) -> Export:
     export = Export(Path(path))
     index = export._index
     mrns: dict[str, str] = {}
-    injections: dict[str, str] = {}
-    for position, where, raw, problem in _read(export.path):
+    injections: dict[int, str] = {}
+    for position, at, where, raw, problem in _read(export.path):
         if raw is None:
             export.errors.append(InputError("record", None, "(json)", f"{where}: {problem}"))
             continue
@@ -109,22 +124,28 @@ def load(path: str | os.PathLike[str]) -> Export:
             export.errors.extend(_input_errors(kind, source_id, where, exc))
             if source_id is not None and (kind, source_id) not in index:
                 # Keep the key so that records referring to it fail with the right reason.
-                index[(kind, source_id)] = _Entry(kind, where, position, {}, valid=False)
+                index[(kind, source_id)] = _Entry(kind, position, at, (), valid=False)
             continue
         key = (kind, record.id)
         if key in index:
-            first = index[key].where
+            first = export.where(index[key])
             export.errors.append(
                 InputError(kind, record.id, "id", f"duplicate id; the record at {first} was kept")
             )
             continue
-        entry = _Entry(kind, where, position, _references(record), withdrawn=record.withdrawn)
-        entry.digest = hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        values = record.__dict__
+        entry = _Entry(
+            kind,
+            position,
+            at,
+            tuple(values[name] or "" for name, _ in REFERENCE_FIELDS[kind]),
+            indication=record.indication if isinstance(record, Course) else None,
+            withdrawn=record.withdrawn,
+            # 128 bits are plenty to tell a changed record from an unchanged one.
+            digest=hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).digest()[:16],
+        )
         index[key] = entry
-        if isinstance(record, Course):
-            entry.indication = record.indication
-        entry.patient_id = record.__dict__.get("patient_id")
-        problem_field, message = _unique_keys(record, mrns, injections, where)
+        problem_field, message = _unique_keys(record, mrns, injections)
         if problem_field:
             export.errors.append(InputError(kind, record.id, problem_field, message))
             entry.valid = False
@@ -132,24 +153,30 @@ def load(path: str | os.PathLike[str]) -> Export:
     return export
 
 
-def _unique_keys(
-    record: Any, mrns: dict[str, str], injections: dict[str, str], where: str
-) -> tuple[str, str]:
-    """MRNs and injection ids become business identifiers: they must be unique in the export."""
+def _unique_keys(record: Any, mrns: dict[str, str], injections: dict[int, str]) -> tuple[str, str]:
+    """MRNs and injection ids become business identifiers: they must be unique in the export.
+
+    Injection ids are the most numerous ids of an export: they are kept as 64-bit digests.
+    """
     if record.kind == "patient":
         if record.mrn in mrns:
             return "mrn", f"MRN already used by patient {mrns[record.mrn]!r}"
         mrns[record.mrn] = record.id
     elif isinstance(record, Session):
-        for i, injection in enumerate(record.injections):
-            if injection.id in injections:
+        digests = [_id_digest(injection.id) for injection in record.injections]
+        for i, digest in enumerate(digests):
+            if digest in injections:
                 return (
                     f"injections[{i}].id",
-                    f"injection id already used in session {injections[injection.id]!r}",
+                    f"injection id already used in session {injections[digest]!r}",
                 )
-        for injection in record.injections:
-            injections[injection.id] = record.id
+        for digest in digests:
+            injections[digest] = record.id
     return "", ""
+
+
+def _id_digest(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
 # The fields through which each kind refers to other records, and the kind they refer to.
@@ -160,15 +187,6 @@ REFERENCE_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "session": (("patient_id", "patient"), ("course_id", "course")),
     "observation": (("patient_id", "patient"), ("session_id", "session")),
 }
-
-
-def _references(record: Any) -> dict[str, tuple[str, str]]:
-    values = record.__dict__
-    return {
-        name: (kind, values[name])
-        for name, kind in REFERENCE_FIELDS[record.kind]
-        if values[name] is not None
-    }
 
 
 def _check_references(export: Export) -> None:
@@ -182,8 +200,12 @@ def _check_references(export: Export) -> None:
         for (entry_kind, source_id), entry in index.items():
             if entry_kind != kind or not entry.valid:
                 continue
-            for field_name, target in entry.refs.items():
-                message = _reference_problem(index, entry, target)
+            for (field_name, target_kind), target_id in zip(
+                REFERENCE_FIELDS[kind], entry.refs, strict=True
+            ):
+                if not target_id:
+                    continue
+                message = _reference_problem(index, entry, (target_kind, target_id))
                 if message:
                     entry.valid = False
                     export.errors.append(InputError(kind, source_id, field_name, message))
@@ -246,12 +268,12 @@ def _read_lines(path: Path) -> Iterator[Raw]:
             try:
                 raw = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
-                yield position, where, None, f"not valid JSON ({exc})"
+                yield position, number, where, None, f"not valid JSON ({exc})"
             else:
                 if isinstance(raw, dict):
-                    yield position, where, raw, None
+                    yield position, number, where, raw, None
                 else:
-                    yield position, where, None, "a line must be one JSON object"
+                    yield position, number, where, None, "a line must be one JSON object"
             position += 1
 
 
@@ -280,7 +302,7 @@ def _read_document(path: Path) -> Iterator[Raw]:
         for i, raw in enumerate(items):
             where = f"{list_name}[{i}]"
             if isinstance(raw, dict):
-                yield position, where, {**raw, "kind": raw.get("kind", kind)}, None
+                yield position, i, where, {**raw, "kind": raw.get("kind", kind)}, None
             else:
-                yield position, where, None, "a record must be a JSON object"
+                yield position, i, where, None, "a record must be a JSON object"
             position += 1

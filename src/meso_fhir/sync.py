@@ -157,7 +157,7 @@ def record_hashes(export: Export, config: ClinicConfig) -> dict[Key, str]:
         if key[0] == "session":
             course = next(ref for ref in export.references(key) if ref[0] == "course")
             extra = export.course_indication(course[1]) or ""
-        hashes[key] = hashlib.sha256(f"{fingerprint}|{digest}|{extra}".encode()).hexdigest()
+        hashes[key] = hashlib.sha256(f"{fingerprint}|{digest.hex()}|{extra}".encode()).hexdigest()
     return hashes
 
 
