@@ -293,7 +293,7 @@ def test_killed_mid_run_then_restarted_ends_complete_without_duplicates(
     state = tmp_path / "state.sqlite"
     cmd = [
         sys.executable, "-m", "meso_fhir.cli", "sync", str(export), "--server", fhir_server.base_url,
-        "--state", str(state), "--batch-size", "5", "--concurrency", "1",
+        "--state", str(state), "--batch-size", "1", "--concurrency", "1",
         "--mrn-system", config.mrn_system, "--identifier-base", config.identifier_base,
     ]  # fmt: skip
     process = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -304,7 +304,7 @@ def test_killed_mid_run_then_restarted_ends_complete_without_duplicates(
             with Ledger.open(state) as ledger:
                 if sum(c["synced"] for c in ledger.counts().values()) >= 3:
                     break
-        time.sleep(0.05)
+        time.sleep(0.02)
     assert process.poll() is None, "the run finished before it could be killed"
     process.send_signal(signal.SIGKILL)
     process.wait()
@@ -312,7 +312,7 @@ def test_killed_mid_run_then_restarted_ends_complete_without_duplicates(
         interrupted = ledger.counts()
     assert 3 <= sum(c["synced"] for c in interrupted.values()) < 27
 
-    report = run_sync(fhir_server, export, state, config, batch_size=5)
+    report = run_sync(fhir_server, export, state, config, batch_size=1)
     assert report.failures == []
     with Ledger.open(state) as ledger:
         assert sum(c["synced"] for c in ledger.counts().values()) == 27
