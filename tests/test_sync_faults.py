@@ -233,3 +233,25 @@ def test_a_second_sync_on_the_same_ledger_refuses_to_start(tmp_path: Path) -> No
     assert result.exit_code == EXIT_LEDGER_BUSY
     assert "another meso-fhir sync is using" in result.output
     assert not state.exists()
+
+
+def test_server_token_and_options_come_from_the_environment(
+    tmp_path: Path, httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from meso_fhir.cli import main
+
+    monkeypatch.setenv("MESO_FHIR_SERVER", BASE)
+    monkeypatch.setenv("MESO_FHIR_TOKEN", "tok-ENV-1234")
+    monkeypatch.setenv("MESO_FHIR_BATCH_SIZE", "20")
+    monkeypatch.setenv("MESO_FHIR_STATE", str(tmp_path / "env.sqlite"))
+    httpx_mock.add_callback(transaction_response, method="POST", url=BASE, is_reusable=True)
+    result = CliRunner().invoke(main, ["sync", str(one_patient_export(tmp_path))])
+    assert result.exit_code == 0, result.output
+    requests = httpx_mock.get_requests()
+    assert {r.headers["Authorization"] for r in requests} == {"Bearer tok-ENV-1234"}
+    assert max(len(orjson.loads(r.content)["entry"]) for r in requests) <= 20
+    assert len(requests) == 2  # 12 records, 35 resources: two bundles of at most 20
+    assert (tmp_path / "env.sqlite").exists()
+    assert "tok-ENV-1234" not in result.output

@@ -36,6 +36,9 @@ EXIT_SYNC_ABORTED = 6
 EXIT_UNREADABLE_INPUT = 7
 EXIT_LEDGER_BUSY = 8
 
+# Every option can come from MESO_FHIR_<OPTION> (e.g. MESO_FHIR_BATCH_SIZE), whatever the command:
+# each command sets the prefix itself, or click would read MESO_FHIR_<COMMAND>_<OPTION>.
+ENV = {"auto_envvar_prefix": "MESO_FHIR"}
 CONTEXT = {
     "help_option_names": ["-h", "--help"],
     "auto_envvar_prefix": "MESO_FHIR",
@@ -120,7 +123,7 @@ def main() -> None:
     """
 
 
-@main.command("map")
+@main.command("map", context_settings=ENV)
 @click.argument("export", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--out",
@@ -203,7 +206,7 @@ def map_command(
         sys.exit(EXIT_INVALID_INPUT)
 
 
-@main.command("validate")
+@main.command("validate", context_settings=ENV)
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -276,7 +279,7 @@ def validate_command(files: tuple[Path, ...], fmt: str, max_issues: int) -> None
 DEFAULT_STATE = "meso-fhir-state.sqlite"
 
 
-@main.command("sync")
+@main.command("sync", context_settings=ENV)
 @click.argument("export", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--server",
@@ -284,7 +287,9 @@ DEFAULT_STATE = "meso-fhir-state.sqlite"
     help="FHIR R4 base URL (env MESO_FHIR_SERVER). Without one: dry run.",
 )
 @click.option(
-    "--token-env", metavar="NAME", help="Name of the environment variable holding a bearer token."
+    "--token-env",
+    metavar="NAME",
+    help="Name of the environment variable holding a bearer token (default: MESO_FHIR_TOKEN).",
 )
 @click.option(
     "--basic-user",
@@ -404,6 +409,8 @@ def sync_command(
                 f"environment variable {token_env} is empty or not set", param_hint="--token-env"
             )
         auth = BearerToken(token)
+    elif os.environ.get("MESO_FHIR_TOKEN"):
+        auth = BearerToken(os.environ["MESO_FHIR_TOKEN"])
     elif basic_user:
         auth = (basic_user, os.environ.get("MESO_FHIR_BASIC_PASSWORD", ""))
     try:
@@ -513,7 +520,7 @@ def _print_sync_summary(data: dict[str, Any]) -> None:
     _echo_err(f"{data['requests']} request(s) in {data['bundles']} bundle(s)")
 
 
-@main.command("status")
+@main.command("status", context_settings=ENV)
 @click.option(
     "--state",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -603,7 +610,7 @@ def ledger_pending(state: Path) -> list[tuple[str, str]]:
         return [tuple(k) for k in ledger.pending_keys()]  # type: ignore[misc]
 
 
-@main.command("schema")
+@main.command("schema", context_settings=ENV)
 def schema_command() -> None:
     """Print the JSON Schema of the clinic export format (JSON document and JSON Lines).
 
