@@ -255,3 +255,41 @@ def test_server_token_and_options_come_from_the_environment(
     assert len(requests) == 2  # 12 records, 35 resources: two bundles of at most 20
     assert (tmp_path / "env.sqlite").exists()
     assert "tok-ENV-1234" not in result.output
+
+
+def test_invalid_input_is_recorded_and_the_rest_is_sent(
+    tmp_path: Path, httpx_mock: HTTPXMock
+) -> None:
+    from meso_fhir.cli import EXIT_INVALID_INPUT
+
+    httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
+    doc = orjson.loads(one_patient_export(tmp_path).read_bytes())
+    doc["observations"][0]["finding"]["score"] = 11  # pain is 0-10
+    (tmp_path / "clinic.json").write_bytes(orjson.dumps(doc))
+    client = FhirClient(BASE, sleep=lambda _s: None)
+    with Ledger.open(tmp_path / "state.sqlite") as ledger, client:
+        report = sync(
+            load(tmp_path / "clinic.json"),
+            ClinicConfig(),
+            SyncOptions(),
+            client=client,
+            ledger=ledger,
+            server_url=BASE,
+            now=lambda: FIXED,
+        )
+        state = ledger.record(("observation", "C006-S1-O1"))
+    assert report.records == {"invalid": 1, "synced": 11, "unchanged": 0}
+    assert report.failures == [
+        {
+            "kind": "observation",
+            "source_id": "C006-S1-O1",
+            "field": "finding.pain.score",
+            "error": "Input should be less than or equal to 10",
+        }
+    ]
+    assert exit_code(report) == EXIT_INVALID_INPUT
+    assert state is not None and state.outcome == "failed"
+    assert (
+        state.error_text
+        == "invalid input: finding.pain.score: Input should be less than or equal to 10"
+    )

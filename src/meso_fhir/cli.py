@@ -455,7 +455,11 @@ def sync_command(
             )
         progress.close()
     for failure in result.failures:
-        _echo_err(f"failed: {failure['kind']} {failure['source_id']!r}: {failure['error']}")
+        who = f"{failure['kind']} {failure['source_id']!r}"
+        if "field" in failure:  # the input, not the server, refused it
+            _echo_err(f"invalid: {who}: {failure['field']}: {failure['error']}")
+        else:
+            _echo_err(f"failed: {who}: {failure['error']}")
     _print_sync_summary(result.as_dict())
     if report:
         _write_json(report, {"command": "sync", "input": str(export), **result.as_dict()})
@@ -513,7 +517,7 @@ class _Progress:
 
 
 def _print_sync_summary(data: dict[str, Any]) -> None:
-    records = ", ".join(f"{n} {k}" for k, n in data["records"].items()) or "nothing to do"
+    records = ", ".join(f"{n} {k}" for k, n in data["records"].items() if n) or "nothing to do"
     _echo_err(f"records: {records}")
     for resource_type, counts in data["resources"].items():
         _echo_err(f"  {resource_type}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))

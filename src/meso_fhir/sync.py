@@ -359,8 +359,8 @@ def sync(
             {
                 "kind": error.kind,
                 "source_id": error.source_id,
-                "error": str(error),
                 "field": error.field,
+                "error": error.message,
             }
         )
 
