@@ -365,5 +365,8 @@ def test_cli_sync_report_and_status(fhir_server: Any, config: ClinicConfig, tmp_
         [*base, "status", "--state", str(state), "--format", "json"], capture_output=True, text=True
     )
     assert status.returncode == 0
-    counts = orjson.loads(status.stdout)["counts"]
+    listed = orjson.loads(status.stdout)
+    assert listed["pending"] == [] and listed["failed"] == []
+    assert [r["exit_code"] for r in listed["runs"]] == [0]
+    counts = listed["counts"]
     assert counts["session"]["synced"] == 7 and counts["patient"]["synced"] == 3

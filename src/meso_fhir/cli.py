@@ -277,6 +277,13 @@ def validate_command(files: tuple[Path, ...], fmt: str, max_issues: int) -> None
 
 
 DEFAULT_STATE = "meso-fhir-state.sqlite"
+state_option = click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(DEFAULT_STATE),
+    show_default=True,
+    help="The sync ledger (SQLite file; env MESO_FHIR_STATE).",
+)
 
 
 @main.command("sync", context_settings=ENV)
@@ -295,13 +302,7 @@ DEFAULT_STATE = "meso-fhir-state.sqlite"
     "--basic-user",
     help="User for HTTP basic auth; the password comes from MESO_FHIR_BASIC_PASSWORD.",
 )
-@click.option(
-    "--state",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(DEFAULT_STATE),
-    show_default=True,
-    help="The sync ledger (SQLite).",
-)
+@state_option
 @click.option(
     "--batch-size",
     type=click.IntRange(1, 5000),
@@ -525,13 +526,7 @@ def _print_sync_summary(data: dict[str, Any]) -> None:
 
 
 @main.command("status", context_settings=ENV)
-@click.option(
-    "--state",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(DEFAULT_STATE),
-    show_default=True,
-    help="The sync ledger (SQLite).",
-)
+@state_option
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -559,6 +554,7 @@ def status_command(state: Path, fmt: str, runs: int) -> None:
         counts = ledger.counts()
         failures = ledger.failures()
         recent = ledger.runs(runs)
+        pending = ledger.pending_keys()
     if fmt == "json":
         click.echo(
             orjson.dumps(
@@ -575,7 +571,7 @@ def status_command(state: Path, fmt: str, runs: int) -> None:
                         }
                         for f in failures
                     ],
-                    "pending": [list(k) for k in ledger_pending(state)],
+                    "pending": [list(k) for k in pending],
                     "runs": [
                         {
                             "run_id": r.run_id,
@@ -605,13 +601,6 @@ def status_command(state: Path, fmt: str, runs: int) -> None:
     for r in recent:
         state_text = f"exit {r.exit_code}" if r.finished_at else "did not finish"
         click.echo(f"run {r.run_id}: {r.started_at:%Y-%m-%d %H:%M:%S} {r.server_url} {state_text}")
-
-
-def ledger_pending(state: Path) -> list[tuple[str, str]]:
-    from .ledger import Ledger
-
-    with Ledger.open(state) as ledger:
-        return [tuple(k) for k in ledger.pending_keys()]  # type: ignore[misc]
 
 
 @main.command("schema", context_settings=ENV)
