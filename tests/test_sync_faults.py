@@ -293,3 +293,23 @@ def test_invalid_input_is_recorded_and_the_rest_is_sent(
         state.error_text
         == "invalid input: finding.pain.score: Input should be less than or equal to 10"
     )
+
+
+def test_logs_carry_keys_and_counts_never_patient_data(
+    tmp_path: Path, httpx_mock: HTTPXMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    def server(request: httpx.Request) -> httpx.Response:
+        bundle = orjson.loads(request.content)
+        if any(e["request"]["url"].endswith("|C006-S1-O2") for e in bundle["entry"]):
+            return outcome(400, "value 'Benali MRN-40026' rejected")  # a server quoting PHI
+        return transaction_response(request)
+
+    httpx_mock.add_callback(server, method="POST", url=BASE, is_reusable=True)
+    with caplog.at_level(logging.DEBUG, logger="meso_fhir"):
+        report = run(tmp_path)
+    assert report.records["failed"] == 1
+    assert "C006-S1-O2" in caplog.text and "failed (status 400)" in caplog.text
+    for phi in ("Benali", "Nadia", "MRN-40026", "1975-02-19"):
+        assert phi not in caplog.text

@@ -107,7 +107,14 @@ def _write_json(path: Path, data: Any) -> None:
 
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="meso-fhir")
-def main() -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log what happens (-v: runs and bundles, -vv: every HTTP request). Logs carry record "
+    "keys and counts, never patient data.",
+)
+def main(verbose: int) -> None:
     """Map a mesotherapy clinic's records to profiled FHIR R4 and sync them with a FHIR server.
 
     \b
@@ -121,6 +128,10 @@ def main() -> None:
     not conformant; 5 records failed on the server; 6 sync stopped early; 7 unreadable input;
     8 another sync holds the ledger.
     """
+    import logging
+
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @main.command("map", context_settings=ENV)

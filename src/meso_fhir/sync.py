@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -38,7 +39,6 @@ from .errors import (
     InputError,
     MalformedResponse,
     RequestRejected,
-    TransientError,
     VersionConflict,
 )
 from .fhir_client import (
@@ -239,7 +239,9 @@ class Sender:
         try:
             for bundle_items in chain:
                 outcomes.extend(self._send(bundle_items, known, failed))
-        except (TransientError, AuthenticationFailed) as exc:
+        except FhirError as exc:
+            # Temporary failures the client gave up on, refused credentials, or a request that
+            # could not be sent at all: nothing more will get through; stop the job.
             raise _Aborted(str(exc), outcomes) from exc
         return outcomes
 
@@ -379,11 +381,18 @@ def sync(
     if options.patient_policy == "must-exist":
         to_send = _existing_patients(client, config, to_send, known, ledger, report, run_id, now)
     units = pack(to_send, options.batch_size)
+    logger.info(
+        "run %d: %d record(s) to send in %d unit(s), %d unchanged",
+        run_id, len(to_send), len(units), report.records["unchanged"],
+    )  # fmt: skip
     total = len(to_send)
     done = 0
 
-    def count_request() -> None:
-        report.requests += 1
+    lock = threading.Lock()
+
+    def count_request() -> None:  # called from the worker threads
+        with lock:
+            report.requests += 1
 
     sender = Sender(client, options.strategy, count_request)
     pending: dict[Future[list[_Outcome]], list[list[Item]]] = {}
@@ -567,6 +576,8 @@ def _apply(
     for outcome in outcomes:
         item = outcome.item
         if not outcome.ok:
+            # Keys and status only: the server's text can quote the record's values (PHI).
+            logger.info("%s %r failed (status %s)", *item.key, outcome.details.get("status"))
             rows.append(Failed(item.key, item.content_hash, outcome.error, outcome.details or None))
             report.fail(item.key, outcome.error, outcome.details)
             for resource in item.resources:
@@ -592,6 +603,9 @@ def _apply(
         rows.append((Withdrawn if item.withdrawn else Synced)(item.key, item.content_hash, refs))
         report.records["withdrawn" if item.withdrawn else "synced"] += 1
     ledger.record_outcomes(rows, run_id, at)
+    logger.info(
+        "recorded %d record outcome(s), %d failed", len(rows), sum(not o.ok for o in outcomes)
+    )
 
 
 def _write_outbox(
