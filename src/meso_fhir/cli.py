@@ -456,15 +456,20 @@ def sync_command(
                 server, auth=auth, timeout=httpx.Timeout(timeout, connect=min(10.0, timeout))
             ) as client,
         ):
-            result = sync(
-                loaded,
-                config,
-                options,
-                client=client,
-                ledger=ledger,
-                server_url=server,
-                progress=progress,
-            )
+            try:
+                result = sync(
+                    loaded,
+                    config,
+                    options,
+                    client=client,
+                    ledger=ledger,
+                    server_url=server,
+                    progress=progress,
+                )
+            except LedgerError as exc:  # e.g. the disk is full: what was recorded stays
+                progress.close()
+                _echo_err(f"error: {exc}; stopped (exit {EXIT_SYNC_ABORTED})")
+                sys.exit(EXIT_SYNC_ABORTED)
         progress.close()
     for failure in result.failures:
         who = f"{failure['kind']} {failure['source_id']!r}"
