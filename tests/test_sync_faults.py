@@ -313,3 +313,38 @@ def test_logs_carry_keys_and_counts_never_patient_data(
     assert "C006-S1-O2" in caplog.text and "failed (status 400)" in caplog.text
     for phi in ("Benali", "Nadia", "MRN-40026", "1975-02-19"):
         assert phi not in caplog.text
+
+
+def test_large_exports_are_mapped_a_chunk_of_patients_at_a_time(
+    tmp_path: Path, httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from meso_fhir import sync as sync_module
+
+    from .helpers import EXAMPLE_LINES
+
+    monkeypatch.setattr(sync_module, "CHUNK_RECORDS", 1)  # every patient a chunk of its own
+    patients_per_request: list[set[str]] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        bundle = orjson.loads(request.content)
+        subjects = {
+            e["resource"].get("subject", {}).get("reference", e["fullUrl"]) for e in bundle["entry"]
+        }
+        patients_per_request.append(subjects)
+        return transaction_response(request)
+
+    httpx_mock.add_callback(server, method="POST", url=BASE, is_reusable=True)
+    client = FhirClient(BASE, sleep=lambda _s: None)
+    with Ledger.open(tmp_path / "state.sqlite") as ledger, client:
+        report = sync(
+            load(EXAMPLE_LINES),
+            ClinicConfig(),
+            SyncOptions(),
+            client=client,
+            ledger=ledger,
+            server_url=BASE,
+            now=lambda: FIXED,
+        )
+    assert report.records == {"synced": 68, "unchanged": 0}
+    assert report.requests == 7  # one chunk, and here one bundle, per patient
+    assert all(len(subjects) == 1 for subjects in patients_per_request)

@@ -67,6 +67,10 @@ class Export:
         """Key → digest of the record as read, for every valid record."""
         return {key: e.digest for key, e in self._index.items() if e.valid}
 
+    def patient_of(self, key: tuple[str, str]) -> str:
+        """The clinic patient id a record belongs to."""
+        return self._index[key].patient_id or key[1]
+
     def where(self, entry: _Entry) -> str:
         if self.path.suffix in _LINE_SUFFIXES:
             return f"line {entry.at}"
@@ -91,6 +95,18 @@ class Export:
         for key, entry in self._index.items():
             if entry.valid and (only is None or key in only):
                 send[entry.position] = 1 + _KINDS.index(entry.kind)
+        if self.path.suffix in _LINE_SUFFIXES:
+            # Lines left out are not even parsed: sync maps a large export a chunk at a time.
+            with self.path.open("rb") as lines:
+                position = 0
+                for line in lines:
+                    if not line.strip():
+                        continue
+                    if position < len(send) and send[position]:
+                        raw = orjson.loads(line)
+                        yield MODEL_OF_KIND[_KINDS[send[position] - 1]].model_validate(raw)  # type: ignore[misc]
+                    position += 1
+            return
         for position, _at, _where, raw, _problem in _read(self.path):
             if raw is not None and position < len(send) and send[position]:
                 yield MODEL_OF_KIND[_KINDS[send[position] - 1]].model_validate(raw)  # type: ignore[misc]

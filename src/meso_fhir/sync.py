@@ -22,7 +22,7 @@ import hashlib
 import logging
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -336,7 +336,6 @@ def sync(
 ) -> SyncReport:
     """Run one sync. Without a client (no server configured) it writes bundles to ``outbox``."""
     report = SyncReport(server=server_url)
-    summary = MapSummary()
     hashes = record_hashes(export, config)
     dry_run = client is None or ledger is None or server_url is None
     run_id = 0
@@ -367,62 +366,115 @@ def sync(
         )
 
     selected = _select(export, hashes, options, ledger, server_url, report, run_id, now)
-    to_send = [
-        _item(mapped, export, hashes[(mapped.kind, mapped.source_id)])
-        for mapped in mapped_records(export, config, summary, only=selected)
-    ]
-    for error in summary.errors[len(export.errors) :]:  # records that failed to map
-        report.fail((error.kind, error.source_id or ""), str(error))
+    total, done = len(selected), 0
     if dry_run:
-        _write_outbox(to_send, options, outbox or Path("meso-fhir-outbox"), report)
-        return report
-    assert client is not None and ledger is not None and server_url is not None
-    known = _known_server_ids(ledger, server_url, to_send)
-    if options.patient_policy == "must-exist":
-        to_send = _existing_patients(client, config, to_send, known, ledger, report, run_id, now)
-    units = pack(to_send, options.batch_size)
-    logger.info(
-        "run %d: %d record(s) to send in %d unit(s), %d unchanged",
-        run_id, len(to_send), len(units), report.records["unchanged"],
-    )  # fmt: skip
-    total = len(to_send)
-    done = 0
-
+        outbox = outbox or Path("meso-fhir-outbox")
+        outbox.mkdir(parents=True, exist_ok=True)
+        for old in outbox.glob("bundle-*.json"):
+            old.unlink()
+        report.outbox = str(outbox)
     lock = threading.Lock()
 
     def count_request() -> None:  # called from the worker threads
         with lock:
             report.requests += 1
 
-    sender = Sender(client, options.strategy, count_request)
-    pending: dict[Future[list[_Outcome]], list[list[Item]]] = {}
-    queue = list(reversed(units))
     with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
-        while queue or pending:
-            while queue and len(pending) < options.concurrency and not report.aborted:
-                unit = queue.pop()
-                ledger.mark_pending([i.key for b in unit for i in b], run_id, now())
-                report.bundles += len(unit)
-                pending[pool.submit(sender.send_unit, unit, dict(known))] = unit
-            if not pending:
+        # A chunk of patients at a time: memory holds one chunk's resources, not the export's.
+        for chunk in _chunks(export, selected, CHUNK_RECORDS):
+            if report.aborted:
                 break
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                pending.pop(future)
-                try:
-                    outcomes = future.result()
-                except _Aborted as aborted:
-                    outcomes = aborted.outcomes
-                    report.aborted = report.aborted or aborted.reason
-                _apply(outcomes, ledger, report, run_id, now(), known)
+            chunk_summary = MapSummary()
+            to_send = [
+                _item(mapped, export, hashes[(mapped.kind, mapped.source_id)])
+                for mapped in mapped_records(export, config, chunk_summary, only=chunk)
+            ]
+            for error in chunk_summary.errors[len(export.errors) :]:  # failed to map
+                report.fail((error.kind, error.source_id or ""), str(error))
+                done += 1
+            if dry_run:
+                _write_outbox(to_send, options, Path(report.outbox or ""), report)
+                continue
+            assert client is not None and ledger is not None and server_url is not None
+            known = _known_server_ids(ledger, server_url, to_send)
+            if options.patient_policy == "must-exist":
+                before = len(to_send)
+                to_send = _existing_patients(
+                    client, config, to_send, known, ledger, report, run_id, now
+                )
+                done += before - len(to_send)
+            units = pack(to_send, options.batch_size)
+            logger.info(
+                "run %d: %d record(s) to send in %d unit(s), %d unchanged",
+                run_id, len(to_send), len(units), report.records["unchanged"],
+            )  # fmt: skip
+            sender = Sender(client, options.strategy, count_request)
+            for outcomes in _send_units(
+                pool, sender, units, known, options, ledger, report, run_id, now
+            ):
                 done += len(outcomes)
                 if progress:
                     progress(done, total)
-    left = total - done
-    if report.aborted and left:
-        report.records["pending"] += left
+    if dry_run:
+        return report
+    assert ledger is not None
+    if report.aborted and total > done:
+        report.records["pending"] += total - done
     ledger.finish_run(run_id, now(), report.as_dict()["records"], exit_code(report))
     return report
+
+
+# Records mapped and held in memory at once (whole patients, so it can be a little more).
+CHUNK_RECORDS = 20_000
+
+
+def _chunks(export: Export, keys: set[Key], size: int) -> Iterator[set[Key]]:
+    """``keys`` in chunks of about ``size`` records, never splitting a patient's records."""
+    by_patient: dict[str, list[Key]] = defaultdict(list)
+    for key in keys:
+        by_patient[export.patient_of(key)].append(key)
+    chunk: set[Key] = set()
+    for records in by_patient.values():
+        chunk.update(records)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = set()
+    if chunk:
+        yield chunk
+
+
+def _send_units(
+    pool: ThreadPoolExecutor,
+    sender: Sender,
+    units: list[list[list[Item]]],
+    known: dict[str, str],
+    options: SyncOptions,
+    ledger: Ledger,
+    report: SyncReport,
+    run_id: int,
+    now: Callable[[], datetime],
+) -> Iterator[list[_Outcome]]:
+    """Send units with ``concurrency`` in flight; record each one's outcomes as it completes."""
+    pending: dict[Future[list[_Outcome]], list[list[Item]]] = {}
+    queue = list(reversed(units))
+    while queue or pending:
+        while queue and len(pending) < options.concurrency and not report.aborted:
+            unit = queue.pop()
+            ledger.mark_pending([i.key for b in unit for i in b], run_id, now())
+            report.bundles += len(unit)
+            pending[pool.submit(sender.send_unit, unit, dict(known))] = unit
+        if not pending:
+            break
+        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            pending.pop(future)
+            try:
+                outcomes = future.result()
+            except _Aborted as aborted:
+                outcomes = aborted.outcomes
+                report.aborted = report.aborted or aborted.reason
+            _apply(outcomes, ledger, report, run_id, now(), known)
+            yield outcomes
 
 
 def exit_code(report: SyncReport) -> int:
@@ -612,17 +664,11 @@ def _write_outbox(
     items: list[Item], options: SyncOptions, outbox: Path, report: SyncReport
 ) -> None:
     """Dry run: the bundles that would be sent, one file each, numbered in sending order."""
-    outbox.mkdir(parents=True, exist_ok=True)
-    for old in outbox.glob("bundle-*.json"):
-        old.unlink()
-    number = 0
     for unit in pack(items, options.batch_size):
         for bundle_items in unit:
-            number += 1
+            report.bundles += 1
             resources = [r for i in bundle_items for r in i.resources]
-            (outbox / f"bundle-{number:05d}.json").write_bytes(
+            (outbox / f"bundle-{report.bundles:05d}.json").write_bytes(
                 orjson.dumps(transaction(resources, options.strategy), option=orjson.OPT_INDENT_2)
             )
             report.records["written"] += len(bundle_items)
-    report.bundles = number
-    report.outbox = str(outbox)
