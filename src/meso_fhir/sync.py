@@ -425,7 +425,9 @@ def sync(
 
 
 # Records mapped and held in memory at once (whole patients, so it can be a little more).
-CHUNK_RECORDS = 20_000
+# Measured: a sync's peak RSS is 204 MiB for 15,000 records and 253 MiB for 60,000 (at 20,000 it
+# was 282 and 626 MiB); a chunk is still ~60 bundles, plenty to keep the workers busy.
+CHUNK_RECORDS = 5_000
 
 
 def _chunks(export: Export, keys: set[Key], size: int) -> Iterator[set[Key]]:
