@@ -370,3 +370,23 @@ def test_cli_sync_report_and_status(fhir_server: Any, config: ClinicConfig, tmp_
     assert [r["exit_code"] for r in listed["runs"]] == [0]
     counts = listed["counts"]
     assert counts["session"]["synced"] == 7 and counts["patient"]["synced"] == 3
+
+
+def test_id_strategy_writes_resources_under_their_deterministic_ids(
+    fhir_server: Any, client: FhirClient, config: ClinicConfig, tmp_path: Path
+) -> None:
+    from meso_fhir.identity import resource_id
+
+    export = small_export(tmp_path)
+    state = tmp_path / "state.sqlite"
+    first = run_sync(fhir_server, export, state, config, strategy="id")
+    assert first.failures == [] and first.records == {"synced": 27, "unchanged": 0}
+    [plan] = client.search(
+        "CarePlan", {"identifier": identifier_token(config.system("course"), "C001")}
+    )
+    assert plan["id"] == resource_id(config.system("course"), "C001")
+    assert (
+        plan["subject"]["reference"] == f"Patient/{resource_id(config.system('patient'), 'P001')}"
+    )
+    again = run_sync(fhir_server, export, state, config, strategy="id")
+    assert again.requests == 0 and again.records == {"unchanged": 27}
