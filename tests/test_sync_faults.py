@@ -35,7 +35,7 @@ def one_patient_export(tmp_path: Path) -> Path:
     return path
 
 
-def run(tmp_path: Path, **options: Any) -> SyncReport:
+def run(tmp_path: Path, export: Path | None = None, **options: Any) -> SyncReport:
     client = FhirClient(
         BASE,
         retry=RetryPolicy(max_attempts=3, base_delay=0.1, deadline=None),
@@ -43,7 +43,7 @@ def run(tmp_path: Path, **options: Any) -> SyncReport:
     )
     with Ledger.open(tmp_path / "state.sqlite") as ledger, client:
         return sync(
-            load(one_patient_export(tmp_path)),
+            load(export or one_patient_export(tmp_path)),
             ClinicConfig(),
             SyncOptions(concurrency=1, **options),
             client=client,
@@ -266,17 +266,8 @@ def test_invalid_input_is_recorded_and_the_rest_is_sent(
     doc = orjson.loads(one_patient_export(tmp_path).read_bytes())
     doc["observations"][0]["finding"]["score"] = 11  # pain is 0-10
     (tmp_path / "clinic.json").write_bytes(orjson.dumps(doc))
-    client = FhirClient(BASE, sleep=lambda _s: None)
-    with Ledger.open(tmp_path / "state.sqlite") as ledger, client:
-        report = sync(
-            load(tmp_path / "clinic.json"),
-            ClinicConfig(),
-            SyncOptions(),
-            client=client,
-            ledger=ledger,
-            server_url=BASE,
-            now=lambda: FIXED,
-        )
+    report = run(tmp_path, tmp_path / "clinic.json")
+    with Ledger.open(tmp_path / "state.sqlite") as ledger:
         state = ledger.record(("observation", "C006-S1-O1"))
     assert report.records == {"invalid": 1, "synced": 11, "unchanged": 0}
     assert report.failures == [
@@ -334,17 +325,7 @@ def test_large_exports_are_mapped_a_chunk_of_patients_at_a_time(
         return transaction_response(request)
 
     httpx_mock.add_callback(server, method="POST", url=BASE, is_reusable=True)
-    client = FhirClient(BASE, sleep=lambda _s: None)
-    with Ledger.open(tmp_path / "state.sqlite") as ledger, client:
-        report = sync(
-            load(EXAMPLE_LINES),
-            ClinicConfig(),
-            SyncOptions(),
-            client=client,
-            ledger=ledger,
-            server_url=BASE,
-            now=lambda: FIXED,
-        )
+    report = run(tmp_path, EXAMPLE_LINES)
     assert report.records == {"synced": 68, "unchanged": 0}
     assert report.requests == 7  # one chunk, and here one bundle, per patient
     assert all(len(subjects) == 1 for subjects in patients_per_request)
