@@ -101,3 +101,34 @@ def test_pack_keeps_a_patient_together_and_chains_an_oversized_one(tmp_path: Pat
         [["C", "S0", "S1"], ["S2", "S3"], ["S4"]],  # parents first, in order, each bundle <= 10
         [["A", "SA", "B"]],  # small patients share a bundle
     ]
+
+
+def test_targets_unknown_to_the_ledger_become_conditional_references(tmp_path: Path) -> None:
+    from meso_fhir.identity import resource_id
+    from meso_fhir.sync import Item, _known_server_ids
+
+    config = ClinicConfig(identifier_base="https://c.example.org/sid")
+    now = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+    observation = Item(
+        ("observation", "O1"), [{}], "h", [("patient", "P1"), ("session", "S1")], False, "P1"
+    )
+    with Ledger.open(tmp_path / "l.sqlite") as ledger:
+        run = ledger.start_run(now, "http://s/fhir", {})
+        identity = "https://c.example.org/sid/patient|P1"
+        ledger.record_outcomes(
+            [Synced(("patient", "P1"), "a" * 64, [ResourceRef("Patient", identity, "123", "1")])],
+            run,
+            now,
+        )
+        known = _known_server_ids(ledger, "http://s/fhir", [observation], config, "conditional")
+        by_id = _known_server_ids(ledger, "http://s/fhir", [observation], config, "id")
+    patient = f"Patient/{resource_id('https://c.example.org/sid/patient', 'P1')}"
+    session = f"Procedure/{resource_id('https://c.example.org/sid/session', 'S1')}"
+    assert (
+        known
+        == {
+            patient: "Patient/123",  # from the ledger
+            session: "Procedure?identifier=https://c.example.org/sid/session|S1",  # resolved by the server
+        }
+    )
+    assert by_id == {patient: "Patient/123"}  # Procedure/<deterministic id> is right as it is

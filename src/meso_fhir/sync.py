@@ -396,7 +396,7 @@ def sync(
                 _write_outbox(to_send, options, Path(report.outbox or ""), report)
                 continue
             assert client is not None and ledger is not None and server_url is not None
-            known = _known_server_ids(ledger, server_url, to_send)
+            known = _known_server_ids(ledger, server_url, to_send, config, options.strategy)
             if options.patient_policy == "must-exist":
                 before = len(to_send)
                 to_send = _existing_patients(
@@ -546,15 +546,42 @@ def _select(
     return keys
 
 
-def _known_server_ids(ledger: Ledger, server_url: str, items: list[Item]) -> dict[str, str]:
-    """Server ids of records referred to but not being sent (synced by an earlier run)."""
+# The resource another record's resources refer to, per kind of record referred to:
+# (resource type, identifier system kind, identifier value from the record id).
+_REFERRED: dict[str, tuple[str, str, str]] = {
+    "patient": ("Patient", "patient", "{}"),
+    "screening": ("Observation", "screening", "{}/eligibility"),
+    "course": ("CarePlan", "course", "{}"),
+    "session": ("Procedure", "session", "{}"),
+}
+
+
+def _known_server_ids(
+    ledger: Ledger,
+    server_url: str,
+    items: list[Item],
+    config: ClinicConfig,
+    strategy: WriteStrategy,
+) -> dict[str, str]:
+    """How to refer to records that are referred to but not sent now (synced earlier).
+
+    Their server ids, from the ledger. With conditional writes, a target the ledger does not
+    know (a new ledger against a server that has the data) becomes a conditional reference,
+    ``Type?identifier=system|value``, which the server resolves in the transaction; with id
+    writes, ``Type/<deterministic id>`` is right as it is.
+    """
     sending = {i.key for i in items}
     needed = {d for i in items for d in i.depends_on if d not in sending}
     known: dict[str, str] = {}
     for key in needed:
-        for ref in ledger.resources(key, server_url):
-            if ref.server_id:
-                known[_local_reference(ref)] = f"{ref.resource_type}/{ref.server_id}"
+        refs = [r for r in ledger.resources(key, server_url) if r.server_id]
+        for ref in refs:
+            known[_local_reference(ref)] = f"{ref.resource_type}/{ref.server_id}"
+        if not refs and strategy == "conditional":
+            resource_type, kind, template = _REFERRED[key[0]]
+            system, value = config.system(kind), template.format(key[1])
+            local = f"{resource_type}/{resource_id(system, value)}"
+            known[local] = f"{resource_type}?identifier={identifier_token(system, value)}"
     return known
 
 
