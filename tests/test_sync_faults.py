@@ -329,3 +329,47 @@ def test_large_exports_are_mapped_a_chunk_of_patients_at_a_time(
     assert report.records == {"synced": 68, "unchanged": 0}
     assert report.requests == 7  # one chunk, and here one bundle, per patient
     assert all(len(subjects) == 1 for subjects in patients_per_request)
+
+
+def test_must_exist_looks_up_many_mrns_in_one_search(tmp_path: Path, httpx_mock: HTTPXMock) -> None:
+    from .helpers import EXAMPLE_LINES
+
+    searches: list[str] = []
+
+    def patients(request: httpx.Request) -> httpx.Response:
+        query = request.url.params["identifier"]
+        searches.append(query)
+        tokens = query.split(",")
+        # The EHR knows MRN-40021 once and MRN-40025 twice (a duplicate patient).
+        found = [
+            {
+                "resourceType": "Patient",
+                "id": f"ehr-{i}-{n}",
+                "identifier": [{"system": t.split("|")[0], "value": t.split("|")[1]}],
+            }
+            for i, t in enumerate(tokens)
+            for n in range({"MRN-40021": 1, "MRN-40025": 2}.get(t.split("|")[1], 0))
+        ]
+        return httpx.Response(
+            200,
+            json={
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [{"resource": r} for r in found],
+            },
+        )
+
+    httpx_mock.add_callback(patients, method="GET", is_reusable=True)
+    httpx_mock.add_callback(transaction_response, method="POST", url=BASE, is_reusable=True)
+    report = run(tmp_path, EXAMPLE_LINES, patient_policy="must-exist")
+    assert len(searches) == 1 and len(searches[0].split(",")) == 7
+    failed_patients = sorted(f["source_id"] for f in report.failures if f["kind"] == "patient")
+    assert failed_patients == ["P002", "P003", "P004", "P005", "P006", "P007"]
+    reasons = {f["source_id"]: f["error"] for f in report.failures if f["kind"] == "patient"}
+    assert (
+        reasons["P005"]
+        == "several Patients have this MRN on the server (patient policy must-exist)"
+    )
+    assert report.records["matched"] == 1
+    # P001's screening, course, 4 sessions and 6 observations
+    assert report.records["synced"] == 12
