@@ -388,7 +388,9 @@ def sync_command(
     Unchanged records (per the ledger) are skipped without a request; a killed run resumes on
     the next; failures are recorded with the server's reason (see `meso-fhir status`). With no
     server configured, writes the bundles it would send to --outbox and touches nothing.
-    Exit 0 when every record synced; 3 invalid input; 5 records failed; 6 stopped early.
+    Exit 0 when every record synced; 3 invalid input (the rest was sent); 5 records failed on
+    the server; 6 stopped early (server down, auth refused); 7 unreadable input; 8 another
+    sync holds the ledger.
 
     \b
     Examples:
