@@ -25,7 +25,7 @@ import orjson
 from . import __version__
 from .bundle import WRITE_STRATEGIES
 from .errors import InputError
-from .identity import ClinicConfig
+from .identity import PATIENT_POLICIES, ClinicConfig
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -331,7 +331,7 @@ state_option = click.option(
 @write_strategy_option
 @click.option(
     "--patient-policy",
-    type=click.Choice(["create-or-update", "must-exist"]),
+    type=click.Choice(PATIENT_POLICIES),
     default="create-or-update",
     show_default=True,
     help="must-exist: find the EHR's Patient by MRN and never create one.",

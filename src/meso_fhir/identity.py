@@ -11,6 +11,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Literal
 
 # uuid5 namespace for urn:uuid full URLs (uuid5 of the URL namespace and the project URL).
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://meso-fhir.org/fhir")
@@ -19,6 +20,11 @@ _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://meso-fhir.org/fhir")
 # two identifiers: the EHR's MRN (what conditional writes match on) and the clinic's patient id
 # (what the other records refer to, and what its deterministic id is derived from).
 IDENTIFIER_KINDS = ("patient", "screening", "course", "session", "injection", "observation")
+
+
+# Whose Patient it is: create-or-update writes it; must-exist finds the EHR's by MRN only.
+PatientPolicy = Literal["create-or-update", "must-exist"]
+PATIENT_POLICIES: tuple[PatientPolicy, ...] = ("create-or-update", "must-exist")
 
 
 @dataclass(frozen=True)

@@ -56,9 +56,6 @@ class Export:
     counts: dict[str, int] = field(default_factory=dict)  # records read per kind
     _index: dict[tuple[str, str], _Entry] = field(default_factory=dict, repr=False)
 
-    def failed_keys(self) -> set[tuple[str, str]]:
-        return {(e.kind, e.source_id) for e in self.errors if e.source_id is not None}
-
     def course_indication(self, course_id: str) -> str | None:
         entry = self._index.get(("course", course_id))
         return entry.indication if entry else None

@@ -27,7 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
@@ -47,7 +47,7 @@ from .fhir_client import (
     operation_outcome_text,
     parse_transaction_response,
 )
-from .identity import ClinicConfig, resource_id
+from .identity import ClinicConfig, PatientPolicy, resource_id
 from .ledger import Failed, Ledger, ResourceRef, Synced, Withdrawn
 from .load import Export
 from .mapping import Mapped
@@ -55,8 +55,6 @@ from .pipeline import MapSummary, mapped_records
 
 logger = logging.getLogger("meso_fhir.sync")
 
-PatientPolicy = Literal["create-or-update", "must-exist"]
-PATIENT_POLICIES: tuple[PatientPolicy, ...] = ("create-or-update", "must-exist")
 KIND_ORDER = {"patient": 0, "screening": 1, "course": 2, "session": 3, "observation": 4}
 Key = tuple[str, str]
 
@@ -478,7 +476,7 @@ def _send_units(
             except _Aborted as aborted:
                 outcomes = aborted.outcomes
                 report.aborted = report.aborted or aborted.reason
-            _apply(outcomes, ledger, report, run_id, now(), known)
+            _apply(outcomes, ledger, report, run_id, now())
             yield outcomes
 
 
@@ -667,7 +665,6 @@ def _apply(
     report: SyncReport,
     run_id: int,
     at: datetime,
-    known: dict[str, str],
 ) -> None:
     rows: list[Synced | Failed | Withdrawn] = []
     for outcome in outcomes:
@@ -693,10 +690,6 @@ def _apply(
             report.resources[resource["resourceType"]][
                 "created" if result.status == 201 else "updated"
             ] += 1
-            if result.id:
-                known[f"{resource['resourceType']}/{resource['id']}"] = (
-                    f"{resource['resourceType']}/{result.id}"
-                )
         rows.append((Withdrawn if item.withdrawn else Synced)(item.key, item.content_hash, refs))
         report.records["withdrawn" if item.withdrawn else "synced"] += 1
     ledger.record_outcomes(rows, run_id, at)
