@@ -25,13 +25,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 from generate import write_export
 
-from meso_fhir.bundle import entry
-from meso_fhir.fhir_client import FhirClient
-from meso_fhir.identity import ClinicConfig
-from meso_fhir.ledger import Ledger
-from meso_fhir.load import load
-from meso_fhir.pipeline import MapSummary, mapped_records
-from meso_fhir.sync import SyncOptions, sync
+from meso_fhir.fhir import FhirClient
+from meso_fhir.mapping import MapSummary, map_records
+from meso_fhir.mapping.bundle import entry
+from meso_fhir.mapping.identity import ClinicConfig
+from meso_fhir.model import load
+from meso_fhir.syncing import SyncOptions, sync
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -80,21 +79,13 @@ def bench(records: int, strategy: str, workdir: Path) -> None:
     written = write_export(export_path, records)
     config = ClinicConfig()
     summary = MapSummary()
-    resources = sum(len(m.resources) for m in mapped_records(load(export_path), config, summary))
+    resources = sum(len(m.resources) for m in map_records(load(export_path), config, summary))
     options = SyncOptions(strategy=strategy)  # type: ignore[arg-type]
     with server() as (base, pid), FhirClient(base, timeout=600) as client:
         state = workdir / f"state-{strategy}.sqlite"
 
         def run() -> Any:
-            with Ledger.open(state) as ledger:
-                return sync(
-                    load(export_path),
-                    config,
-                    options,
-                    client=client,
-                    ledger=ledger,
-                    server_url=base,
-                )
+            return sync(load(export_path), client, config, state, options)
 
         first, wall, cpu, srv = measure(pid, run)
         assert not first.failures, first.failures[:3]
@@ -119,7 +110,7 @@ def naive(records: int, workdir: Path) -> None:
 
         def run() -> int:
             count = 0
-            for mapped in mapped_records(load(export_path), config, MapSummary()):
+            for mapped in map_records(load(export_path), config, MapSummary()):
                 for resource in mapped.resources:
                     client.update(entry(resource, "id", lambda _ref: None)["resource"])
                     count += 1

@@ -8,13 +8,8 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from meso_fhir.cli import (
-    EXIT_INVALID_INPUT,
-    EXIT_NOT_CONFORMANT,
-    EXIT_OK,
-    EXIT_UNREADABLE_INPUT,
-    main,
-)
+from meso_fhir.cli import main
+from meso_fhir.errors import ExitCode
 
 from .helpers import EXAMPLE, EXAMPLE_LINES, example_document
 
@@ -41,7 +36,7 @@ def test_map_writes_a_bundle_and_a_report(tmp_path: Path) -> None:
         "--report",
         str(tmp_path / "r.json"),
     )
-    assert code == EXIT_OK
+    assert code == ExitCode.OK
     bundle = orjson.loads((tmp_path / "b.json").read_bytes())
     assert bundle["type"] == "transaction" and len(bundle["entry"]) == 238
     report = orjson.loads((tmp_path / "r.json").read_bytes())
@@ -77,7 +72,7 @@ def test_map_with_a_bad_record_maps_the_rest_and_exits_3(tmp_path: Path) -> None
     code, output = invoke(
         "map", str(source), "--out", str(tmp_path / "b.json"), "--report", str(tmp_path / "r.json")
     )
-    assert code == EXIT_INVALID_INPUT
+    assert code == ExitCode.INVALID_INPUT
     assert (
         "invalid: patient 'P002': birth_date: Input should be a valid date or datetime, month value is outside expected range"
         in output
@@ -97,28 +92,28 @@ def test_map_with_a_bad_record_maps_the_rest_and_exits_3(tmp_path: Path) -> None
 
 def test_map_of_an_unreadable_file_exits_7(tmp_path: Path) -> None:
     code, output = invoke("map", str(tmp_path / "nope.json"))
-    assert code == EXIT_UNREADABLE_INPUT
+    assert code == ExitCode.UNREADABLE_INPUT
     assert "no such file" in output
 
 
 def test_validate_passes_the_mapped_example_and_fails_a_broken_resource(tmp_path: Path) -> None:
     invoke("map", str(EXAMPLE), "--out", str(tmp_path / "b.json"))
     code, output = invoke("validate", str(tmp_path / "b.json"))
-    assert code == EXIT_OK
+    assert code == ExitCode.OK
     assert "checked 238 resource(s): 0 error(s)" in output
     bundle = orjson.loads((tmp_path / "b.json").read_bytes())
     patient = bundle["entry"][0]["resource"]
     patient["gender"] = "woman"  # not in the required AdministrativeGender binding
     (tmp_path / "p.json").write_bytes(orjson.dumps(patient))
     code, output = invoke("validate", str(tmp_path / "p.json"), "--format", "json")
-    assert code == EXIT_NOT_CONFORMANT
+    assert code == ExitCode.NOT_CONFORMANT
     issues = orjson.loads(output[: output.rindex("}") + 1])["issues"]
     assert any(i["path"] == "Patient.gender" for i in issues)
 
 
 def test_schema_describes_both_forms() -> None:
     code, output = invoke("schema")
-    assert code == EXIT_OK
+    assert code == ExitCode.OK
     schema = orjson.loads(output)
     assert set(schema["properties"]) == {
         "patients",

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meso_fhir.ledger import (
+from meso_fhir.syncing.ledger import (
     KINDS,
     OUTCOMES,
     SCHEMA_VERSION,
@@ -70,30 +70,8 @@ def snapshot(ledger: Ledger, keys: tuple[RecordKey, ...]) -> object:
         ledger.runs(),
         ledger.failures(),
         ledger.pending_keys(),
-        ledger.synced_keys(SERVER),
         [(ledger.record(key), ledger.resources(key, SERVER)) for key in keys],
     )
-
-
-def test_the_public_api_is_what_all_says() -> None:
-    import meso_fhir.ledger as module
-
-    assert sorted(module.__all__) == [
-        "Failed",
-        "KINDS",
-        "Ledger",
-        "LedgerError",
-        "OUTCOMES",
-        "RecordKey",
-        "RecordOutcome",
-        "RecordState",
-        "ResourceRef",
-        "Run",
-        "SCHEMA_VERSION",
-        "Synced",
-        "Withdrawn",
-    ]
-    assert all(hasattr(module, name) for name in module.__all__)
 
 
 # -- schema ----------------------------------------------------------------------------------
@@ -216,14 +194,13 @@ def _withdrawn_a(ledger: Ledger, run_id: int) -> None:
         (_withdrawn_a, SERVER, False),
     ],
 )
-def test_needs_sync_and_unchanged_agree_on_the_truth_table(
+def test_unchanged_follows_the_truth_table(
     ledger: Ledger, history: object, server_url: str, expected: bool
 ) -> None:
     run_id = ledger.start_run(T1, SERVER, {})
     assert callable(history)
     history(ledger, run_id)
 
-    assert ledger.needs_sync(PATIENT, HASH_A, server_url) is expected
     assert ledger.unchanged({PATIENT: HASH_A}, server_url) == (set() if expected else {PATIENT})
 
 
@@ -374,7 +351,7 @@ def test_a_batch_that_fails_midway_writes_nothing(
     assert snapshot(ledger, (PATIENT, SESSION, SCREENING)) == before
     # The ledger is still usable.
     ledger.record_outcomes([Synced(PATIENT, HASH_B, PATIENT_RESOURCES)], second, T2)
-    assert ledger.needs_sync(PATIENT, HASH_B, SERVER) is False
+    assert ledger.unchanged({PATIENT: HASH_B}, SERVER) == {PATIENT}
 
 
 def test_a_caller_crashing_midway_through_a_batch_writes_nothing(ledger: Ledger) -> None:
@@ -418,7 +395,6 @@ def test_pending_records_survive_a_reopen_and_are_resent(tmp_path: Path) -> None
 
     with Ledger.open(path) as ledger:
         assert ledger.pending_keys() == [PATIENT, SESSION]
-        assert ledger.needs_sync(PATIENT, HASH_A, SERVER) is True
         assert ledger.unchanged({PATIENT: HASH_A, SESSION: HASH_A}, SERVER) == set()
         # The server ids of what was synced before are still known.
         assert ledger.resources(PATIENT, SERVER) == list(PATIENT_RESOURCES)
@@ -430,7 +406,7 @@ def test_a_killed_process_leaves_its_records_pending(tmp_path: Path) -> None:
         """
         import os, sys
         from datetime import UTC, datetime
-        from meso_fhir.ledger import Ledger, ResourceRef, Synced
+        from meso_fhir.syncing.ledger import Ledger, ResourceRef, Synced
 
         now = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
         ledger = Ledger.open(sys.argv[1])
@@ -541,12 +517,6 @@ def test_failures_in_kind_order_with_the_servers_words(ledger: Ledger) -> None:
     ]
     assert ledger.failed_keys() == [SCREENING, SESSION]
     assert ledger.pending_keys() == [RecordKey("observation", "O2")]
-    assert ledger.synced_keys(SERVER) == [
-        PATIENT,
-        RecordKey("patient", "P2"),
-        RecordKey("observation", "O1"),
-    ]
-    assert ledger.synced_keys(OTHER_SERVER) == []
 
 
 # -- runs ------------------------------------------------------------------------------------
@@ -652,4 +622,6 @@ def test_counts_always_add_up_to_the_distinct_keys(script: list[tuple[object, ..
         }
         for key, (state, last_hash) in model.items():
             on_server = state in ("synced", "withdrawn")
-            assert ledger.needs_sync(key, "aa", SERVER) is not (on_server and last_hash == "aa")
+            assert (key in ledger.unchanged({key: "aa"}, SERVER)) is (
+                on_server and last_hash == "aa"
+            )

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from meso_fhir.errors import InputError
-from meso_fhir.load import load
+from meso_fhir.model import load
 
 from .helpers import EXAMPLE, EXAMPLE_LINES, example_document, write_lines
 

@@ -15,11 +15,11 @@ import orjson
 import pytest
 
 from meso_fhir import codes
-from meso_fhir.bundle import transaction
-from meso_fhir.identity import ClinicConfig, full_url, resource_id
-from meso_fhir.load import load
-from meso_fhir.mapping import fhir_datetime, map_record
-from meso_fhir.records import Session
+from meso_fhir.mapping.bundle import transaction
+from meso_fhir.mapping.identity import ClinicConfig, full_url, resource_id
+from meso_fhir.mapping.resources import fhir_datetime, map_record
+from meso_fhir.model import load
+from meso_fhir.model.records import Session
 
 from .helpers import EXAMPLE
 
@@ -157,14 +157,14 @@ def test_references_to_resources_elsewhere_use_the_given_server_ids() -> None:
 def test_full_url_is_the_rfc4122_uuid5_of_the_reference() -> None:
     import uuid
 
-    from meso_fhir.identity import _NAMESPACE
+    from meso_fhir.mapping.identity import _NAMESPACE
 
     for reference in ("Patient/mf-1", "Observation/mf-abc", "Procedure/é"):
         assert full_url(reference) == f"urn:uuid:{uuid.uuid5(_NAMESPACE, reference)}"
 
 
 def test_conditional_url_escapes_only_what_needs_it() -> None:
-    from meso_fhir.bundle import conditional_url
+    from meso_fhir.mapping.bundle import conditional_url
 
     plain = {
         "resourceType": "Procedure",

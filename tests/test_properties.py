@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meso_fhir import codes
-from meso_fhir.identity import ClinicConfig
-from meso_fhir.load import load
-from meso_fhir.pipeline import MapSummary, mapped_records
+from meso_fhir.mapping import MapSummary, map_records
+from meso_fhir.mapping.identity import ClinicConfig
+from meso_fhir.model import load
 
 text = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=20
@@ -128,7 +128,7 @@ CONFIG = ClinicConfig(timezone="America/Sao_Paulo")
 
 def _map(path: Path) -> list[bytes]:
     summary = MapSummary()
-    out = [orjson.dumps(m.resources) for m in mapped_records(load(path), CONFIG, summary)]
+    out = [orjson.dumps(m.resources) for m in map_records(load(path), CONFIG, summary)]
     assert summary.errors == []
     return out
 

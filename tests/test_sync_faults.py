@@ -11,12 +11,11 @@ import orjson
 import pytest
 from pytest_httpx import HTTPXMock
 
-from meso_fhir.cli import EXIT_SYNC_ABORTED, EXIT_SYNC_FAILED_RECORDS
-from meso_fhir.fhir_client import FhirClient, RetryPolicy
-from meso_fhir.identity import ClinicConfig
-from meso_fhir.ledger import Ledger
-from meso_fhir.load import load
-from meso_fhir.sync import SyncOptions, SyncReport, exit_code, sync
+from meso_fhir.errors import ExitCode
+from meso_fhir.fhir import FhirClient, RetryPolicy
+from meso_fhir.mapping.identity import ClinicConfig
+from meso_fhir.model import load
+from meso_fhir.syncing import Ledger, SyncOptions, SyncReport, sync
 
 from .helpers import example_document
 
@@ -41,14 +40,13 @@ def run(tmp_path: Path, export: Path | None = None, **options: Any) -> SyncRepor
         retry=RetryPolicy(max_attempts=3, base_delay=0.1, deadline=None),
         sleep=lambda _s: None,
     )
-    with Ledger.open(tmp_path / "state.sqlite") as ledger, client:
+    with client:
         return sync(
             load(export or one_patient_export(tmp_path)),
+            client,
             ClinicConfig(),
+            tmp_path / "state.sqlite",
             SyncOptions(concurrency=1, **options),
-            client=client,
-            ledger=ledger,
-            server_url=BASE,
             now=lambda: FIXED,
         )
 
@@ -92,7 +90,7 @@ def test_rejected_transaction_is_split_until_the_bad_record_is_alone(
     httpx_mock.add_callback(server, method="POST", url=BASE, is_reusable=True)
     report = run(tmp_path)
     assert report.records == {"synced": 11, "failed": 1, "unchanged": 0}
-    assert report.failures == [
+    assert [f.as_dict() for f in report.failures] == [
         {
             "kind": "observation",
             "source_id": "C006-S2-O1",
@@ -103,7 +101,7 @@ def test_rejected_transaction_is_split_until_the_bad_record_is_alone(
     ]
     # whole bundle, then halves down to the record: every request is one the job needed
     assert sizes[0] == sum(sizes[1:3]) and len(sizes) == report.requests
-    assert exit_code(report) == EXIT_SYNC_FAILED_RECORDS
+    assert report.exit_code == ExitCode.SYNC_FAILED_RECORDS
     with Ledger.open(tmp_path / "state.sqlite") as ledger:
         state = ledger.record(("observation", "C006-S2-O1"))
         assert state is not None and state.outcome == "failed"
@@ -119,7 +117,7 @@ def test_server_down_stops_the_job_and_leaves_records_pending(
     httpx_mock.add_response(method="POST", url=BASE, status_code=503, is_reusable=True)
     report = run(tmp_path)
     assert report.aborted is not None and "503" in report.aborted
-    assert exit_code(report) == EXIT_SYNC_ABORTED
+    assert report.exit_code == ExitCode.SYNC_ABORTED
     assert len(httpx_mock.get_requests()) == 3  # the client's attempts, then the job stops
     with Ledger.open(tmp_path / "state.sqlite") as ledger:
         assert len(ledger.pending_keys()) == 12  # the next run sends them
@@ -170,7 +168,7 @@ def test_malformed_response_fails_the_bundle_without_splitting(
     report = run(tmp_path)
     assert report.records == {"failed": 12, "unchanged": 0}
     assert len(httpx_mock.get_requests()) == 1
-    assert all("not JSON" in f["error"] or "JSON" in f["error"] for f in report.failures)
+    assert all("not JSON" in f.reason or "JSON" in f.reason for f in report.failures)
 
 
 def test_authentication_failure_stops_the_job_without_leaking_the_token(
@@ -208,7 +206,7 @@ def test_authentication_failure_stops_the_job_without_leaking_the_token(
             str(report_path),
         ],
     )
-    assert result.exit_code == EXIT_SYNC_ABORTED
+    assert result.exit_code == ExitCode.SYNC_ABORTED
     assert "token expired" in result.output
     assert httpx_mock.get_requests()[0].headers["Authorization"] == f"Bearer {secret}"
     assert secret not in result.output
@@ -221,7 +219,7 @@ def test_a_second_sync_on_the_same_ledger_refuses_to_start(tmp_path: Path) -> No
 
     from click.testing import CliRunner
 
-    from meso_fhir.cli import EXIT_LEDGER_BUSY, main
+    from meso_fhir.cli import main
 
     state = tmp_path / "s.sqlite"
     with open(tmp_path / "s.sqlite.lock", "w") as held:
@@ -230,7 +228,7 @@ def test_a_second_sync_on_the_same_ledger_refuses_to_start(tmp_path: Path) -> No
             main,
             ["sync", str(one_patient_export(tmp_path)), "--server", BASE, "--state", str(state)],
         )
-    assert result.exit_code == EXIT_LEDGER_BUSY
+    assert result.exit_code == ExitCode.LEDGER_BUSY
     assert "another meso-fhir sync is using" in result.output
     assert not state.exists()
 
@@ -260,7 +258,6 @@ def test_server_token_and_options_come_from_the_environment(
 def test_invalid_input_is_recorded_and_the_rest_is_sent(
     tmp_path: Path, httpx_mock: HTTPXMock
 ) -> None:
-    from meso_fhir.cli import EXIT_INVALID_INPUT
 
     httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
     doc = orjson.loads(one_patient_export(tmp_path).read_bytes())
@@ -270,7 +267,7 @@ def test_invalid_input_is_recorded_and_the_rest_is_sent(
     with Ledger.open(tmp_path / "state.sqlite") as ledger:
         state = ledger.record(("observation", "C006-S1-O1"))
     assert report.records == {"invalid": 1, "synced": 11, "unchanged": 0}
-    assert report.failures == [
+    assert [f.as_dict() for f in report.failures] == [
         {
             "kind": "observation",
             "source_id": "C006-S1-O1",
@@ -278,7 +275,7 @@ def test_invalid_input_is_recorded_and_the_rest_is_sent(
             "error": "Input should be less than or equal to 10",
         }
     ]
-    assert exit_code(report) == EXIT_INVALID_INPUT
+    assert report.exit_code == ExitCode.INVALID_INPUT
     assert state is not None and state.outcome == "failed"
     assert (
         state.error_text
@@ -307,13 +304,10 @@ def test_logs_carry_keys_and_counts_never_patient_data(
 
 
 def test_large_exports_are_mapped_a_chunk_of_patients_at_a_time(
-    tmp_path: Path, httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, httpx_mock: HTTPXMock
 ) -> None:
-    from meso_fhir import sync as sync_module
-
     from .helpers import EXAMPLE_LINES
 
-    monkeypatch.setattr(sync_module, "CHUNK_RECORDS", 1)  # every patient a chunk of its own
     patients_per_request: list[set[str]] = []
 
     def server(request: httpx.Request) -> httpx.Response:
@@ -325,7 +319,7 @@ def test_large_exports_are_mapped_a_chunk_of_patients_at_a_time(
         return transaction_response(request)
 
     httpx_mock.add_callback(server, method="POST", url=BASE, is_reusable=True)
-    report = run(tmp_path, EXAMPLE_LINES)
+    report = run(tmp_path, EXAMPLE_LINES, chunk_records=1)  # every patient a chunk of its own
     assert report.records == {"synced": 68, "unchanged": 0}
     assert report.requests == 7  # one chunk, and here one bundle, per patient
     assert all(len(subjects) == 1 for subjects in patients_per_request)
@@ -363,9 +357,9 @@ def test_must_exist_looks_up_many_mrns_in_one_search(tmp_path: Path, httpx_mock:
     httpx_mock.add_callback(transaction_response, method="POST", url=BASE, is_reusable=True)
     report = run(tmp_path, EXAMPLE_LINES, patient_policy="must-exist")
     assert len(searches) == 1 and len(searches[0].split(",")) == 7
-    failed_patients = sorted(f["source_id"] for f in report.failures if f["kind"] == "patient")
+    failed_patients = sorted(f.source_id for f in report.failures if f.kind == "patient")
     assert failed_patients == ["P002", "P003", "P004", "P005", "P006", "P007"]
-    reasons = {f["source_id"]: f["error"] for f in report.failures if f["kind"] == "patient"}
+    reasons = {f.source_id: f.reason for f in report.failures if f.kind == "patient"}
     assert (
         reasons["P005"]
         == "several Patients have this MRN on the server (patient policy must-exist)"

@@ -9,10 +9,10 @@ from typing import Any
 
 import orjson
 
-from meso_fhir.identity import ClinicConfig
-from meso_fhir.ledger import Ledger, ResourceRef, Synced
-from meso_fhir.load import load
-from meso_fhir.sync import pack, record_hashes
+from meso_fhir.mapping.identity import ClinicConfig
+from meso_fhir.model import RecordKey, load
+from meso_fhir.syncing.ledger import Ledger, ResourceRef, Synced
+from meso_fhir.syncing.plan import pack, record_hashes
 
 from .helpers import example_document
 
@@ -85,10 +85,10 @@ def test_ledger_counts_resource_types_of_unchanged_records(tmp_path: Path) -> No
 
 
 def test_pack_keeps_a_patient_together_and_chains_an_oversized_one(tmp_path: Path) -> None:
-    from meso_fhir.sync import Item
+    from meso_fhir.syncing.plan import Item
 
     def item(kind: str, sid: str, patient: str, size: int) -> Item:
-        return Item((kind, sid), [{}] * size, "h", [], False, patient)
+        return Item(RecordKey(kind, sid), [{}] * size, "h", [], False, patient)
 
     small = [
         item("patient", "A", "A", 1),
@@ -104,13 +104,19 @@ def test_pack_keeps_a_patient_together_and_chains_an_oversized_one(tmp_path: Pat
 
 
 def test_targets_unknown_to_the_ledger_become_conditional_references(tmp_path: Path) -> None:
-    from meso_fhir.identity import resource_id
-    from meso_fhir.sync import Item, _known_server_ids
+    from meso_fhir.mapping.identity import resource_id
+    from meso_fhir.syncing.job import _Journal, _known_references
+    from meso_fhir.syncing.plan import Item
 
     config = ClinicConfig(identifier_base="https://c.example.org/sid")
     now = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
     observation = Item(
-        ("observation", "O1"), [{}], "h", [("patient", "P1"), ("session", "S1")], False, "P1"
+        RecordKey("observation", "O1"),
+        [{}],
+        "h",
+        [RecordKey("patient", "P1"), RecordKey("session", "S1")],
+        False,
+        "P1",
     )
     with Ledger.open(tmp_path / "l.sqlite") as ledger:
         run = ledger.start_run(now, "http://s/fhir", {})
@@ -120,8 +126,9 @@ def test_targets_unknown_to_the_ledger_become_conditional_references(tmp_path: P
             run,
             now,
         )
-        known = _known_server_ids(ledger, "http://s/fhir", [observation], config, "conditional")
-        by_id = _known_server_ids(ledger, "http://s/fhir", [observation], config, "id")
+        journal = _Journal(ledger, "http://s/fhir", lambda: now)
+        known = _known_references(journal, [observation], config, "conditional")
+        by_id = _known_references(journal, [observation], config, "id")
     patient = f"Patient/{resource_id('https://c.example.org/sid/patient', 'P1')}"
     session = f"Procedure/{resource_id('https://c.example.org/sid/session', 'S1')}"
     assert (

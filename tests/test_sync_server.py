@@ -19,11 +19,11 @@ from typing import Any
 import orjson
 import pytest
 
-from meso_fhir.fhir_client import FhirClient, identifier_token
-from meso_fhir.identity import ClinicConfig
-from meso_fhir.ledger import Ledger
-from meso_fhir.load import load
-from meso_fhir.sync import SyncOptions, SyncReport, sync
+from meso_fhir.fhir import FhirClient
+from meso_fhir.mapping.identity import ClinicConfig, identifier_token
+from meso_fhir.model import load
+from meso_fhir.syncing import SyncOptions, SyncReport, plan, sync
+from meso_fhir.syncing.ledger import Ledger
 
 from .helpers import ROOT, example_document
 
@@ -64,14 +64,7 @@ def run_sync(
     fhir_server: Any, export: Path, state: Path, config: ClinicConfig, **options: Any
 ) -> SyncReport:
     with Ledger.open(state) as ledger, FhirClient(fhir_server.base_url) as client:
-        return sync(
-            load(export),
-            config,
-            SyncOptions(**options),
-            client=client,
-            ledger=ledger,
-            server_url=fhir_server.base_url,
-        )
+        return sync(load(export), client, config, ledger, SyncOptions(**options))
 
 
 def on_server(client: FhirClient, config: ClinicConfig) -> dict[str, list[dict[str, Any]]]:
@@ -100,10 +93,10 @@ def on_server(client: FhirClient, config: ClinicConfig) -> dict[str, list[dict[s
 def mapped_counts(export: Path, config: ClinicConfig) -> dict[str, int]:
     from collections import Counter
 
-    from meso_fhir.pipeline import MapSummary, mapped_records
+    from meso_fhir.mapping import MapSummary, map_records
 
     summary = MapSummary()
-    for _ in mapped_records(load(export), config, summary):
+    for _ in map_records(load(export), config, summary):
         pass
     return dict(Counter(summary.resources))
 
@@ -181,22 +174,20 @@ def test_one_invalid_record_fails_alone_and_the_rest_land(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The server rejects the whole transaction; sync splits it until the bad record is alone."""
-    from meso_fhir import sync as sync_module
-
-    real = sync_module._item
+    real = plan.item
 
     def corrupt_one(mapped: Any, export: Any, content_hash: str) -> Any:
         if (mapped.kind, mapped.source_id) == ("observation", "C006-S2-O2"):
             del mapped.resources[0]["code"]  # Observation.code is 1..1 in base R4
         return real(mapped, export, content_hash)
 
-    monkeypatch.setattr(sync_module, "_item", corrupt_one)
+    monkeypatch.setattr(plan, "item", corrupt_one)
     report = run_sync(fhir_server, small_export(tmp_path), tmp_path / "state.sqlite", config)
     assert report.records == {"synced": 26, "failed": 1, "unchanged": 0}
     [failure] = report.failures
-    assert (failure["kind"], failure["source_id"]) == ("observation", "C006-S2-O2")
-    assert "code" in failure["error"]  # the server's own words
-    assert failure["status"] in (400, 412, 422)
+    assert (failure.kind, failure.source_id) == ("observation", "C006-S2-O2")
+    assert "code" in failure.reason  # the server's own words
+    assert failure.status in (400, 412, 422)
     landed = on_server(client, config)
     assert len(landed["Procedure"]) == 7
     with Ledger.open(tmp_path / "state.sqlite") as ledger:
@@ -224,13 +215,13 @@ def test_must_exist_patient_policy_finds_the_ehr_patient_and_never_creates_one(
         config,
         patient_policy="must-exist",
     )
-    failed = {(f["kind"], f["source_id"]) for f in report.failures}
+    failed = {(f.kind, f.source_id) for f in report.failures}
     assert ("patient", "P006") in failed and ("patient", "P007") in failed
     assert ("patient", "P001") not in failed
     assert all(
         source_id.startswith(("P006", "P007", "S006", "S007", "C006")) for _, source_id in failed
     )
-    reasons = {f["error"] for f in report.failures if f["kind"] == "patient"}
+    reasons = {f.reason for f in report.failures if f.kind == "patient"}
     assert reasons == {"no Patient with this MRN on the server (patient policy must-exist)"}
     landed = on_server(client, config)
     assert [p["id"] for p in landed["Patient"]] == [created.id]  # none created
@@ -296,7 +287,9 @@ def test_killed_mid_run_then_restarted_ends_complete_without_duplicates(
         "--state", str(state), "--batch-size", "1", "--concurrency", "1",
         "--mrn-system", config.mrn_system, "--identifier-base", config.identifier_base,
     ]  # fmt: skip
-    process = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     # Kill once the ledger shows some records synced, whatever the server's speed.
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
@@ -327,9 +320,7 @@ def test_killed_mid_run_then_restarted_ends_complete_without_duplicates(
 def test_retry_failed_sends_only_what_failed(
     fhir_server: Any, config: ClinicConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from meso_fhir import sync as sync_module
-
-    real = sync_module._item
+    real = plan.item
     state = tmp_path / "state.sqlite"
 
     def corrupt(mapped: Any, export: Any, content_hash: str) -> Any:
@@ -338,9 +329,9 @@ def test_retry_failed_sends_only_what_failed(
         return real(mapped, export, content_hash)
 
     with monkeypatch.context() as patch:
-        patch.setattr(sync_module, "_item", corrupt)
+        patch.setattr(plan, "item", corrupt)
         first = run_sync(fhir_server, small_export(tmp_path), state, config)
-    failed = sorted((f["kind"], f["source_id"]) for f in first.failures)
+    failed = sorted((f.kind, f.source_id) for f in first.failures)
     assert failed[0] == ("course", "C006")
     assert all(sid.startswith("C006") for _, sid in failed)  # its sessions and observations
     again = run_sync(fhir_server, small_export(tmp_path), state, config, retry_failed=True)
@@ -375,7 +366,7 @@ def test_cli_sync_report_and_status(fhir_server: Any, config: ClinicConfig, tmp_
 def test_id_strategy_writes_resources_under_their_deterministic_ids(
     fhir_server: Any, client: FhirClient, config: ClinicConfig, tmp_path: Path
 ) -> None:
-    from meso_fhir.identity import resource_id
+    from meso_fhir.mapping.identity import resource_id
 
     export = small_export(tmp_path)
     state = tmp_path / "state.sqlite"

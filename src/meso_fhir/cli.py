@@ -1,15 +1,8 @@
-"""The `meso-fhir` command line: a thin click layer over the library.
+"""The `meso-fhir` command line: a thin click layer over the library, which never imports it.
 
-Exit codes (numbered once, never reused; a scheduler can act on them):
-
-    0  everything done
-    2  usage error (bad option or argument)
-    3  some input records were invalid: the valid ones were still mapped/sent; see the report
-    4  validation found resources that do not conform to base R4 or the project's profiles
-    5  sync: some records failed on the server (recorded in the ledger with the server's reason)
-    6  sync: stopped early: the server was unreachable or refused us (auth, deadline)
-    7  the input file could not be read at all (missing, not JSON, not an export)
-    8  sync: another sync holds the ledger (overlapping cron runs); nothing was done
+Commands import what they need when they run, so `--help` and `map` do not pay for httpx and
+sqlite3. Exit codes are ``meso_fhir.errors.ExitCode``; a job returns a report and this layer
+turns it into one.
 """
 
 from __future__ import annotations
@@ -22,19 +15,10 @@ from typing import Any
 import click
 import orjson
 
-from . import __version__
-from .bundle import WRITE_STRATEGIES
-from .errors import InputError
-from .identity import PATIENT_POLICIES, ClinicConfig
-
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_INVALID_INPUT = 3
-EXIT_NOT_CONFORMANT = 4
-EXIT_SYNC_FAILED_RECORDS = 5
-EXIT_SYNC_ABORTED = 6
-EXIT_UNREADABLE_INPUT = 7
-EXIT_LEDGER_BUSY = 8
+from ._version import __version__
+from .errors import ExitCode, InputError
+from .mapping.bundle import WRITE_STRATEGIES
+from .mapping.identity import PATIENT_POLICIES, ClinicConfig
 
 # Every option can come from MESO_FHIR_<OPTION> (e.g. MESO_FHIR_BATCH_SIZE), whatever the command:
 # each command sets the prefix itself, or click would read MESO_FHIR_<COMMAND>_<OPTION>.
@@ -170,9 +154,8 @@ def map_command(
     Example:
       meso-fhir map examples/clinic.jsonl --out out/bundle.json --report out/map-report.json
     """
-    from .load import load
-    from .mapping import Mapped
-    from .pipeline import MapSummary, mapped_records, write_bundle
+    from .mapping import Mapped, MapSummary, map_records, write_bundle
+    from .model import load
 
     config = _config(mrn_system, identifier_base, timezone)
     summary = MapSummary()
@@ -188,13 +171,13 @@ def map_command(
 
         write_bundle(
             out,
-            with_progress(mapped_records(loaded, config, summary)),
+            with_progress(map_records(loaded, config, summary)),
             write_strategy,  # type: ignore[arg-type]
         )
         progress.close()
     except InputError as exc:
         _echo_err(f"error: cannot read {export}: {exc}")
-        sys.exit(EXIT_UNREADABLE_INPUT)
+        sys.exit(ExitCode.UNREADABLE_INPUT)
     for error in summary.errors:
         _echo_err(f"invalid: {error}")
     if report:
@@ -212,9 +195,9 @@ def map_command(
     if summary.errors:
         _echo_err(
             f"{summary.records_failed} record(s) invalid: left out, listed above"
-            f" (exit {EXIT_INVALID_INPUT})"
+            f" (exit {ExitCode.INVALID_INPUT})"
         )
-        sys.exit(EXIT_INVALID_INPUT)
+        sys.exit(ExitCode.INVALID_INPUT)
 
 
 @main.command("validate", context_settings=ENV)
@@ -282,9 +265,9 @@ def validate_command(files: tuple[Path, ...], fmt: str, max_issues: int) -> None
             f" {len(problems) - len(errors)} warning(s)"
         )
     if unreadable:
-        sys.exit(EXIT_UNREADABLE_INPUT)
+        sys.exit(ExitCode.UNREADABLE_INPUT)
     if errors:
-        sys.exit(EXIT_NOT_CONFORMANT)
+        sys.exit(ExitCode.NOT_CONFORMANT)
 
 
 DEFAULT_STATE = "meso-fhir-state.sqlite"
@@ -401,10 +384,10 @@ def sync_command(
     """
     import os
 
-    from .fhir_client import BearerToken, FhirClient
-    from .ledger import Ledger, LedgerError
-    from .load import load
-    from .sync import SyncOptions, exit_code, sync
+    from .errors import LedgerError
+    from .fhir import BearerToken, FhirClient
+    from .model import load
+    from .syncing import Ledger, SyncOptions, dry_run, sync
 
     config = _config(mrn_system, identifier_base, timezone)
     options = SyncOptions(
@@ -431,12 +414,11 @@ def sync_command(
         loaded = load(export)
     except InputError as exc:
         _echo_err(f"error: cannot read {export}: {exc}")
-        sys.exit(EXIT_UNREADABLE_INPUT)
+        sys.exit(ExitCode.UNREADABLE_INPUT)
     progress = _Progress()
     if not server:
-        result = sync(
-            loaded, config, options, client=None, ledger=None, server_url=None, outbox=outbox
-        )
+        result = dry_run(loaded, config, outbox, options, progress=progress)
+        progress.close()
         _echo_err("no server configured (--server or MESO_FHIR_SERVER): dry run, nothing sent")
         _echo_err(
             f"wrote {result.bundles} bundle(s) with {result.records['written']} record(s)"
@@ -450,7 +432,7 @@ def sync_command(
             ledger = Ledger.open(state)
         except LedgerError as exc:
             _echo_err(f"error: {exc}")
-            sys.exit(EXIT_SYNC_ABORTED)
+            sys.exit(ExitCode.SYNC_ABORTED)
         with (
             lock,
             ledger,
@@ -459,33 +441,20 @@ def sync_command(
             ) as client,
         ):
             try:
-                result = sync(
-                    loaded,
-                    config,
-                    options,
-                    client=client,
-                    ledger=ledger,
-                    server_url=server,
-                    progress=progress,
-                )
+                result = sync(loaded, client, config, ledger, options, progress=progress)
             except LedgerError as exc:  # e.g. the disk is full: what was recorded stays
                 progress.close()
-                _echo_err(f"error: {exc}; stopped (exit {EXIT_SYNC_ABORTED})")
-                sys.exit(EXIT_SYNC_ABORTED)
+                _echo_err(f"error: {exc}; stopped (exit {ExitCode.SYNC_ABORTED})")
+                sys.exit(ExitCode.SYNC_ABORTED)
         progress.close()
     for failure in result.failures:
-        who = f"{failure['kind']} {failure['source_id']!r}"
-        if "field" in failure:  # the input, not the server, refused it
-            _echo_err(f"invalid: {who}: {failure['field']}: {failure['error']}")
-        else:
-            _echo_err(f"failed: {who}: {failure['error']}")
+        _echo_err(str(failure))
     _print_sync_summary(result.as_dict())
     if report:
         _write_json(report, {"command": "sync", "input": str(export), **result.as_dict()})
     if result.aborted:
         _echo_err(f"stopped early: {result.aborted}")
-    code = exit_code(result)
-    sys.exit(code)
+    sys.exit(result.exit_code)
 
 
 def _lock(state: Path) -> Any:
@@ -497,11 +466,12 @@ def _lock(state: Path) -> Any:
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
+        handle.close()
         _echo_err(
             f"error: another meso-fhir sync is using {state}; nothing done"
-            f" (exit {EXIT_LEDGER_BUSY})"
+            f" (exit {ExitCode.LEDGER_BUSY})"
         )
-        sys.exit(EXIT_LEDGER_BUSY)
+        sys.exit(ExitCode.LEDGER_BUSY)
     return handle
 
 
@@ -558,16 +528,17 @@ def status_command(state: Path, fmt: str, runs: int) -> None:
     Example:
       meso-fhir status --state meso-fhir-state.sqlite
     """
-    from .ledger import Ledger, LedgerError
+    from .errors import LedgerError
+    from .syncing import Ledger
 
     if not state.exists():
         _echo_err(f"no ledger at {state}: nothing synced yet (run `meso-fhir sync` first)")
-        sys.exit(EXIT_USAGE)
+        sys.exit(ExitCode.USAGE)
     try:
         ledger = Ledger.open(state)
     except LedgerError as exc:
         _echo_err(f"error: {exc}")
-        sys.exit(EXIT_SYNC_ABORTED)
+        sys.exit(ExitCode.SYNC_ABORTED)
     with ledger:
         counts = ledger.counts()
         failures = ledger.failures()
@@ -629,7 +600,7 @@ def schema_command() -> None:
     Example:
       meso-fhir schema > clinic-export.schema.json
     """
-    from .records import json_schema
+    from .model import json_schema
 
     click.echo(
         orjson.dumps(json_schema(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()

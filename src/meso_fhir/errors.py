@@ -1,10 +1,10 @@
-"""Exceptions raised by meso-fhir.
+"""The errors meso-fhir raises, and the exit codes its command line ends with.
 
 Every exception the library raises on purpose derives from ``MesoFhirError``::
 
     MesoFhirError
     ├── InputError            a clinic record that cannot be read or mapped (names kind, id, field)
-    ├── ValidationFailed      resources that do not conform to base R4 or the project's profiles
+    ├── LedgerError           the sync ledger cannot be opened, is not a ledger, or a write failed
     └── FhirError             talking to a FHIR server; itself: the request could not be sent
         │                     at all (proxy refused, local protocol error)
         ├── TransientError    temporary: connection error, timeout, 408/429/500/502/503/504,
@@ -25,7 +25,25 @@ whether a later run may succeed without anything changing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import IntEnum
 from typing import Any, ClassVar, TypedDict
+
+
+class ExitCode(IntEnum):
+    """How a command ends: numbered once and never reused, so a scheduler can act on them.
+
+    The library never exits: a job returns a report, and the command line turns it into one of
+    these (``SyncReport.exit_code``).
+    """
+
+    OK = 0
+    USAGE = 2  # bad option or argument
+    INVALID_INPUT = 3  # some records were invalid; the valid ones were still mapped or sent
+    NOT_CONFORMANT = 4  # validation found resources that do not conform
+    SYNC_FAILED_RECORDS = 5  # some records failed on the server (in the ledger, with reasons)
+    SYNC_ABORTED = 6  # stopped early: server unreachable, refused us, or the ledger failed
+    UNREADABLE_INPUT = 7  # the input file could not be read at all
+    LEDGER_BUSY = 8  # another sync holds the ledger (overlapping cron runs); nothing was done
 
 
 class MesoFhirError(Exception):
@@ -59,8 +77,8 @@ class InputError(MesoFhirError):
         }
 
 
-class ValidationFailed(MesoFhirError):
-    """Resources that failed validation; ``issues`` lists every problem."""
+class LedgerError(MesoFhirError):
+    """The ledger file cannot be opened, is not a meso-fhir ledger, or a write failed."""
 
 
 class OutcomeIssue(TypedDict):

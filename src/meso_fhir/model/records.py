@@ -1,12 +1,7 @@
 """The clinic export: what a clinic system sends meso-fhir, as pydantic models.
 
-One export holds five kinds of record, each with a stable ``id`` chosen by the clinic system,
-referring to each other by those ids:
-
-    patient      ← screening (patient_id)
-    patient      ← course (patient_id, screening_id optional)
-    course       ← session (course_id, patient_id) with its injections nested
-    session      ← observation (session_id, patient_id)
+One export holds five kinds of record (``kinds.py``), each with a stable ``id`` chosen by the
+clinic system, referring to each other by those ids.
 
 As one JSON document: ``{"patients": [...], "screenings": [...], "courses": [...],
 "sessions": [...], "observations": [...]}``. As JSON Lines: one record a line, each with
@@ -35,10 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from . import codes
-
-RecordKind = Literal["patient", "screening", "course", "session", "observation"]
-RECORD_KINDS: tuple[RecordKind, ...] = ("patient", "screening", "course", "session", "observation")
+from .. import codes
 
 # A source id becomes part of FHIR identifiers and of file names in reports: keep it printable.
 SourceId = Annotated[
@@ -324,19 +316,8 @@ Record = Annotated[
 ]
 
 MODEL_OF_KIND: dict[str, type[_Record]] = {
-    "patient": Patient,
-    "screening": Screening,
-    "course": Course,
-    "session": Session,
-    "observation": SessionObservation,
-}
-# The JSON document's list for each kind.
-LIST_OF_KIND: dict[str, str] = {
-    "patient": "patients",
-    "screening": "screenings",
-    "course": "courses",
-    "session": "sessions",
-    "observation": "observations",
+    model.model_fields["kind"].default: model
+    for model in (Patient, Screening, Course, Session, SessionObservation)
 }
 
 

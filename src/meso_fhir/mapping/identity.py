@@ -75,3 +75,15 @@ def full_url(reference: str) -> str:
     digest[8] = (digest[8] & 0x3F) | 0x80
     h = digest.hex()
     return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def identifier_token(system: str, value: str) -> str:
+    """``system|value`` for a token search, with FHIR's search escapes (``\\``, ``|``, ``,``,
+    ``$``) applied; URL encoding is left to httpx."""
+
+    def escape(text: str) -> str:
+        for char in ("\\", "|", ",", "$"):
+            text = text.replace(char, "\\" + char)
+        return text
+
+    return f"{escape(system)}|{escape(value)}"

@@ -1,4 +1,7 @@
-"""Export → mapped records, and the mapped records → a bundle file. The library behind `map`."""
+"""A whole export → mapped records → one bundle file: the library behind ``meso-fhir map``.
+
+``write_bundle`` is the mapping layer's only I/O: it writes the file it is given, atomically.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +15,13 @@ from typing import Any
 
 import orjson
 
+from ..errors import InputError
+from ..model.kinds import RecordKey
+from ..model.loader import Export
+from ..model.records import Session
 from .bundle import WriteStrategy, entries
-from .errors import InputError
 from .identity import ClinicConfig
-from .load import Export
-from .mapping import Mapped, map_record
-from .records import Session
+from .resources import Mapped, map_record
 
 
 @dataclass
@@ -44,16 +48,18 @@ class MapSummary:
         }
 
 
-def mapped_records(
+def map_records(
     export: Export,
     config: ClinicConfig,
-    summary: MapSummary,
-    only: set[tuple[str, str]] | None = None,
+    summary: MapSummary | None = None,
+    *,
+    only: set[RecordKey] | None = None,
 ) -> Iterator[Mapped]:
     """Map every valid record of ``export`` (or those in ``only``); never raises for a record.
 
-    A record that fails to map is recorded in ``summary.errors``.
+    Counts, the export's input errors and any record that fails to map go into ``summary``.
     """
+    summary = summary if summary is not None else MapSummary()
     summary.records_read = dict(export.counts)
     summary.errors.extend(export.errors)
     for record in export.records(only):

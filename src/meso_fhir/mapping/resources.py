@@ -18,12 +18,12 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from . import codes
-from .codes import Coding
-from .identity import ClinicConfig, resource_id
-from .records import (
+from .. import codes
+from ..codes import Coding
+from ..model.records import (
     Course,
     MeasurementFinding,
+    MedicationUse,
     PainScore,
     Patient,
     ReactionFinding,
@@ -32,6 +32,7 @@ from .records import (
     Session,
     SessionObservation,
 )
+from .identity import ClinicConfig, resource_id
 
 Resource = dict[str, Any]
 
@@ -225,25 +226,10 @@ def map_screening(screening: Screening, config: ClinicConfig) -> list[Resource]:
         )
         obs["valueBoolean"] = screening.contraindications[name]
 
-    statements: list[Resource] = []
-    for use in screening.medications:
-        statement = _start(
-            "MedicationStatement",
-            [codes.PROFILE_MEDICATION_STATEMENT],
-            system,
-            f"{screening.id}/medication-{use.medicine}",
-        )
-        statement.update(
-            status=ENTERED_IN_ERROR if screening.withdrawn else use.status,
-            medicationCodeableConcept=concept(codes.MEDICATION[use.medicine]),
-            subject=subject,
-        )
-        if use.stopped_on is not None:
-            statement["effectivePeriod"] = {"end": use.stopped_on.isoformat()}
-        statement["dateAsserted"] = when
-        if use.note:
-            statement["note"] = [{"text": use.note}]
-        statements.append(statement)
+    statements = [
+        _medication_statement(use, screening, system, subject, when)
+        for use in screening.medications
+    ]
 
     eligibility = _start(
         "Observation", [codes.PROFILE_ELIGIBILITY], system, f"{screening.id}/eligibility"
@@ -284,6 +270,28 @@ def map_screening(screening: Screening, config: ClinicConfig) -> list[Resource]:
     if screening.eligibility_note:
         eligibility["note"] = [{"text": screening.eligibility_note}]
     return [*findings, *statements, eligibility]
+
+
+def _medication_statement(
+    use: MedicationUse, screening: Screening, system: str, subject: dict[str, str], when: str
+) -> Resource:
+    statement = _start(
+        "MedicationStatement",
+        [codes.PROFILE_MEDICATION_STATEMENT],
+        system,
+        f"{screening.id}/medication-{use.medicine}",
+    )
+    statement.update(
+        status=ENTERED_IN_ERROR if screening.withdrawn else use.status,
+        medicationCodeableConcept=concept(codes.MEDICATION[use.medicine]),
+        subject=subject,
+    )
+    if use.stopped_on is not None:
+        statement["effectivePeriod"] = {"end": use.stopped_on.isoformat()}
+    statement["dateAsserted"] = when
+    if use.note:
+        statement["note"] = [{"text": use.note}]
+    return statement
 
 
 # --- course ------------------------------------------------------------------------------------

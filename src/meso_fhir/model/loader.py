@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,12 +20,12 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from .errors import InputError
-from .records import LIST_OF_KIND, MODEL_OF_KIND, Course, Record, Session
+from ..errors import InputError
+from .kinds import KIND_RANK, LIST_NAME, RECORD_KINDS, REFERENCE_FIELDS, RecordKey
+from .records import MODEL_OF_KIND, Course, Record, Session
 
-# (position among the file's records, line or list index, where, raw record or None, problem)
+# (position among the source's records, line or list index, where, raw record or None, problem)
 Raw = tuple[int, int, str, dict[str, Any] | None, str | None]
-_KINDS = tuple(MODEL_OF_KIND)
 
 
 @dataclass(slots=True)
@@ -51,74 +51,64 @@ class _Entry:
 class Export:
     """A checked export: iterate ``records()`` for the valid ones; ``errors`` lists the rest."""
 
-    path: Path
+    source: _Source
     errors: list[InputError] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # records read per kind
-    _index: dict[tuple[str, str], _Entry] = field(default_factory=dict, repr=False)
+    _index: dict[RecordKey, _Entry] = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        """What the export was read from, for messages and reports."""
+        return self.source.name
 
     def course_indication(self, course_id: str) -> str | None:
-        entry = self._index.get(("course", course_id))
+        entry = self._index.get(RecordKey("course", course_id))
         return entry.indication if entry else None
 
-    def digests(self) -> dict[tuple[str, str], bytes]:
+    def digests(self) -> dict[RecordKey, bytes]:
         """Key → digest of the record as read, for every valid record."""
         return {key: e.digest for key, e in self._index.items() if e.valid}
 
-    def patient_of(self, key: tuple[str, str]) -> str:
+    def patient_of(self, key: RecordKey) -> str:
         """The clinic patient id a record belongs to."""
         return self._index[key].patient_id or key[1]
 
-    def where(self, entry: _Entry) -> str:
-        if self.path.suffix in _LINE_SUFFIXES:
-            return f"line {entry.at}"
-        return f"{LIST_OF_KIND[entry.kind]}[{entry.at}]"
-
-    def references(self, key: tuple[str, str]) -> list[tuple[str, str]]:
-        """The records this one refers to (patient first), as (kind, id)."""
+    def references(self, key: RecordKey) -> list[RecordKey]:
+        """The records this one refers to (patient first)."""
         entry = self._index[key]
         return [
-            (kind, ref)
+            RecordKey(kind, ref)
             for (_, kind), ref in zip(REFERENCE_FIELDS[key[0]], entry.refs, strict=True)
             if ref
         ]
 
-    def is_withdrawn(self, key: tuple[str, str]) -> bool:
+    def is_withdrawn(self, key: RecordKey) -> bool:
         return self._index[key].withdrawn
 
-    def records(self, only: set[tuple[str, str]] | None = None) -> Iterator[Record]:
-        """The valid records (those among ``only``, if given), in file order."""
-        # One byte per record of the file: 0 = leave out, else 1 + index of its kind.
+    def records(self, only: set[RecordKey] | None = None) -> Iterator[Record]:
+        """The valid records (those among ``only``, if given), in the source's order."""
+        # One byte per record of the source: 0 = leave out, else 1 + index of its kind.
         send = bytearray(max((e.position for e in self._index.values()), default=-1) + 1)
         for key, entry in self._index.items():
             if entry.valid and (only is None or key in only):
-                send[entry.position] = 1 + _KINDS.index(entry.kind)
-        if self.path.suffix in _LINE_SUFFIXES:
-            # Lines left out are not even parsed: sync maps a large export a chunk at a time.
-            with self.path.open("rb") as lines:
-                position = 0
-                for line in lines:
-                    if not line.strip():
-                        continue
-                    if position < len(send) and send[position]:
-                        raw = orjson.loads(line)
-                        yield MODEL_OF_KIND[_KINDS[send[position] - 1]].model_validate(raw)  # type: ignore[misc]
-                    position += 1
-            return
-        for position, _at, _where, raw, _problem in _read(self.path):
-            if raw is not None and position < len(send) and send[position]:
-                yield MODEL_OF_KIND[_KINDS[send[position] - 1]].model_validate(raw)  # type: ignore[misc]
+                send[entry.position] = 1 + KIND_RANK[entry.kind]
+        for position, raw in self.source.selected(send):
+            yield MODEL_OF_KIND[RECORD_KINDS[send[position] - 1]].model_validate(raw)  # type: ignore[misc]
 
 
-def load(path: str | os.PathLike[str]) -> Export:
+def load(source: str | os.PathLike[str] | Iterable[Mapping[str, Any]]) -> Export:
     """Read and check an export; never raises for bad records (see ``Export.errors``).
 
+    ``source`` is a file (a JSON document, or JSON Lines when it ends in ``.jsonl`` or
+    ``.ndjson``) or the records themselves: an iterable of dicts, each with its ``kind``, as a
+    clinic system holding them in memory would pass them (they are kept, to be read twice).
     Raises ``InputError`` only when the file itself cannot be read.
     """
-    export = Export(Path(path))
+    export = Export(_source(source))
     index = export._index
     mrns: dict[str, str] = {}
     injections: dict[int, str] = {}
-    for position, at, where, raw, problem in _read(export.path):
+    for position, at, where, raw, problem in export.source.read():
         if raw is None:
             export.errors.append(InputError("record", None, "(json)", f"{where}: {problem}"))
             continue
@@ -137,11 +127,11 @@ def load(path: str | os.PathLike[str]) -> Export:
             export.errors.extend(_input_errors(kind, source_id, where, exc))
             if source_id is not None and (kind, source_id) not in index:
                 # Keep the key so that records referring to it fail with the right reason.
-                index[(kind, source_id)] = _Entry(kind, position, at, (), valid=False)
+                index[RecordKey(kind, source_id)] = _Entry(kind, position, at, (), valid=False)
             continue
-        key = (kind, record.id)
+        key = RecordKey(kind, record.id)
         if key in index:
-            first = export.where(index[key])
+            first = export.source.where(index[key].kind, index[key].at)
             export.errors.append(
                 InputError(kind, record.id, "id", f"duplicate id; the record at {first} was kept")
             )
@@ -192,16 +182,6 @@ def _id_digest(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
-# The fields through which each kind refers to other records, and the kind they refer to.
-REFERENCE_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "patient": (),
-    "screening": (("patient_id", "patient"),),
-    "course": (("patient_id", "patient"), ("screening_id", "screening")),
-    "session": (("patient_id", "patient"), ("course_id", "course")),
-    "observation": (("patient_id", "patient"), ("session_id", "session")),
-}
-
-
 def _check_references(export: Export) -> None:
     """Every id a record refers to must exist, be valid, and belong to the same patient.
 
@@ -209,7 +189,7 @@ def _check_references(export: Export) -> None:
     would point at resources that are not sent).
     """
     index = export._index
-    for kind in ("patient", "screening", "course", "session", "observation"):
+    for kind in RECORD_KINDS:
         for (entry_kind, source_id), entry in index.items():
             if entry_kind != kind or not entry.valid:
                 continue
@@ -218,16 +198,14 @@ def _check_references(export: Export) -> None:
             ):
                 if not target_id:
                     continue
-                message = _reference_problem(index, entry, (target_kind, target_id))
+                message = _reference_problem(index, entry, RecordKey(target_kind, target_id))
                 if message:
                     entry.valid = False
                     export.errors.append(InputError(kind, source_id, field_name, message))
                     break
 
 
-def _reference_problem(
-    index: dict[tuple[str, str], _Entry], entry: _Entry, target: tuple[str, str]
-) -> str:
+def _reference_problem(index: dict[RecordKey, _Entry], entry: _Entry, target: RecordKey) -> str:
     target_kind, target_id = target
     found = index.get(target)
     if found is None:
@@ -258,64 +236,127 @@ def _input_errors(
     return errors
 
 
-def _read(path: Path) -> Iterator[Raw]:
-    """(where, raw record or None, JSON problem) for each record of the file."""
-    if not path.exists():
-        raise InputError("file", str(path.name), "(path)", "no such file")
-    if path.suffix in _LINE_SUFFIXES:
-        yield from _read_lines(path)
-    else:
-        yield from _read_document(path)
+def _source(source: str | os.PathLike[str] | Iterable[Mapping[str, Any]]) -> _Source:
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if not path.exists():
+            raise InputError("file", path.name, "(path)", "no such file")
+        return _LinesFile(path) if path.suffix in _LINE_SUFFIXES else _DocumentFile(path)
+    return _Records(list(source))
 
 
 _LINE_SUFFIXES = (".jsonl", ".ndjson")
 
 
-def _read_lines(path: Path) -> Iterator[Raw]:
-    with path.open("rb") as lines:
-        position = 0
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            where = f"line {number}"
-            try:
-                raw = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                yield position, number, where, None, f"not valid JSON ({exc})"
-            else:
-                if isinstance(raw, dict):
-                    yield position, number, where, raw, None
+class _Source:
+    """Where records come from; read twice (see the module docstring)."""
+
+    name: str
+
+    def read(self) -> Iterator[Raw]:
+        raise NotImplementedError
+
+    def where(self, kind: str, at: int) -> str:
+        """Where a record is, for messages: its line, or its list and index."""
+        return f"{LIST_NAME[kind]}[{at}]"
+
+    def selected(self, send: bytearray) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(position, raw record) of the records whose byte in ``send`` is set."""
+        for position, _at, _where, raw, _problem in self.read():
+            if raw is not None and position < len(send) and send[position]:
+                yield position, raw
+
+
+class _LinesFile(_Source):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = str(path)
+
+    def where(self, kind: str, at: int) -> str:
+        return f"line {at}"
+
+    def read(self) -> Iterator[Raw]:
+        with self.path.open("rb") as lines:
+            position = 0
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                where = f"line {number}"
+                try:
+                    raw = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    yield position, number, where, None, f"not valid JSON ({exc})"
                 else:
-                    yield position, number, where, None, "a line must be one JSON object"
-            position += 1
+                    if isinstance(raw, dict):
+                        yield position, number, where, raw, None
+                    else:
+                        yield position, number, where, None, "a line must be one JSON object"
+                position += 1
+
+    def selected(self, send: bytearray) -> Iterator[tuple[int, dict[str, Any]]]:
+        # Lines left out are not even parsed: sync maps a large export a chunk at a time.
+        with self.path.open("rb") as lines:
+            position = 0
+            for line in lines:
+                if not line.strip():
+                    continue
+                if position < len(send) and send[position]:
+                    yield position, orjson.loads(line)
+                position += 1
 
 
-def _read_document(path: Path) -> Iterator[Raw]:
-    try:
-        document = orjson.loads(path.read_bytes())
-    except orjson.JSONDecodeError as exc:
-        raise InputError("file", path.name, "(json)", f"not valid JSON ({exc})") from exc
-    if not isinstance(document, dict):
-        raise InputError(
-            "file", path.name, "(document)", "expected a JSON object with lists of records"
-        )
-    unknown = sorted(set(document) - set(LIST_OF_KIND.values()) - {"$schema", "format"})
-    if unknown:
-        raise InputError(
-            "file",
-            path.name,
-            unknown[0],
-            f"unknown list; expected: {', '.join(LIST_OF_KIND.values())}",
-        )
-    position = 0
-    for kind, list_name in LIST_OF_KIND.items():
-        items = document.get(list_name, [])
-        if not isinstance(items, list):
-            raise InputError("file", path.name, list_name, "must be a list of records")
-        for i, raw in enumerate(items):
-            where = f"{list_name}[{i}]"
-            if isinstance(raw, dict):
-                yield position, i, where, {**raw, "kind": raw.get("kind", kind)}, None
+class _DocumentFile(_Source):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = str(path)
+
+    def read(self) -> Iterator[Raw]:
+        path = self.path
+        try:
+            document = orjson.loads(path.read_bytes())
+        except orjson.JSONDecodeError as exc:
+            raise InputError("file", path.name, "(json)", f"not valid JSON ({exc})") from exc
+        if not isinstance(document, dict):
+            raise InputError(
+                "file", path.name, "(document)", "expected a JSON object with lists of records"
+            )
+        unknown = sorted(set(document) - set(LIST_NAME.values()) - {"$schema", "format"})
+        if unknown:
+            raise InputError(
+                "file",
+                path.name,
+                unknown[0],
+                f"unknown list; expected: {', '.join(LIST_NAME.values())}",
+            )
+        position = 0
+        for kind, list_name in LIST_NAME.items():
+            items = document.get(list_name, [])
+            if not isinstance(items, list):
+                raise InputError("file", path.name, list_name, "must be a list of records")
+            for i, raw in enumerate(items):
+                where = f"{list_name}[{i}]"
+                if isinstance(raw, dict):
+                    yield position, i, where, {**raw, "kind": raw.get("kind", kind)}, None
+                else:
+                    yield position, i, where, None, "a record must be a JSON object"
+                position += 1
+
+
+class _Records(_Source):
+    """Records handed over in memory, each a dict with its ``kind``, like a JSON Lines line."""
+
+    name = "(records)"
+
+    def __init__(self, records: list[Mapping[str, Any]]) -> None:
+        self.records = records
+
+    def where(self, kind: str, at: int) -> str:
+        return f"record {at}"
+
+    def read(self) -> Iterator[Raw]:
+        for i, raw in enumerate(self.records):
+            where = f"record {i}"
+            if isinstance(raw, Mapping):
+                yield i, i, where, dict(raw), None
             else:
-                yield position, i, where, None, "a record must be a JSON object"
-            position += 1
+                yield i, i, where, None, "a record must be a mapping (a JSON object)"

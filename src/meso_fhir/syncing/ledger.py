@@ -40,10 +40,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Final, NamedTuple, TypeVar
+from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from meso_fhir.errors import MesoFhirError
+from ..errors import LedgerError
+from ..model.kinds import KIND_RANK, RECORD_KINDS, RecordKey
 
 __all__ = [
     "KINDS",
@@ -61,7 +62,7 @@ __all__ = [
     "Withdrawn",
 ]
 
-KINDS: Final = ("patient", "screening", "course", "session", "observation")
+KINDS: Final = RECORD_KINDS
 """Record kinds, in the order a bundle must carry them (a patient before what refers to it)."""
 
 OUTCOMES: Final = ("pending", "synced", "failed", "withdrawn")
@@ -73,7 +74,7 @@ SCHEMA_VERSION: Final = 1
 # recognised as such instead of being written into.
 _APPLICATION_ID: Final = 0x4D45534F
 
-_KIND_RANK: Final = {kind: rank for rank, kind in enumerate(KINDS)}
+_KIND_RANK: Final = KIND_RANK
 _HEX: Final = re.compile(r"[0-9a-f]+")
 
 _SCHEMA: Final = (
@@ -148,17 +149,6 @@ _RECORD_COLUMNS: Final = """
     record.kind, record.source_id, outcome, content_hash, error_text, error_details_json,
     attempts, first_attempt_at, last_attempt_at, record.run_id, run.server_url
 """
-
-
-class LedgerError(MesoFhirError):
-    """The ledger file cannot be opened, is not a meso-fhir ledger, or a write failed."""
-
-
-class RecordKey(NamedTuple):
-    """A clinic record: its kind (one of :data:`KINDS`) and its id at the clinic."""
-
-    kind: str
-    source_id: str
 
 
 @dataclass(frozen=True)
@@ -322,21 +312,11 @@ class Ledger:
 
     # -- decisions ---------------------------------------------------------------------------
 
-    def needs_sync(self, key: tuple[str, str], content_hash: str, server_url: str) -> bool:
-        """False only if this very content is already on this server.
+    def unchanged(self, hashes: Mapping[_K, str], server_url: str) -> set[_K]:
+        """The keys of ``hashes`` (key → content hash) whose very content is on this server already.
 
         That is: the last outcome is synced (or withdrawn) with the same hash, in a run against
         the same server. New, pending, failed and changed records need a sync.
-        """
-        rows = self._read(
-            "SELECT 1 FROM record WHERE kind = ? AND source_id = ? AND content_hash = ?"
-            f" AND outcome IN ('synced', 'withdrawn') AND {_ON_SERVER}",
-            (key[0], key[1], content_hash, _public_url(server_url)),
-        )
-        return not rows
-
-    def unchanged(self, hashes: Mapping[_K, str], server_url: str) -> set[_K]:
-        """The keys of ``hashes`` (key → content hash) that need no sync: bulk needs_sync.
 
         One scan of the ledger: fast enough for millions of records.
         """
@@ -409,7 +389,7 @@ class Ledger:
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Number of records per kind and outcome, every kind and outcome present."""
-        table = {kind: dict.fromkeys(OUTCOMES, 0) for kind in KINDS}
+        table: dict[str, dict[str, int]] = {kind: dict.fromkeys(OUTCOMES, 0) for kind in KINDS}
         for kind, outcome, number in self._read(
             "SELECT kind, outcome, count(*) FROM record GROUP BY kind, outcome", ()
         ):
@@ -440,14 +420,6 @@ class Ledger:
     def pending_keys(self) -> list[RecordKey]:
         """Records a killed run sent (or was about to send) without hearing back."""
         return self._keys("SELECT kind, source_id FROM record WHERE outcome = 'pending'", ())
-
-    def synced_keys(self, server_url: str) -> list[RecordKey]:
-        """Records whose content is on this server: a record among them that is gone from the
-        clinic's input is to be withdrawn (entered-in-error)."""
-        return self._keys(
-            f"SELECT kind, source_id FROM record WHERE outcome = 'synced' AND {_ON_SERVER}",
-            (_public_url(server_url),),
-        )
 
     def resources(self, key: tuple[str, str], server_url: str) -> list[ResourceRef]:
         """The record's resources as last recorded against this server.

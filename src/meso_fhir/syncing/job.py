@@ -1,0 +1,440 @@
+"""The sync job: export → mapped records → ledger check → transaction bundles → sink → ledger.
+
+    load and check input → hash → skip what the ledger says is already on the server →
+    chunk by patient → map → pack into bundles (``plan.py``) → send up to ``concurrency`` units
+    at once through a sink (``sinks.py``: the server, or a folder for a dry run) → record ids,
+    versions and outcomes in the ledger, one commit per unit → report.
+
+A transaction the server rejects as a whole is split in halves, recursively, until the failing
+record is alone; the rest still land. Records of a record that failed fail too, with that
+reason, without being sent. Transient failures are retried by the client; when they persist,
+or authentication fails, the job stops early: what was not sent stays pending in the ledger
+and the next run sends it (every write is conditional on the business identifier, so resending
+is harmless).
+
+HTTP happens in worker threads; the ledger is written only from the calling thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..fhir.client import FhirClient
+from ..mapping import MapSummary, map_records
+from ..mapping.bundle import WriteStrategy
+from ..mapping.identity import ClinicConfig, PatientPolicy, identifier_token, resource_id
+from ..model.kinds import KIND_RANK, RecordKey
+from ..model.loader import Export
+from . import plan
+from .ledger import Failed, Ledger, RecordOutcome, ResourceRef, Synced, Withdrawn
+from .plan import Item, Unit, identity_identifier
+from .report import Failure, SyncReport
+from .sinks import Aborted, Outbox, Outcome, Sender, Sink
+
+logger = logging.getLogger("meso_fhir.sync")
+
+# MRNs looked up in one search under the must-exist patient policy.
+MRN_SEARCH_BATCH = 50
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """How a sync sends; the defaults suit a first try against a test server."""
+
+    strategy: WriteStrategy = "conditional"
+    patient_policy: PatientPolicy = "create-or-update"
+    batch_size: int = 250
+    concurrency: int = 2
+    full: bool = False  # ignore the ledger's "already synced"
+    retry_failed: bool = False  # send only what failed (or was left pending) last time
+    chunk_records: int = plan.CHUNK_RECORDS  # records mapped and held in memory at once
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def sync(
+    export: Export,
+    client: FhirClient,
+    config: ClinicConfig,
+    ledger: Ledger | str | os.PathLike[str],
+    options: SyncOptions | None = None,
+    *,
+    now: Callable[[], datetime] = _now,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Sync ``export`` with the server behind ``client``; returns what happened.
+
+    ``ledger`` is an open ``Ledger`` or the path of its file (opened and closed here). Never
+    raises for a record: failures are in the report and the ledger. Raises ``LedgerError``
+    when the ledger cannot be written (what was recorded before stays).
+    """
+    if not isinstance(ledger, Ledger):
+        with Ledger.open(ledger) as opened:
+            return sync(export, client, config, opened, options, now=now, progress=progress)
+    options = options or SyncOptions()
+    report = SyncReport(server=client.public_url)
+    hashes = plan.record_hashes(export, config)
+    journal = _Journal(ledger, client.public_url, now)
+    journal.start(options)
+    journal.record(_input_failures(export))
+    for error in export.errors:
+        report.fail(Failure.from_input(error))
+    selected = _select(export, hashes, options, journal, report)
+    lock = threading.Lock()
+
+    def count_request() -> None:  # called from the worker threads
+        with lock:
+            report.requests += 1
+
+    def prepare(items: list[Item]) -> tuple[list[Item], dict[str, str]]:
+        known = _known_references(journal, items, config, options.strategy)
+        if options.patient_policy == "must-exist":
+            items = _existing_patients(client, config, items, known, journal, report)
+        return items, known
+
+    sender = Sender(client, options.strategy, count_request)
+    done = _run(
+        export, config, selected, hashes, options, sender, prepare, journal, report, progress
+    )
+    if report.aborted and len(selected) > done:
+        report.records["pending"] += len(selected) - done
+    journal.finish(report)
+    return report
+
+
+def dry_run(
+    export: Export,
+    config: ClinicConfig,
+    outbox: str | os.PathLike[str],
+    options: SyncOptions | None = None,
+    *,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """What ``sync`` would send, written to ``outbox`` as numbered bundles; nothing is sent.
+
+    The folder is created if needed; bundles a previous dry run left there are replaced.
+    """
+    options = options or SyncOptions()
+    report = SyncReport(server=None, outbox=str(outbox))
+    for error in export.errors:
+        report.fail(Failure.from_input(error))
+    hashes = plan.record_hashes(export, config)
+    sink = Outbox(Path(outbox), options.strategy)
+    _run(export, config, set(hashes), hashes, options, sink, _as_is, None, report, progress)
+    return report
+
+
+def _as_is(items: list[Item]) -> tuple[list[Item], dict[str, str]]:
+    return items, {}
+
+
+def _run(
+    export: Export,
+    config: ClinicConfig,
+    selected: set[RecordKey],
+    hashes: dict[RecordKey, str],
+    options: SyncOptions,
+    sink: Sink,
+    prepare: Callable[[list[Item]], tuple[list[Item], dict[str, str]]],
+    journal: _Journal | None,
+    report: SyncReport,
+    progress: Progress | None,
+) -> int:
+    """Map, pack and send ``selected`` a chunk at a time; returns how many records are done."""
+    total, done = len(selected), 0
+    with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+        # A chunk of patients at a time: memory holds one chunk's resources, not the export's.
+        for chunk in plan.chunks(export, selected, options.chunk_records):
+            if report.aborted:
+                break
+            summary = MapSummary()
+            items = [
+                plan.item(mapped, export, hashes[RecordKey(mapped.kind, mapped.source_id)])
+                for mapped in map_records(export, config, summary, only=chunk)
+            ]
+            for error in summary.errors[len(export.errors) :]:  # failed to map
+                report.fail(Failure("mapping", error.kind, error.source_id or "", str(error)))
+                done += 1
+            before = len(items)
+            items, known = prepare(items)
+            done += before - len(items)
+            units = plan.pack(items, options.batch_size)
+            logger.info(
+                "%d record(s) to send in %d unit(s), %d unchanged",
+                len(items), len(units), report.records["unchanged"],
+            )  # fmt: skip
+            for outcomes in _dispatch(pool, sink, units, known, options, journal, report):
+                done += len(outcomes)
+                if progress:
+                    progress(done, total)
+    return done
+
+
+def _dispatch(
+    pool: ThreadPoolExecutor,
+    sink: Sink,
+    units: list[Unit],
+    known: dict[str, str],
+    options: SyncOptions,
+    journal: _Journal | None,
+    report: SyncReport,
+) -> Iterator[list[Outcome]]:
+    """Send units with ``concurrency`` in flight; record each one's outcomes as it completes."""
+    pending: dict[Future[list[Outcome]], Unit] = {}
+    queue = list(reversed(units))
+    while queue or pending:
+        while queue and len(pending) < options.concurrency and not report.aborted:
+            unit = queue.pop()
+            if journal:
+                journal.pending([one.key for bundle in unit for one in bundle])
+            report.bundles += len(unit)
+            pending[pool.submit(sink.send, unit, dict(known))] = unit
+        if not pending:
+            break
+        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            pending.pop(future)
+            try:
+                outcomes = future.result()
+            except Aborted as aborted:
+                outcomes = aborted.outcomes
+                report.aborted = report.aborted or aborted.reason
+            rows = _apply(outcomes, report)
+            if journal:
+                journal.record(rows)
+            yield outcomes
+
+
+def _apply(outcomes: list[Outcome], report: SyncReport) -> list[RecordOutcome]:
+    """Count outcomes into the report; the ledger rows that record them."""
+    rows: list[RecordOutcome] = []
+    for outcome in outcomes:
+        one = outcome.item
+        if outcome.failure is not None:
+            failure = outcome.failure
+            # Keys and status only: the server's text can quote the record's values (PHI).
+            logger.info("%s %r failed (status %s)", *one.key, failure.status)
+            rows.append(Failed(one.key, one.content_hash, failure.reason, _details(failure)))
+            report.fail(failure)
+            for resource in one.resources:
+                report.resources[resource["resourceType"]]["failed"] += 1
+            continue
+        if outcome.status == "written":
+            report.records["written"] += 1
+            continue
+        refs = []
+        for resource, result in zip(one.resources, outcome.results, strict=True):
+            refs.append(
+                ResourceRef(
+                    resource["resourceType"],
+                    identity_identifier(resource),
+                    result.id,
+                    result.version_id,
+                )
+            )
+            report.resources[resource["resourceType"]][
+                "created" if result.status == 201 else "updated"
+            ] += 1
+        rows.append((Withdrawn if one.withdrawn else Synced)(one.key, one.content_hash, refs))
+        report.records["withdrawn" if one.withdrawn else "synced"] += 1
+    return rows
+
+
+def _details(failure: Failure) -> dict[str, Any] | None:
+    if failure.stage != "server":
+        return None
+    details: dict[str, Any] = {"status": failure.status}
+    if failure.at:
+        details["at"] = list(failure.at)
+    return details
+
+
+class _Journal:
+    """The run's ledger, bound to the server and the run: what the job reads and writes."""
+
+    def __init__(self, ledger: Ledger, server_url: str, now: Callable[[], datetime]) -> None:
+        self.ledger = ledger
+        self.server_url = server_url
+        self.now = now
+        self.run_id = 0
+
+    def start(self, options: SyncOptions) -> None:
+        self.run_id = self.ledger.start_run(
+            self.now(),
+            self.server_url,
+            {
+                "strategy": options.strategy,
+                "patient_policy": options.patient_policy,
+                "batch_size": options.batch_size,
+                "concurrency": options.concurrency,
+                "full": options.full,
+                "retry_failed": options.retry_failed,
+            },
+        )
+
+    def pending(self, keys: list[RecordKey]) -> None:
+        self.ledger.mark_pending(keys, self.run_id, self.now())
+
+    def record(self, rows: list[RecordOutcome]) -> None:
+        self.ledger.record_outcomes(rows, self.run_id, self.now())
+        if rows:
+            failed = sum(isinstance(row, Failed) for row in rows)
+            logger.info("recorded %d record outcome(s), %d failed", len(rows), failed)
+
+    def finish(self, report: SyncReport) -> None:
+        counts = report.as_dict()["records"]
+        self.ledger.finish_run(self.run_id, self.now(), counts, int(report.exit_code))
+
+
+def _input_failures(export: Export) -> list[RecordOutcome]:
+    """Ledger rows for the records the input refused, one per record with all its problems."""
+    by_key: dict[RecordKey, list[str]] = defaultdict(list)
+    for error in export.errors:
+        if error.source_id is not None and error.kind in KIND_RANK:
+            by_key[RecordKey(error.kind, error.source_id)].append(f"{error.field}: {error.message}")
+    return [
+        Failed(
+            key,
+            hashlib.sha256("\n".join(msgs).encode()).hexdigest(),
+            "invalid input: " + "; ".join(msgs),
+        )
+        for key, msgs in by_key.items()
+    ]
+
+
+def _select(
+    export: Export,
+    hashes: dict[RecordKey, str],
+    options: SyncOptions,
+    journal: _Journal,
+    report: SyncReport,
+) -> set[RecordKey]:
+    """The records to map and send: not those the ledger says are already on the server."""
+    ledger, server_url = journal.ledger, journal.server_url
+    keys = set(hashes)
+    if options.retry_failed:
+        keys &= set(ledger.failed_keys()) | set(ledger.pending_keys())
+    unchanged: set[RecordKey] = set()
+    if not options.full:
+        unchanged = ledger.unchanged({k: hashes[k] for k in keys}, server_url)
+    report.records["unchanged"] += len(unchanged)
+    for resource_type, count in ledger.resource_types(unchanged, server_url).items():
+        report.resources[resource_type]["unchanged"] += count
+    keys -= unchanged
+    # A withdrawn record never sent has nothing on the server to withdraw: only note it.
+    never_sent = {k for k in keys if export.is_withdrawn(k) and ledger.record(k) is None}
+    if never_sent and not options.full:
+        journal.record([Withdrawn(k, hashes[k], []) for k in sorted(never_sent)])
+        report.records["withdrawn"] += len(never_sent)
+        keys -= never_sent
+    return keys
+
+
+def _known_references(
+    journal: _Journal, items: list[Item], config: ClinicConfig, strategy: WriteStrategy
+) -> dict[str, str]:
+    """How to refer to records that are referred to but not sent now (synced earlier).
+
+    Their server ids, from the ledger. With conditional writes, a target the ledger does not
+    know (a new ledger against a server that has the data) becomes a conditional reference,
+    ``Type?identifier=system|value``, which the server resolves in the transaction; with id
+    writes, ``Type/<deterministic id>`` is right as it is.
+    """
+    sending = {one.key for one in items}
+    needed = {d for one in items for d in one.depends_on if d not in sending}
+    known: dict[str, str] = {}
+    for key in needed:
+        refs = [r for r in journal.ledger.resources(key, journal.server_url) if r.server_id]
+        for ref in refs:
+            system, _, value = ref.identifier.partition("|")
+            local = f"{ref.resource_type}/{resource_id(system, value)}"
+            known[local] = f"{ref.resource_type}/{ref.server_id}"
+        if not refs and strategy == "conditional":
+            local, conditional = plan.conditional_reference(key, config)
+            known[local] = conditional
+    return known
+
+
+def _existing_patients(
+    client: FhirClient,
+    config: ClinicConfig,
+    items: list[Item],
+    known: dict[str, str],
+    journal: _Journal,
+    report: SyncReport,
+) -> list[Item]:
+    """Must-exist policy: find each patient by MRN, never write one; unknown → records fail."""
+    # Patients whose record is unchanged are known to the ledger already (_known_references).
+    patients = {one.key.source_id: one for one in items if one.key.kind == "patient"}
+    matches = _patients_by_mrn(client, patients, report)
+    missing: set[str] = set()
+    rows: list[RecordOutcome] = []
+    for patient_id, one in sorted(patients.items()):
+        found_ids = sorted(matches.get(patient_id, ()))
+        if len(found_ids) == 1:
+            local = f"Patient/{resource_id(config.system('patient'), patient_id)}"
+            known[local] = f"Patient/{found_ids[0]}"
+            ref = ResourceRef("Patient", identity_identifier(one.resources[0]), found_ids[0], None)
+            rows.append(Synced(one.key, one.content_hash, [ref]))
+            report.records["matched"] += 1
+            continue
+        missing.add(patient_id)
+        reason = (
+            "no Patient with this MRN on the server"
+            if not found_ids
+            else "several Patients have this MRN on the server"
+        )
+        failure = Failure("patient", *one.key, f"{reason} (patient policy must-exist)")
+        rows.append(Failed(one.key, one.content_hash, failure.reason))
+        report.fail(failure)
+    kept = []
+    for one in items:
+        if one.key.kind == "patient":
+            continue
+        if one.patient_id not in missing:
+            kept.append(one)
+            continue
+        reason = (
+            f"not sent: patient {one.patient_id!r} is not on the server (patient policy must-exist)"
+        )
+        rows.append(Failed(one.key, one.content_hash, reason))
+        report.fail(Failure("patient", *one.key, reason))
+    journal.record(rows)
+    return kept
+
+
+def _patients_by_mrn(
+    client: FhirClient, patients: dict[str, Item], report: SyncReport
+) -> dict[str, set[str]]:
+    """Clinic patient id → ids of the server's Patients carrying that patient's MRN."""
+    by_mrn: dict[tuple[str, str], str] = {}
+    for patient_id, one in patients.items():
+        mrn = one.resources[0]["identifier"][0]
+        by_mrn[(mrn["system"], mrn["value"])] = patient_id
+    # One search for many MRNs (a token search ORs comma-separated values).
+    matches: dict[str, set[str]] = defaultdict(set)
+    mrns = sorted(by_mrn)
+    for start in range(0, len(mrns), MRN_SEARCH_BATCH):
+        batch = mrns[start : start + MRN_SEARCH_BATCH]
+        report.requests += 1
+        query = ",".join(identifier_token(system, value) for system, value in batch)
+        for found in client.search("Patient", {"identifier": query, "_count": "200"}):
+            for identifier in found.get("identifier") or []:
+                owner = by_mrn.get((identifier.get("system"), identifier.get("value")))
+                if owner is not None:
+                    matches[owner].add(found["id"])
+    return matches

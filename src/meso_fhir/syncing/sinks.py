@@ -1,0 +1,180 @@
+"""Where a sync's bundles go: a FHIR server (``Sender``) or a folder (``Outbox``, the dry run).
+
+Both take one unit of work (a chain of bundles) and return one ``Outcome`` per record; the job
+does not know which it has. Sinks run in worker threads and never touch the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+import orjson
+
+from ..errors import (
+    AuthenticationFailed,
+    FhirError,
+    MalformedResponse,
+    RequestRejected,
+    VersionConflict,
+)
+from ..fhir.client import FhirClient
+from ..fhir.outcome import EntryResult, operation_outcome_text, parse_transaction_response
+from ..mapping.bundle import WriteStrategy, transaction
+from ..model.kinds import RecordKey
+from .plan import Item, Unit
+from .report import Failure
+
+
+@dataclass
+class Outcome:
+    """What became of one record: sent (with a result per resource), written, or failed."""
+
+    item: Item
+    status: Literal["sent", "written", "failed"]
+    results: list[EntryResult] = field(default_factory=list)
+    failure: Failure | None = None
+
+
+class Aborted(Exception):
+    """Nothing more will get through (the server is down, or refused our credentials)."""
+
+    def __init__(self, reason: str, outcomes: list[Outcome]) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.outcomes = outcomes
+
+
+class Sink(Protocol):
+    def send(self, unit: Unit, known: dict[str, str]) -> list[Outcome]:
+        """Send a unit; ``known`` maps ``Type/<id>`` of records not in it to what to say instead.
+
+        Raises ``Aborted`` (with the outcomes so far) when the job must stop.
+        """
+        ...
+
+
+class Sender:
+    """Sends units to a FHIR server and isolates failing records by splitting bundles."""
+
+    def __init__(
+        self, client: FhirClient, strategy: WriteStrategy, count_request: Callable[[], None]
+    ) -> None:
+        self.client = client
+        self.strategy = strategy
+        self.count_request = count_request
+
+    def send(self, unit: Unit, known: dict[str, str]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        failed: set[RecordKey] = set()
+        try:
+            for bundle_items in unit:
+                outcomes.extend(self._send(bundle_items, known, failed))
+        except FhirError as exc:
+            # Temporary failures the client gave up on, refused credentials, or a request that
+            # could not be sent at all: nothing more will get through; stop the job.
+            raise Aborted(str(exc), outcomes) from exc
+        return outcomes
+
+    def _send(
+        self, items: list[Item], known: dict[str, str], failed: set[RecordKey]
+    ) -> list[Outcome]:
+        outcomes, sendable = _blocked(items, failed)
+        if not sendable:
+            return outcomes
+        resources = [r for one in sendable for r in one.resources]
+        bundle = transaction(resources, self.strategy, known)
+        try:
+            results = self._transaction(bundle, len(resources))
+        except MalformedResponse as exc:
+            # Not the records' fault (a proxy page, a cut body): fail them all, don't bisect.
+            # The server may have applied the bundle; the next run resends, harmlessly.
+            failed.update(one.key for one in sendable)
+            return [*outcomes, *(_failure(one, exc) for one in sendable)]
+        except AuthenticationFailed:
+            raise  # the job's fault, not the records': stop (send turns it into Aborted)
+        except RequestRejected as exc:
+            if len(sendable) == 1:
+                failed.add(sendable[0].key)
+                return [*outcomes, _failure(sendable[0], exc)]
+            half = len(sendable) // 2
+            # Parents come first, so the first half never needs the second.
+            outcomes.extend(self._send(sendable[:half], known, failed))
+            outcomes.extend(self._send(sendable[half:], known, failed))
+            return outcomes
+        position = 0
+        for one in sendable:
+            mine = results[position : position + len(one.resources)]
+            position += len(one.resources)
+            for resource, result in zip(one.resources, mine, strict=True):
+                if result.id:
+                    known[f"{resource['resourceType']}/{resource['id']}"] = (
+                        f"{resource['resourceType']}/{result.id}"
+                    )
+            outcomes.append(Outcome(one, "sent", mine))
+        return outcomes
+
+    def _transaction(self, bundle: dict[str, object], sent: int) -> list[EntryResult]:
+        self.count_request()
+        try:
+            response = self.client.transaction(bundle)
+        except VersionConflict:
+            # HAPI reports concurrent-update races as 409: one more try, then it is a failure.
+            self.count_request()
+            response = self.client.transaction(bundle)
+        results = parse_transaction_response(response)
+        if len(results) != sent:
+            raise MalformedResponse(
+                f"transaction-response has {len(results)} entries for {sent} sent",
+                method="POST",
+            )
+        return results
+
+
+class Outbox:
+    """The dry run: writes each bundle to ``folder/bundle-NNNNN.json``, numbered in order."""
+
+    def __init__(self, folder: Path, strategy: WriteStrategy) -> None:
+        self.folder = folder
+        self.strategy = strategy
+        self.written = 0
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("bundle-*.json"):
+            old.unlink()
+
+    def send(self, unit: Unit, known: dict[str, str]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for bundle_items in unit:
+            self.written += 1
+            resources = [r for one in bundle_items for r in one.resources]
+            (self.folder / f"bundle-{self.written:05d}.json").write_bytes(
+                orjson.dumps(transaction(resources, self.strategy), option=orjson.OPT_INDENT_2)
+            )
+            outcomes.extend(Outcome(one, "written") for one in bundle_items)
+        return outcomes
+
+
+def _blocked(items: list[Item], failed: set[RecordKey]) -> tuple[list[Outcome], list[Item]]:
+    """Items that depend on a failed record fail unsent; the others are returned to send."""
+    outcomes: list[Outcome] = []
+    sendable = []
+    for one in items:
+        blocker = next((d for d in one.depends_on if d in failed), None)
+        if blocker is None:
+            sendable.append(one)
+            continue
+        failed.add(one.key)
+        reason = f"not sent: depends on {blocker.kind} {blocker.source_id!r}, which failed"
+        failure = Failure("dependency", *one.key, reason)
+        outcomes.append(Outcome(one, "failed", failure=failure))
+    return outcomes, sendable
+
+
+def _failure(one: Item, exc: FhirError) -> Outcome:
+    issues = exc.issues
+    text = operation_outcome_text(issues) if issues else str(exc)
+    at = tuple(e for issue in issues for e in (issue.get("expression") or []))
+    failure = Failure("server", *one.key, text, status=exc.status, at=at)
+    return Outcome(one, "failed", failure=failure)
