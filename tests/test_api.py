@@ -107,7 +107,8 @@ def test_load_takes_records_in_memory_like_a_file(tmp_path: Path) -> None:
 
 
 def test_records_in_memory_get_errors_that_name_the_record() -> None:
-    export = meso_fhir.load([{"kind": "patient", "id": "P1", "mrn": "M1"}, "not a record"])
+    records: list[Any] = [{"kind": "patient", "id": "P1", "mrn": "M1"}, "not a record"]
+    export = meso_fhir.load(records)
     assert [str(e) for e in export.errors] == [
         "patient 'P1': family: required field is missing",
         "patient 'P1': given: required field is missing",

@@ -72,6 +72,20 @@ write_strategy_option = click.option(
 )
 
 
+patient_policy_option = click.option(
+    "--patient-policy",
+    type=click.Choice(PATIENT_POLICIES),
+    default="create-if-missing",
+    show_default=True,
+    help="Whose Patient it is. create-if-missing: create a Patient only when the EHR has none "
+    "with the MRN (a conditional create), else refer to the EHR's as it is, never changing it; "
+    "must-exist: find the EHR's Patient by MRN and never create one (records of an unknown "
+    "patient fail); replace: overwrite the EHR's Patient with the clinic's - a conditional "
+    "update replaces the whole resource, so the EHR's addresses, other identifiers and links "
+    "are lost, and a withdrawn clinic patient sets active=false on it.",
+)
+
+
 def _config(mrn_system: str, identifier_base: str, timezone: str) -> ClinicConfig:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -129,6 +143,7 @@ def main(verbose: int) -> None:
     help="Where to write the transaction Bundle.",
 )
 @write_strategy_option
+@patient_policy_option
 @click.option(
     "--report",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -139,6 +154,7 @@ def map_command(
     export: Path,
     out: Path,
     write_strategy: str,
+    patient_policy: str,
     report: Path | None,
     mrn_system: str,
     identifier_base: str,
@@ -173,6 +189,7 @@ def map_command(
             out,
             with_progress(map_records(loaded, config, summary)),
             write_strategy,  # type: ignore[arg-type]
+            patient_policy,  # type: ignore[arg-type]
         )
         progress.close()
     except InputError as exc:
@@ -312,13 +329,7 @@ state_option = click.option(
     help="Bundles in flight at once.",
 )
 @write_strategy_option
-@click.option(
-    "--patient-policy",
-    type=click.Choice(PATIENT_POLICIES),
-    default="create-or-update",
-    show_default=True,
-    help="must-exist: find the EHR's Patient by MRN and never create one.",
-)
+@patient_policy_option
 @click.option(
     "--full", is_flag=True, help="Ignore what the ledger says is already synced; send everything."
 )

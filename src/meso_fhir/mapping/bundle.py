@@ -6,7 +6,7 @@ Pure: resources in, Bundle (dict) or its entries out.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -41,16 +41,20 @@ def entry(
     resource: Resource,
     strategy: WriteStrategy = "conditional",
     resolve: Callable[[str], str | None] = full_url,
+    create_only: bool = False,
 ) -> dict[str, Any]:
     """One transaction entry for ``resource``.
 
     ``resolve`` maps a ``Type/id`` reference to what the entry should say instead: its
     ``urn:uuid`` full URL when the target travels in the same Bundle (the default assumes it
     does), a server id when the target is already on the server, or None to leave it as is.
+    ``create_only``: a conditional create on the first identifier (``POST`` with
+    ``ifNoneExist``), whatever the strategy: the server creates the resource only when none has
+    that identifier, and otherwise leaves the one it has as it is (a hospital's Patient).
     """
     reference = f"{resource['resourceType']}/{resource['id']}"
     body = dict(resource)
-    if strategy == "conditional":
+    if strategy == "conditional" or create_only:
         del body["id"]  # the server picks the id; some EHRs refuse client ids
     for name in REFERENCE_FIELDS:
         value = body.get(name)
@@ -68,12 +72,14 @@ def entry(
             else ext
             for ext in extensions
         ]
-    url = conditional_url(resource) if strategy == "conditional" else reference
-    return {
-        "fullUrl": full_url(reference),
-        "resource": body,
-        "request": {"method": "PUT", "url": url},
-    }
+    request: dict[str, str]
+    if create_only:
+        condition = conditional_url(resource).partition("?")[2]
+        request = {"method": "POST", "url": resource["resourceType"], "ifNoneExist": condition}
+    else:
+        url = conditional_url(resource) if strategy == "conditional" else reference
+        request = {"method": "PUT", "url": url}
+    return {"fullUrl": full_url(reference), "resource": body, "request": request}
 
 
 def _rewrite(ref: dict[str, Any], resolve: Callable[[str], str | None]) -> dict[str, Any]:
@@ -103,20 +109,31 @@ def transaction(
     resources: Iterable[Resource],
     strategy: WriteStrategy = "conditional",
     elsewhere: Mapping[str, str] | None = None,
+    create_only: Collection[str] = (),
 ) -> dict[str, Any]:
-    """A transaction Bundle of ``resources``; references to others resolve via ``elsewhere``."""
+    """A transaction Bundle of ``resources``; references to others resolve via ``elsewhere``.
+
+    Resources whose ``Type/id`` is in ``create_only`` are conditional creates (see ``entry``).
+    """
     items = list(resources)
-    resolve = in_bundle_resolver((f"{r['resourceType']}/{r['id']}" for r in items), elsewhere)
+    refs = [f"{r['resourceType']}/{r['id']}" for r in items]
+    resolve = in_bundle_resolver(refs, elsewhere)
     return {
         "resourceType": "Bundle",
         "type": "transaction",
-        "entry": [entry(r, strategy, resolve) for r in items],
+        "entry": [
+            entry(r, strategy, resolve, ref in create_only)
+            for r, ref in zip(items, refs, strict=True)
+        ],
     }
 
 
 def entries(
-    resources: Iterable[Resource], strategy: WriteStrategy = "conditional"
+    resources: Iterable[Resource],
+    strategy: WriteStrategy = "conditional",
+    create_only: Collection[str] = (),
 ) -> Iterator[dict[str, Any]]:
     """Entries of a complete export (every reference target is in the same Bundle), streamed."""
     for resource in resources:
-        yield entry(resource, strategy)
+        only = bool(create_only) and f"{resource['resourceType']}/{resource['id']}" in create_only
+        yield entry(resource, strategy, create_only=only)

@@ -20,7 +20,7 @@ from ..model.kinds import RecordKey
 from ..model.loader import Export
 from ..model.records import Session
 from .bundle import WriteStrategy, entries
-from .identity import ClinicConfig
+from .identity import ClinicConfig, PatientPolicy
 from .resources import Mapped, map_record
 
 
@@ -81,8 +81,14 @@ def write_bundle(
     path: str | os.PathLike[str],
     records: Iterator[Mapped],
     strategy: WriteStrategy = "conditional",
+    patient_policy: PatientPolicy = "create-if-missing",
 ) -> None:
-    """Stream one transaction Bundle to ``path``, atomically (a crash leaves no half file)."""
+    """Stream one transaction Bundle to ``path``, atomically (a crash leaves no half file).
+
+    Patients are conditional creates on their MRN unless ``patient_policy`` is ``replace``,
+    as sync would send them.
+    """
+    create_patients = patient_policy != "replace"
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
@@ -91,7 +97,12 @@ def write_bundle(
             out.write(b'{"resourceType":"Bundle","type":"transaction","entry":[')
             first = True
             for mapped in records:
-                for item in entries(mapped.resources, strategy):
+                create_only = (
+                    [f"Patient/{r['id']}" for r in mapped.resources]
+                    if create_patients and mapped.kind == "patient"
+                    else ()
+                )
+                for item in entries(mapped.resources, strategy, create_only):
                     if not first:
                         out.write(b",\n")
                     out.write(orjson.dumps(item))

@@ -22,9 +22,12 @@ _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://meso-fhir.org/fhir")
 IDENTIFIER_KINDS = ("patient", "screening", "course", "session", "injection", "observation")
 
 
-# Whose Patient it is: create-or-update writes it; must-exist finds the EHR's by MRN only.
-PatientPolicy = Literal["create-or-update", "must-exist"]
-PATIENT_POLICIES: tuple[PatientPolicy, ...] = ("create-or-update", "must-exist")
+# The hospital owns its patients. create-if-missing (the default) creates a Patient only when
+# the EHR has none with the MRN and otherwise refers to the EHR's as it is; must-exist never
+# creates one; replace overwrites the EHR's Patient with the clinic's (a conditional update
+# replaces the whole resource: the EHR's addresses, other identifiers and links are lost).
+PatientPolicy = Literal["create-if-missing", "must-exist", "replace"]
+PATIENT_POLICIES: tuple[PatientPolicy, ...] = ("create-if-missing", "must-exist", "replace")
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ class SyncOptions:
     """How a sync sends; the defaults suit a first try against a test server."""
 
     strategy: WriteStrategy = "conditional"
-    patient_policy: PatientPolicy = "create-or-update"
+    patient_policy: PatientPolicy = "create-if-missing"
     batch_size: int = 250
     concurrency: int = 2
     full: bool = False  # ignore the ledger's "already synced"
@@ -104,6 +104,8 @@ def sync(
         known = _known_references(journal, items, config, options.strategy)
         if options.patient_policy == "must-exist":
             items = _existing_patients(client, config, items, known, journal, report)
+        elif options.patient_policy == "create-if-missing":
+            items = _leave_withdrawn_patients(items, journal, report)
         return items, known
 
     sender = Sender(client, options.strategy, count_request)
@@ -134,12 +136,15 @@ def dry_run(
         report.fail(Failure.from_input(error))
     hashes = plan.record_hashes(export, config)
     sink = Outbox(Path(outbox), options.strategy)
-    _run(export, config, set(hashes), hashes, options, sink, _as_is, None, report, progress)
+
+    def prepare(items: list[Item]) -> tuple[list[Item], dict[str, str]]:
+        if options.patient_policy == "replace":
+            return items, {}
+        # As sync would: a withdrawn patient is not written (the EHR's Patient stays as it is).
+        return [i for i in items if not (i.key.kind == "patient" and i.withdrawn)], {}
+
+    _run(export, config, set(hashes), hashes, options, sink, prepare, None, report, progress)
     return report
-
-
-def _as_is(items: list[Item]) -> tuple[list[Item], dict[str, str]]:
-    return items, {}
 
 
 def _run(
@@ -166,6 +171,9 @@ def _run(
                 plan.item(mapped, export, hashes[RecordKey(mapped.kind, mapped.source_id)])
                 for mapped in map_records(export, config, summary, only=chunk)
             ]
+            if options.patient_policy == "create-if-missing":
+                for one in items:
+                    one.create_only = one.key.kind == "patient"
             for error in summary.errors[len(export.errors) :]:  # failed to map
                 report.fail(Failure("mapping", error.kind, error.source_id or "", str(error)))
                 done += 1
@@ -246,12 +254,17 @@ def _apply(outcomes: list[Outcome], report: SyncReport) -> list[RecordOutcome]:
                     result.version_id,
                 )
             )
-            report.resources[resource["resourceType"]][
-                "created" if result.status == 201 else "updated"
-            ] += 1
+            report.resources[resource["resourceType"]][_counted_as(one, result.status)] += 1
         rows.append((Withdrawn if one.withdrawn else Synced)(one.key, one.content_hash, refs))
         report.records["withdrawn" if one.withdrawn else "synced"] += 1
     return rows
+
+
+def _counted_as(one: Item, status: int) -> str:
+    if status == 201:
+        return "created"
+    # A conditional create that found the resource (the EHR's Patient) did not change it.
+    return "existing" if one.create_only else "updated"
 
 
 def _details(failure: Failure) -> dict[str, Any] | None:
@@ -367,6 +380,27 @@ def _known_references(
             local, conditional = plan.conditional_reference(key, config)
             known[local] = conditional
     return known
+
+
+def _leave_withdrawn_patients(
+    items: list[Item], journal: _Journal, report: SyncReport
+) -> list[Item]:
+    """A patient withdrawn at the clinic leaves the EHR's Patient as it is: the hospital owns it.
+
+    Only ``replace`` may write a Patient with an existing MRN, so only it withdraws one.
+    """
+    rows: list[RecordOutcome] = []
+    kept = []
+    for one in items:
+        if one.key.kind == "patient" and one.withdrawn:
+            known = journal.ledger.resources(one.key, journal.server_url)
+            rows.append(Withdrawn(one.key, one.content_hash, known))
+            report.records["withdrawn"] += 1
+            report.resources["Patient"]["left as it is"] += 1
+        else:
+            kept.append(one)
+    journal.record(rows)
+    return kept
 
 
 def _existing_patients(

@@ -18,6 +18,7 @@ from typing import Any
 
 from .._version import __version__
 from ..mapping import Mapped
+from ..mapping.bundle import WriteStrategy, transaction
 from ..mapping.identity import ClinicConfig, identifier_token, resource_id
 from ..model.kinds import KIND_RANK, RecordKey
 from ..model.loader import Export
@@ -38,6 +39,8 @@ class Item:
     depends_on: list[RecordKey]
     withdrawn: bool
     patient_id: str
+    # Written as a conditional create (the EHR's Patient, if it has one, is left as it is).
+    create_only: bool = False
 
 
 # A unit of work: a chain of bundles sent one after the other; units are independent.
@@ -81,6 +84,15 @@ def item(mapped: Mapped, export: Export, content_hash: str) -> Item:
     depends = export.references(key)
     patient = next((ref.source_id for ref in depends if ref.kind == "patient"), mapped.source_id)
     return Item(key, mapped.resources, content_hash, depends, export.is_withdrawn(key), patient)
+
+
+def bundle(items: list[Item], strategy: WriteStrategy, known: dict[str, str]) -> dict[str, Any]:
+    """The transaction Bundle of ``items``, references to others resolved through ``known``."""
+    resources = [r for one in items for r in one.resources]
+    create_only = {
+        f"{r['resourceType']}/{r['id']}" for one in items if one.create_only for r in one.resources
+    }
+    return transaction(resources, strategy, known, create_only)
 
 
 def chunks(export: Export, keys: set[RecordKey], size: int) -> Iterator[set[RecordKey]]:

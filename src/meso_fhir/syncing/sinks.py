@@ -22,9 +22,9 @@ from ..errors import (
 )
 from ..fhir.client import FhirClient
 from ..fhir.outcome import EntryResult, operation_outcome_text, parse_transaction_response
-from ..mapping.bundle import WriteStrategy, transaction
+from ..mapping.bundle import WriteStrategy
 from ..model.kinds import RecordKey
-from .plan import Item, Unit
+from .plan import Item, Unit, bundle
 from .report import Failure
 
 
@@ -84,10 +84,9 @@ class Sender:
         outcomes, sendable = _blocked(items, failed)
         if not sendable:
             return outcomes
-        resources = [r for one in sendable for r in one.resources]
-        bundle = transaction(resources, self.strategy, known)
+        sent = sum(len(one.resources) for one in sendable)
         try:
-            results = self._transaction(bundle, len(resources))
+            results = self._transaction(bundle(sendable, self.strategy, known), sent)
         except MalformedResponse as exc:
             # Not the records' fault (a proxy page, a cut body): fail them all, don't bisect.
             # The server may have applied the bundle; the next run resends, harmlessly.
@@ -148,9 +147,8 @@ class Outbox:
         outcomes: list[Outcome] = []
         for bundle_items in unit:
             self.written += 1
-            resources = [r for one in bundle_items for r in one.resources]
             (self.folder / f"bundle-{self.written:05d}.json").write_bytes(
-                orjson.dumps(transaction(resources, self.strategy), option=orjson.OPT_INDENT_2)
+                orjson.dumps(bundle(bundle_items, self.strategy, known), option=orjson.OPT_INDENT_2)
             )
             outcomes.extend(Outcome(one, "written") for one in bundle_items)
         return outcomes
