@@ -395,7 +395,7 @@ def sync_command(
     """
     import os
 
-    from .errors import LedgerError
+    from .errors import LedgerError, LedgerMismatch
     from .fhir import BearerToken, FhirClient
     from .model import load
     from .syncing import Ledger, SyncOptions, dry_run, sync
@@ -453,6 +453,9 @@ def sync_command(
         ):
             try:
                 result = sync(loaded, client, config, ledger, options, progress=progress)
+            except LedgerMismatch as exc:  # nothing was sent
+                _echo_err(f"error: {exc} (exit {ExitCode.USAGE})")
+                sys.exit(ExitCode.USAGE)
             except LedgerError as exc:  # e.g. the disk is full: what was recorded stays
                 progress.close()
                 _echo_err(f"error: {exc}; stopped (exit {ExitCode.SYNC_ABORTED})")

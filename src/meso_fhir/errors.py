@@ -5,6 +5,7 @@ Every exception the library raises on purpose derives from ``MesoFhirError``::
     MesoFhirError
     ├── InputError            a clinic record that cannot be read or mapped (names kind, id, field)
     ├── LedgerError           the sync ledger cannot be opened, is not a ledger, or a write failed
+    │   └── LedgerMismatch    the ledger belongs to another server or other identity settings
     └── FhirError             talking to a FHIR server; itself: the request could not be sent
         │                     at all (proxy refused, local protocol error)
         ├── TransientError    temporary: connection error, timeout, 408/429/500/502/503/504,
@@ -79,6 +80,14 @@ class InputError(MesoFhirError):
 
 class LedgerError(MesoFhirError):
     """The ledger file cannot be opened, is not a meso-fhir ledger, or a write failed."""
+
+
+class LedgerMismatch(LedgerError):
+    """The ledger was first used with another server or other identity settings.
+
+    Going on would write a second copy of every resource (other identifiers, other ids), so
+    the job stops before sending anything; the message says what differs and what to do.
+    """
 
 
 class OutcomeIssue(TypedDict):

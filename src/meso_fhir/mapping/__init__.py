@@ -12,9 +12,10 @@ it is given.
 from .bundle import WriteStrategy, transaction
 from .export import MapSummary, map_records, write_bundle
 from .identity import ClinicConfig
-from .resources import Mapped, map_record
+from .resources import MAPPING_VERSION, Mapped, map_record
 
 __all__ = [
+    "MAPPING_VERSION",
     "ClinicConfig",
     "MapSummary",
     "Mapped",

@@ -38,6 +38,10 @@ class ClinicConfig:
     identifier system is ``<identifier_base>/<kind>``; product codes of the clinic's own
     cocktails use ``<identifier_base>/product``. ``timezone`` applies to times given without
     a UTC offset.
+
+    Both URIs are normalised (``normalised_uri``) before anything uses or hashes them, so that
+    ``https://Clinic.example.org/ids/`` and ``https://clinic.example.org/ids`` are one clinic,
+    not two sets of identifiers on the server.
     """
 
     mrn_system: str = "https://hospital.example.org/fhir/sid/mrn"
@@ -46,13 +50,33 @@ class ClinicConfig:
     systems: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        base = self.identifier_base.rstrip("/")
+        object.__setattr__(self, "mrn_system", normalised_uri(self.mrn_system))
+        base = normalised_uri(self.identifier_base).rstrip("/")
+        object.__setattr__(self, "identifier_base", base)
         systems = {kind: f"{base}/{kind}" for kind in IDENTIFIER_KINDS}
         systems.update(product=f"{base}/product", practitioner=f"{base}/practitioner")
         object.__setattr__(self, "systems", systems)
 
     def system(self, kind: str) -> str:
         return self.systems[kind]
+
+    def identity(self) -> dict[str, str]:
+        """The settings that decide every identifier: what a ledger is bound to."""
+        return {"mrn_system": self.mrn_system, "identifier_base": self.identifier_base}
+
+
+def normalised_uri(uri: str) -> str:
+    """A URI as one spelling: surrounding white space gone, scheme and host in lower case.
+
+    The path is kept as it is (``.../mrn`` and ``.../mrn/`` are two systems to an EHR), except
+    for the identifier base, whose trailing ``/`` ClinicConfig drops since it appends to it.
+    """
+    text = uri.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return text
+    host, slash, path = rest.partition("/")
+    return f"{scheme.lower()}://{host.lower()}{slash}{path}"
 
 
 def resource_id(system: str, value: str) -> str:

@@ -36,6 +36,11 @@ from .identity import ClinicConfig, resource_id
 
 Resource = dict[str, Any]
 
+# What the mapped output looks like. A changed version resends every record on the next sync
+# (and bumps every resource's version on the server), so it changes when, and only when, the
+# output does: tests/test_mapping.py fails when the golden files change and this does not.
+MAPPING_VERSION = 2
+
 ENTERED_IN_ERROR = "entered-in-error"
 
 

@@ -79,13 +79,15 @@ def sync(
     """Sync ``export`` with the server behind ``client``; returns what happened.
 
     ``ledger`` is an open ``Ledger`` or the path of its file (opened and closed here). Never
-    raises for a record: failures are in the report and the ledger. Raises ``LedgerError``
-    when the ledger cannot be written (what was recorded before stays).
+    raises for a record: failures are in the report and the ledger. Raises ``LedgerMismatch``
+    before sending anything when the ledger belongs to another server or other identity
+    settings, ``LedgerError`` when it cannot be written (what was recorded before stays).
     """
     if not isinstance(ledger, Ledger):
         with Ledger.open(ledger) as opened:
             return sync(export, client, config, opened, options, now=now, progress=progress)
     options = options or SyncOptions()
+    ledger.bind(client.public_url, {**config.identity(), "write_strategy": options.strategy}, now())
     report = SyncReport(server=client.public_url)
     hashes = plan.record_hashes(export, config)
     journal = _Journal(ledger, client.public_url, now)

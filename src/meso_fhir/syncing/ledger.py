@@ -43,7 +43,7 @@ from types import TracebackType
 from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import LedgerError
+from ..errors import LedgerError, LedgerMismatch
 from ..model.kinds import KIND_RANK, RECORD_KINDS, RecordKey
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "Failed",
     "Ledger",
     "LedgerError",
+    "LedgerMismatch",
     "RecordKey",
     "RecordOutcome",
     "RecordState",
@@ -67,7 +68,7 @@ KINDS: Final = RECORD_KINDS
 
 OUTCOMES: Final = ("pending", "synced", "failed", "withdrawn")
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """Stored in ``PRAGMA user_version``; a ledger written by a newer meso-fhir is refused."""
 
 # "MESO" in ASCII, stored in PRAGMA application_id so that another program's SQLite file is
@@ -76,6 +77,16 @@ _APPLICATION_ID: Final = 0x4D45534F
 
 _KIND_RANK: Final = KIND_RANK
 _HEX: Final = re.compile(r"[0-9a-f]+")
+
+# Version 2: the ledger is bound to one server and one set of identity settings.
+_BINDING: Final = """
+    CREATE TABLE binding (
+        one           INTEGER PRIMARY KEY CHECK (one = 1),
+        server_url    TEXT NOT NULL,
+        settings_json TEXT NOT NULL,
+        bound_at      TEXT NOT NULL
+    )
+"""
 
 _SCHEMA: Final = (
     """
@@ -273,6 +284,50 @@ class Ledger:
     ) -> None:
         self.close()
 
+    # -- binding ---------------------------------------------------------------------------
+
+    def bind(self, server_url: str, settings: Mapping[str, str], now: datetime) -> None:
+        """Bind the ledger to a server and identity settings on first use; refuse others.
+
+        What a ledger remembers (hashes, server ids) is only true for the server and the
+        identifiers it was written with: a run against another server, or with another MRN
+        system, identifier base or write strategy, would send every record again as new
+        resources. Raises ``LedgerMismatch`` saying what differs.
+        """
+        server = _public_url(server_url)
+        rows = self._read("SELECT server_url, settings_json FROM binding", ())
+        if not rows:
+            with self._write() as db:
+                db.execute(
+                    "INSERT INTO binding (one, server_url, settings_json, bound_at)"
+                    " VALUES (1, ?, ?, ?)",
+                    (server, _to_json(settings), _timestamp(now)),
+                )
+            return
+        ((bound_server, bound_json),) = rows
+        bound = {"server": bound_server, **json.loads(bound_json)}
+        asked = {"server": server, **settings}
+        differs = [
+            f"{name}: the ledger has {bound.get(name)!r}, this run {value!r}"
+            for name, value in asked.items()
+            if bound.get(name) != value
+        ]
+        if differs:
+            raise LedgerMismatch(
+                f"ledger {self._path} belongs to another server or identity settings"
+                f" ({'; '.join(differs)}). Going on would create a second copy of every record"
+                " on the server. Run with the ledger's settings, or, for another server, use a"
+                " new ledger (--state) of its own."
+            )
+
+    def binding(self) -> dict[str, str] | None:
+        """The server and identity settings the ledger is bound to, if it has been used."""
+        rows = self._read("SELECT server_url, settings_json FROM binding", ())
+        if not rows:
+            return None
+        ((server, settings),) = rows
+        return {"server": server, **json.loads(settings)}
+
     # -- runs --------------------------------------------------------------------------------
 
     def start_run(self, now: datetime, server_url: str, options: Mapping[str, object]) -> int:
@@ -465,8 +520,11 @@ class Ledger:
         with self._write() as db:
             if self._schema_is_current():  # another process created it meanwhile
                 return
-            for statement in _SCHEMA:
-                db.execute(statement)
+            ((version,),) = db.execute("PRAGMA user_version").fetchall()
+            if version == 0:
+                for statement in _SCHEMA:
+                    db.execute(statement)
+            db.execute(_BINDING)  # new, or a version 1 ledger: binds on its next run
             db.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -480,7 +538,7 @@ class Ledger:
                     f"ledger {self._path} has schema version {version}, written by a newer"
                     f" meso-fhir; this one reads up to version {SCHEMA_VERSION}: upgrade meso-fhir"
                 )
-            return True
+            return bool(version == SCHEMA_VERSION)
         if application_id == 0 and not self._read("SELECT 1 FROM sqlite_master LIMIT 1", ()):
             return False
         raise LedgerError(f"{self._path} is an SQLite file but not a meso-fhir ledger")

@@ -13,11 +13,9 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from .._version import __version__
-from ..mapping import Mapped
+from ..mapping import MAPPING_VERSION, Mapped
 from ..mapping.bundle import WriteStrategy, transaction
 from ..mapping.identity import ClinicConfig, identifier_token, resource_id
 from ..model.kinds import KIND_RANK, RecordKey
@@ -50,17 +48,12 @@ Unit = list[list[Item]]
 def mapping_fingerprint(config: ClinicConfig) -> str:
     """What besides a record's own content decides its resources.
 
-    The mapping code and code tables, and the clinic's identity settings: a change to any of
-    them resends every record on the next sync (harmless: every write is conditional).
+    The mapping version and the clinic's settings: a change to either resends every record on
+    the next sync (harmless: every write is conditional). Editing the code without changing
+    the output (a comment, a refactoring) resends nothing.
     """
-    from .. import codes
-    from ..mapping import resources
-
-    digest = hashlib.sha256(__version__.encode())
-    for module in (resources, codes):
-        digest.update(Path(module.__file__ or "").read_bytes())
-    digest.update(repr((config.mrn_system, config.identifier_base, config.timezone)).encode())
-    return digest.hexdigest()
+    settings = (MAPPING_VERSION, config.mrn_system, config.identifier_base, config.timezone)
+    return hashlib.sha256(repr(settings).encode()).hexdigest()
 
 
 def record_hashes(export: Export, config: ClinicConfig) -> dict[RecordKey, str]:
