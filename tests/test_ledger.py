@@ -6,7 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -63,7 +63,17 @@ def ledger() -> Iterator[Ledger]:
         yield opened
 
 
-def snapshot(ledger: Ledger, keys: tuple[RecordKey, ...]) -> object:
+Snapshot = tuple[
+    dict[str, dict[str, int]],
+    list[Run],
+    list[RecordState],
+    list[RecordKey],
+    list[tuple[RecordState | None, list[ResourceRef]]],
+]
+History = Callable[[Ledger, int], None]
+
+
+def snapshot(ledger: Ledger, keys: tuple[RecordKey, ...]) -> Snapshot:
     """Everything the ledger answers about ``keys``, to compare before and after."""
     return (
         ledger.counts(),
@@ -83,14 +93,30 @@ def test_a_new_file_gets_the_schema_its_version_and_wal(tmp_path: Path) -> None:
 
     db = sqlite3.connect(path)
     try:
-        assert db.execute("PRAGMA user_version").fetchone() == (1,)
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)
         assert db.execute("PRAGMA application_id").fetchone() == (0x4D45534F,)
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         tables = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        assert tables.fetchall() == [("record",), ("resource",), ("run",)]
+        assert tables.fetchall() == [("binding",), ("record",), ("resource",), ("run",)]
     finally:
         db.close()
-    assert SCHEMA_VERSION == 1
+    assert SCHEMA_VERSION == 2
+
+
+def test_a_version_1_ledger_gains_its_binding_and_keeps_its_records(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with Ledger.open(path) as ledger:
+        run_id = ledger.start_run(T1, SERVER, {})
+        ledger.record_outcomes([Synced(PATIENT, HASH_A, PATIENT_RESOURCES)], run_id, T1)
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE binding")  # what version 1 wrote
+    db.execute("PRAGMA user_version = 1")
+    db.close()
+    with Ledger.open(path) as ledger:
+        assert ledger.binding() is None  # bound on its next run
+        assert ledger.unchanged({PATIENT: HASH_A}, SERVER) == {PATIENT}
+        ledger.bind(SERVER, {"identifier_base": "https://c.example/ids"}, T2)
+        assert ledger.binding() == {"server": SERVER, "identifier_base": "https://c.example/ids"}
 
 
 def test_reopening_a_ledger_keeps_its_schema(tmp_path: Path) -> None:
@@ -105,14 +131,14 @@ def test_a_ledger_from_a_newer_meso_fhir_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
     Ledger.open(path).close()
     db = sqlite3.connect(path)
-    db.execute("PRAGMA user_version = 2")
+    db.execute("PRAGMA user_version = 3")
     db.close()
 
     with pytest.raises(LedgerError) as caught:
         Ledger.open(path)
     assert str(caught.value) == (
-        f"ledger {path} has schema version 2, written by a newer meso-fhir;"
-        " this one reads up to version 1: upgrade meso-fhir"
+        f"ledger {path} has schema version 3, written by a newer meso-fhir;"
+        " this one reads up to version 2: upgrade meso-fhir"
     )
 
 
@@ -195,10 +221,9 @@ def _withdrawn_a(ledger: Ledger, run_id: int) -> None:
     ],
 )
 def test_unchanged_follows_the_truth_table(
-    ledger: Ledger, history: object, server_url: str, expected: bool
+    ledger: Ledger, history: History, server_url: str, expected: bool
 ) -> None:
     run_id = ledger.start_run(T1, SERVER, {})
-    assert callable(history)
     history(ledger, run_id)
 
     assert ledger.unchanged({PATIENT: HASH_A}, server_url) == (set() if expected else {PATIENT})

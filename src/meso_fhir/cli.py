@@ -7,6 +7,7 @@ turns it into one.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,7 +104,24 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
 
 
-@click.group(context_settings=CONTEXT)
+class _Commands(click.Group):
+    """Ctrl-C ends any command with a line and a documented exit code, not click's 'Aborted!'.
+
+    A sync that is sending handles Ctrl-C itself (exit 6, what was in flight left pending).
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _echo_err(
+                f"interrupted: stopped before finishing; nothing half-written was kept, and a"
+                f" rerun starts again (exit {ExitCode.INTERRUPTED})"
+            )
+            sys.exit(ExitCode.INTERRUPTED)
+
+
+@click.group(cls=_Commands, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="meso-fhir")
 @click.option(
     "-v",
@@ -122,14 +140,23 @@ def main(verbose: int) -> None:
       meso-fhir schema > clinic-export.schema.json
 
     Every option can also be set as MESO_FHIR_<OPTION> in the environment, e.g.
-    MESO_FHIR_MRN_SYSTEM. Exit codes: 0 done; 2 usage; 3 invalid input records; 4 resources
-    not conformant; 5 records failed on the server; 6 sync stopped early; 7 unreadable input;
-    8 another sync holds the ledger.
+    MESO_FHIR_MRN_SYSTEM. Exit codes: 0 done; 2 usage (also: a ledger bound to another server
+    or identity settings); 3 invalid input records; 4 resources not conformant; 5 records
+    failed on the server; 6 sync stopped early (server down or not FHIR R4, auth refused,
+    --max-time, Ctrl-C while sending, the ledger unusable); 7 unreadable input; 8 another sync
+    holds the ledger; 130 interrupted (Ctrl-C) before sending.
     """
     import logging
 
+    # Only meso-fhir's own loggers speak up with -v: they log keys and counts, never patient
+    # data, while httpx's request log quotes whole URLs (a must-exist search holds MRNs).
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("meso_fhir").setLevel(level)
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 @main.command("map", context_settings=ENV)
@@ -195,8 +222,13 @@ def map_command(
     except InputError as exc:
         _echo_err(f"error: cannot read {export}: {exc}")
         sys.exit(ExitCode.UNREADABLE_INPUT)
-    for error in summary.errors:
-        _echo_err(f"invalid: {error}")
+    _print_problems(
+        [
+            (("input", e.kind, e.field, e.message), _who(e.kind, e.source_id), e)
+            for e in summary.errors
+        ],
+        "invalid",
+    )
     if report:
         _write_json(
             report,
@@ -346,6 +378,13 @@ state_option = click.option(
     help="Seconds to wait for one response.",
 )
 @click.option(
+    "--max-time",
+    type=click.FloatRange(min=1),
+    metavar="SECONDS",
+    help="Stop sending after this long (for cron: the next run must not overlap this one). "
+    "What was not sent stays pending for the next run; exit 6.",
+)
+@click.option(
     "--outbox",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("meso-fhir-outbox"),
@@ -371,6 +410,7 @@ def sync_command(
     full: bool,
     retry_failed: bool,
     timeout: float,
+    max_time: float | None,
     outbox: Path,
     report: Path | None,
     mrn_system: str,
@@ -408,17 +448,21 @@ def sync_command(
         concurrency=concurrency,
         full=full,
         retry_failed=retry_failed,
+        max_time=max_time,
     )
     auth: Any = None
-    if token_env:
-        token = os.environ.get(token_env)
+    token_source = token_env or ("MESO_FHIR_TOKEN" if os.environ.get("MESO_FHIR_TOKEN") else None)
+    if token_source:
+        token = os.environ.get(token_source)
         if not token:
             raise click.BadParameter(
-                f"environment variable {token_env} is empty or not set", param_hint="--token-env"
+                f"environment variable {token_source} is empty or not set",
+                param_hint="--token-env",
             )
-        auth = BearerToken(token)
-    elif os.environ.get("MESO_FHIR_TOKEN"):
-        auth = BearerToken(os.environ["MESO_FHIR_TOKEN"])
+        try:
+            auth = BearerToken(token)
+        except ValueError as exc:  # the message names no part of the token
+            raise click.BadParameter(f"{token_source}: {exc}", param_hint="--token-env") from exc
     elif basic_user:
         auth = (basic_user, os.environ.get("MESO_FHIR_BASIC_PASSWORD", ""))
     try:
@@ -438,19 +482,21 @@ def sync_command(
     else:
         import httpx
 
+        try:
+            client = FhirClient(
+                server, auth=auth, timeout=httpx.Timeout(timeout, connect=min(10.0, timeout))
+            )
+        except ValueError as exc:
+            raise click.BadParameter(
+                f"{exc}, e.g. https://ehr.example.org/fhir", param_hint="--server"
+            ) from exc
         lock = _lock(state)
         try:
             ledger = Ledger.open(state)
         except LedgerError as exc:
             _echo_err(f"error: {exc}")
             sys.exit(ExitCode.SYNC_ABORTED)
-        with (
-            lock,
-            ledger,
-            FhirClient(
-                server, auth=auth, timeout=httpx.Timeout(timeout, connect=min(10.0, timeout))
-            ) as client,
-        ):
+        with lock, ledger, client:
             try:
                 result = sync(loaded, client, config, ledger, options, progress=progress)
             except LedgerMismatch as exc:  # nothing was sent
@@ -461,22 +507,92 @@ def sync_command(
                 _echo_err(f"error: {exc}; stopped (exit {ExitCode.SYNC_ABORTED})")
                 sys.exit(ExitCode.SYNC_ABORTED)
         progress.close()
-    for failure in result.failures:
-        _echo_err(str(failure))
+    _print_problems(
+        [
+            ((f.stage, f.kind, f.field, f.reason), _who(f.kind, f.source_id), f)
+            for f in result.failures
+        ],
+        "failed",
+    )
+    _print_hints(result)
     _print_sync_summary(result.as_dict())
     if report:
         _write_json(report, {"command": "sync", "input": str(export), **result.as_dict()})
     if result.aborted:
-        _echo_err(f"stopped early: {result.aborted}")
+        pending = result.records["pending"]
+        resume = f"; {pending} record(s) left pending: the next run sends them" if pending else ""
+        _echo_err(f"stopped early: {result.aborted}{resume}")
     sys.exit(result.exit_code)
+
+
+# A terminal shows each problem reason once, with this many example records: a run with
+# 100,000 failures must not print 100,000 lines (the report has them all).
+MAX_REASONS = 20
+EXAMPLES = 3
+_QUOTED = re.compile(r"'[^']*'")
+
+
+def _who(kind: str, source_id: str | None) -> str:
+    return f"{kind} {source_id!r}" if source_id is not None else kind
+
+
+def _print_problems(problems: list[tuple[tuple[Any, ...], str, Any]], verb: str) -> None:
+    """One line per reason: alone as it is, shared as 'N records: reason (e.g. ...)'.
+
+    Quoted names in a reason (the patient or parent a record depends on) do not make it
+    another reason: 'depends on session 'S1'' and '... 'S2'' are one line.
+    """
+    groups: dict[tuple[Any, ...], list[tuple[str, Any]]] = {}
+    for (stage, _kind, field, text), who, problem in problems:
+        key = (stage, field, _QUOTED.sub("'…'", text))
+        groups.setdefault(key, []).append((who, problem))
+    ordered = sorted(groups.items(), key=lambda group: -len(group[1]))
+    for (stage, field, text), members in ordered[:MAX_REASONS]:
+        label = "invalid" if stage == "input" else verb
+        if len(members) == 1:
+            _echo_err(f"{label}: {members[0][1]}")
+            continue
+        where = f"{field}: " if field else ""
+        examples = ", ".join(who for who, _ in members[:EXAMPLES])
+        more = f" and {len(members) - EXAMPLES} more" if len(members) > EXAMPLES else ""
+        _echo_err(f"{label}: {len(members)} records: {where}{text} (e.g. {examples}{more})")
+    if len(ordered) > MAX_REASONS:
+        rest = sum(len(members) for _, members in ordered[MAX_REASONS:])
+        _echo_err(
+            f"... {rest} more record(s) for {len(ordered) - MAX_REASONS} other reason(s):"
+            " the --report JSON lists every one"
+        )
+
+
+def _print_hints(result: Any) -> None:
+    """When one reason covers every patient, say what is likely wrong with the settings."""
+    missing = [
+        f
+        for f in result.failures
+        if f.stage == "patient" and f.kind == "patient" and f.reason.startswith("no Patient")
+    ]
+    if missing and not result.records["matched"]:
+        _echo_err(
+            f"hint: 0 of {len(missing)} MRNs found on the server: check --mrn-system, the EHR's"
+            " identifier system for MRNs (the hospital tells you)"
+        )
 
 
 def _lock(state: Path) -> Any:
     """Hold ``<state>.lock`` for the run: two jobs on one ledger could send the same records."""
     import fcntl
 
-    state.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(state.with_name(state.name + ".lock"), "w")  # noqa: SIM115 - held for the run
+    # The resolved file: a symlink or another spelling of the path must find the same lock.
+    resolved = state.resolve()
+    try:
+        resolved.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(resolved.with_name(resolved.name + ".lock"), "w")  # noqa: SIM115 - held for the run
+    except OSError as exc:
+        _echo_err(
+            f"error: cannot use the ledger {state}: {exc.strerror} (a folder this job can write"
+            f" to is needed; exit {ExitCode.SYNC_ABORTED})"
+        )
+        sys.exit(ExitCode.SYNC_ABORTED)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -553,11 +669,15 @@ def status_command(state: Path, fmt: str, runs: int) -> None:
     except LedgerError as exc:
         _echo_err(f"error: {exc}")
         sys.exit(ExitCode.SYNC_ABORTED)
-    with ledger:
-        counts = ledger.counts()
-        failures = ledger.failures()
-        recent = ledger.runs(runs)
-        pending = ledger.pending_keys()
+    try:
+        with ledger:
+            counts = ledger.counts()
+            failures = ledger.failures()
+            recent = ledger.runs(runs)
+            pending = ledger.pending_keys()
+    except LedgerError as exc:  # damaged pages show when they are read
+        _echo_err(f"error: {exc} (exit {ExitCode.SYNC_ABORTED})")
+        sys.exit(ExitCode.SYNC_ABORTED)
     if fmt == "json":
         click.echo(
             orjson.dumps(

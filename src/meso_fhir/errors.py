@@ -45,6 +45,7 @@ class ExitCode(IntEnum):
     SYNC_ABORTED = 6  # stopped early: server unreachable, refused us, or the ledger failed
     UNREADABLE_INPUT = 7  # the input file could not be read at all
     LEDGER_BUSY = 8  # another sync holds the ledger (overlapping cron runs); nothing was done
+    INTERRUPTED = 130  # Ctrl-C (SIGINT, the shell's 128 + 2) outside a sync's sending
 
 
 class MesoFhirError(Exception):

@@ -21,6 +21,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -29,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..errors import FhirError
 from ..fhir.client import FhirClient
 from ..mapping import MapSummary, map_records
 from ..mapping.bundle import WriteStrategy
@@ -60,6 +62,9 @@ class SyncOptions:
     full: bool = False  # ignore the ledger's "already synced"
     retry_failed: bool = False  # send only what failed (or was left pending) last time
     chunk_records: int = plan.CHUNK_RECORDS  # records mapped and held in memory at once
+    # Seconds the job may run (cron): then it sends nothing more, waits for what is in flight,
+    # and stops (exit 6); what it did not send stays pending for the next run.
+    max_time: float | None = None
 
 
 def _now() -> datetime:
@@ -75,6 +80,7 @@ def sync(
     *,
     now: Callable[[], datetime] = _now,
     progress: Progress | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> SyncReport:
     """Sync ``export`` with the server behind ``client``; returns what happened.
 
@@ -85,17 +91,28 @@ def sync(
     """
     if not isinstance(ledger, Ledger):
         with Ledger.open(ledger) as opened:
-            return sync(export, client, config, opened, options, now=now, progress=progress)
+            return sync(
+                export, client, config, opened, options, now=now, progress=progress, clock=clock
+            )
     options = options or SyncOptions()
-    ledger.bind(client.public_url, {**config.identity(), "write_strategy": options.strategy}, now())
+    settings = {**config.identity(), "write_strategy": options.strategy}
+    ledger.check_binding(client.public_url, settings)  # before anything is written or sent
     report = SyncReport(server=client.public_url)
+    for error in export.errors:
+        report.fail(Failure.from_input(error))
     hashes = plan.record_hashes(export, config)
+    selected, never_sent = _select(export, hashes, options, ledger, client.public_url, report)
+    if selected:
+        problem = _preflight(client)
+        if problem:  # nothing was written: the ledger is not even bound to this URL
+            report.aborted = problem
+            report.records["pending"] += len(selected)
+            return report
+    ledger.bind(client.public_url, settings, now())
     journal = _Journal(ledger, client.public_url, now)
     journal.start(options)
     journal.record(_input_failures(export))
-    for error in export.errors:
-        report.fail(Failure.from_input(error))
-    selected = _select(export, hashes, options, journal, report)
+    journal.record([Withdrawn(k, hashes[k], []) for k in sorted(never_sent)])
     lock = threading.Lock()
 
     def count_request() -> None:  # called from the worker threads
@@ -111,8 +128,23 @@ def sync(
         return items, known
 
     sender = Sender(client, options.strategy, count_request)
+    started = clock()
+
+    def out_of_time() -> bool:
+        return options.max_time is not None and clock() - started >= options.max_time
+
     done = _run(
-        export, config, selected, hashes, options, sender, prepare, journal, report, progress
+        export,
+        config,
+        selected,
+        hashes,
+        options,
+        sender,
+        prepare,
+        journal,
+        report,
+        progress,
+        out_of_time,
     )
     if report.aborted and len(selected) > done:
         report.records["pending"] += len(selected) - done
@@ -149,6 +181,10 @@ def dry_run(
     return report
 
 
+def _never() -> bool:
+    return False
+
+
 def _run(
     export: Export,
     config: ClinicConfig,
@@ -160,10 +196,17 @@ def _run(
     journal: _Journal | None,
     report: SyncReport,
     progress: Progress | None,
+    out_of_time: Callable[[], bool] = _never,
 ) -> int:
-    """Map, pack and send ``selected`` a chunk at a time; returns how many records are done."""
+    """Map, pack and send ``selected`` a chunk at a time; returns how many records are done.
+
+    Ctrl-C stops it cleanly: nothing more is sent, and what was in flight stays pending in the
+    ledger (its outcome is not recorded), so the next run sends it again, harmlessly.
+    """
     total, done = len(selected), 0
-    with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency))
+    interrupted = False
+    try:
         # A chunk of patients at a time: memory holds one chunk's resources, not the export's.
         for chunk in plan.chunks(export, selected, options.chunk_records):
             if report.aborted:
@@ -180,17 +223,28 @@ def _run(
                 report.fail(Failure("mapping", error.kind, error.source_id or "", str(error)))
                 done += 1
             before = len(items)
-            items, known = prepare(items)
+            try:
+                items, known = prepare(items)
+            except FhirError as exc:  # the patient look-up could not be made: stop, as a send would
+                report.aborted = str(exc)
+                break
             done += before - len(items)
             units = plan.pack(items, options.batch_size)
             logger.info(
                 "%d record(s) to send in %d unit(s), %d unchanged",
                 len(items), len(units), report.records["unchanged"],
             )  # fmt: skip
-            for outcomes in _dispatch(pool, sink, units, known, options, journal, report):
+            dispatch = _dispatch(pool, sink, units, known, options, journal, report, out_of_time)
+            for outcomes in dispatch:
                 done += len(outcomes)
                 if progress:
                     progress(done, total)
+    except KeyboardInterrupt:
+        interrupted = True
+        report.aborted = "interrupted (Ctrl-C)"
+    finally:
+        # After Ctrl-C, do not wait for requests in flight to record them: they stay pending.
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
     return done
 
 
@@ -202,11 +256,14 @@ def _dispatch(
     options: SyncOptions,
     journal: _Journal | None,
     report: SyncReport,
+    out_of_time: Callable[[], bool],
 ) -> Iterator[list[Outcome]]:
     """Send units with ``concurrency`` in flight; record each one's outcomes as it completes."""
     pending: dict[Future[list[Outcome]], Unit] = {}
     queue = list(reversed(units))
     while queue or pending:
+        if queue and not report.aborted and out_of_time():
+            report.aborted = f"the time limit of {options.max_time:g} s was reached (--max-time)"
         while queue and len(pending) < options.concurrency and not report.aborted:
             unit = queue.pop()
             if journal:
@@ -335,11 +392,14 @@ def _select(
     export: Export,
     hashes: dict[RecordKey, str],
     options: SyncOptions,
-    journal: _Journal,
+    ledger: Ledger,
+    server_url: str,
     report: SyncReport,
-) -> set[RecordKey]:
-    """The records to map and send: not those the ledger says are already on the server."""
-    ledger, server_url = journal.ledger, journal.server_url
+) -> tuple[set[RecordKey], set[RecordKey]]:
+    """The records to map and send, and the withdrawn ones never sent (nothing to withdraw).
+
+    Not those the ledger says are already on the server. Reads the ledger, writes nothing.
+    """
     keys = set(hashes)
     if options.retry_failed:
         keys &= set(ledger.failed_keys()) | set(ledger.pending_keys())
@@ -351,12 +411,29 @@ def _select(
         report.resources[resource_type]["unchanged"] += count
     keys -= unchanged
     # A withdrawn record never sent has nothing on the server to withdraw: only note it.
-    never_sent = {k for k in keys if export.is_withdrawn(k) and ledger.record(k) is None}
-    if never_sent and not options.full:
-        journal.record([Withdrawn(k, hashes[k], []) for k in sorted(never_sent)])
+    never_sent: set[RecordKey] = set()
+    if not options.full:
+        never_sent = {k for k in keys if export.is_withdrawn(k) and ledger.record(k) is None}
+    if never_sent:
         report.records["withdrawn"] += len(never_sent)
-        keys -= never_sent
-    return keys
+    return keys - never_sent, never_sent
+
+
+def _preflight(client: FhirClient) -> str | None:
+    """One request before the first write: is this a FHIR R4 server? The problem, if not.
+
+    A wrong base URL (the server's root, not its /fhir) used to be bisected as a rejected
+    transaction: dozens of requests and every record failed. Now it stops the job untouched.
+    """
+    try:
+        statement = client.capabilities()
+    except FhirError as exc:
+        return f"{client.public_url} does not answer as a FHIR server (GET metadata: {exc})"
+    version = str(statement.get("fhirVersion") or "")
+    if not version.startswith("4.0"):
+        stated = f"FHIR {version}" if version else "no FHIR version"
+        return f"{client.public_url} states {stated}; meso-fhir sends FHIR R4 (4.0.x)"
+    return None
 
 
 def _known_references(

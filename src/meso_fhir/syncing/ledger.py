@@ -286,27 +286,18 @@ class Ledger:
 
     # -- binding ---------------------------------------------------------------------------
 
-    def bind(self, server_url: str, settings: Mapping[str, str], now: datetime) -> None:
-        """Bind the ledger to a server and identity settings on first use; refuse others.
+    def check_binding(self, server_url: str, settings: Mapping[str, str]) -> None:
+        """Raise ``LedgerMismatch`` if the ledger is bound to another server or other settings.
 
         What a ledger remembers (hashes, server ids) is only true for the server and the
         identifiers it was written with: a run against another server, or with another MRN
         system, identifier base or write strategy, would send every record again as new
-        resources. Raises ``LedgerMismatch`` saying what differs.
+        resources. Writes nothing.
         """
-        server = _public_url(server_url)
-        rows = self._read("SELECT server_url, settings_json FROM binding", ())
-        if not rows:
-            with self._write() as db:
-                db.execute(
-                    "INSERT INTO binding (one, server_url, settings_json, bound_at)"
-                    " VALUES (1, ?, ?, ?)",
-                    (server, _to_json(settings), _timestamp(now)),
-                )
+        bound = self.binding()
+        if bound is None:
             return
-        ((bound_server, bound_json),) = rows
-        bound = {"server": bound_server, **json.loads(bound_json)}
-        asked = {"server": server, **settings}
+        asked = {"server": _public_url(server_url), **settings}
         differs = [
             f"{name}: the ledger has {bound.get(name)!r}, this run {value!r}"
             for name, value in asked.items()
@@ -319,6 +310,17 @@ class Ledger:
                 " on the server. Run with the ledger's settings, or, for another server, use a"
                 " new ledger (--state) of its own."
             )
+
+    def bind(self, server_url: str, settings: Mapping[str, str], now: datetime) -> None:
+        """Bind the ledger to a server and identity settings on first use; refuse others."""
+        self.check_binding(server_url, settings)
+        if self.binding() is None:
+            with self._write() as db:
+                db.execute(
+                    "INSERT INTO binding (one, server_url, settings_json, bound_at)"
+                    " VALUES (1, ?, ?, ?)",
+                    (_public_url(server_url), _to_json(settings), _timestamp(now)),
+                )
 
     def binding(self) -> dict[str, str] | None:
         """The server and identity settings the ledger is bound to, if it has been used."""

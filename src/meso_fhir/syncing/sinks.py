@@ -27,6 +27,10 @@ from ..model.kinds import RecordKey
 from .plan import Item, Unit, bundle
 from .report import Failure
 
+# A POST of a transaction to the base answered "no such endpoint", "method not allowed" or
+# "unsupported media type": the URL or the server is wrong, not any record in the bundle.
+ENDPOINT_REFUSED = frozenset({404, 405, 415})
+
 
 @dataclass
 class Outcome:
@@ -95,6 +99,8 @@ class Sender:
         except AuthenticationFailed:
             raise  # the job's fault, not the records': stop (send turns it into Aborted)
         except RequestRejected as exc:
+            if exc.status in ENDPOINT_REFUSED:
+                raise  # the transaction endpoint itself said no: no record is to blame
             if len(sendable) == 1:
                 failed.add(sendable[0].key)
                 return [*outcomes, _failure(sendable[0], exc)]
