@@ -319,6 +319,70 @@ def validate_command(files: tuple[Path, ...], fmt: str, max_issues: int) -> None
         sys.exit(ExitCode.NOT_CONFORMANT)
 
 
+def server_options(func: Any) -> Any:
+    """Where the server is and how to authenticate: shared by sync and check."""
+    options = [
+        click.option(
+            "--server",
+            envvar="MESO_FHIR_SERVER",
+            help="FHIR R4 base URL, e.g. https://ehr.example.org/fhir (env MESO_FHIR_SERVER).",
+        ),
+        click.option(
+            "--token-env",
+            metavar="NAME",
+            help="Name of the environment variable holding a bearer token"
+            " (default: MESO_FHIR_TOKEN).",
+        ),
+        click.option(
+            "--basic-user",
+            help="User for HTTP basic auth; the password comes from MESO_FHIR_BASIC_PASSWORD.",
+        ),
+        click.option(
+            "--timeout",
+            type=float,
+            default=60.0,
+            show_default=True,
+            help="Seconds to wait for the server to connect or to send the next bytes.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _client(server: str, token_env: str | None, basic_user: str | None, timeout: float) -> Any:
+    """A FhirClient for the options, or a usage error naming the option (never the secret)."""
+    import os
+
+    import httpx
+
+    from .fhir import BearerToken, FhirClient
+
+    auth: Any = None
+    token_source = token_env or ("MESO_FHIR_TOKEN" if os.environ.get("MESO_FHIR_TOKEN") else None)
+    if token_source:
+        token = os.environ.get(token_source)
+        if not token:
+            raise click.BadParameter(
+                f"environment variable {token_source} is empty or not set",
+                param_hint="--token-env",
+            )
+        try:
+            auth = BearerToken(token)
+        except ValueError as exc:  # the message names no part of the token
+            raise click.BadParameter(f"{token_source}: {exc}", param_hint="--token-env") from exc
+    elif basic_user:
+        auth = (basic_user, os.environ.get("MESO_FHIR_BASIC_PASSWORD", ""))
+    try:
+        return FhirClient(
+            server, auth=auth, timeout=httpx.Timeout(timeout, connect=min(10.0, timeout))
+        )
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{exc}, e.g. https://ehr.example.org/fhir", param_hint="--server"
+        ) from exc
+
+
 DEFAULT_STATE = "meso-fhir-state.sqlite"
 state_option = click.option(
     "--state",
@@ -331,20 +395,7 @@ state_option = click.option(
 
 @main.command("sync", context_settings=ENV)
 @click.argument("export", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--server",
-    envvar="MESO_FHIR_SERVER",
-    help="FHIR R4 base URL (env MESO_FHIR_SERVER). Without one: dry run.",
-)
-@click.option(
-    "--token-env",
-    metavar="NAME",
-    help="Name of the environment variable holding a bearer token (default: MESO_FHIR_TOKEN).",
-)
-@click.option(
-    "--basic-user",
-    help="User for HTTP basic auth; the password comes from MESO_FHIR_BASIC_PASSWORD.",
-)
+@server_options
 @state_option
 @click.option(
     "--batch-size",
@@ -369,13 +420,6 @@ state_option = click.option(
     "--retry-failed",
     is_flag=True,
     help="Send only the records that failed (or were left pending) before.",
-)
-@click.option(
-    "--timeout",
-    type=float,
-    default=60.0,
-    show_default=True,
-    help="Seconds to wait for one response.",
 )
 @click.option(
     "--max-time",
@@ -433,10 +477,7 @@ def sync_command(
           --patient-policy must-exist --report sync-report.json
       meso-fhir sync examples/clinic.json           # dry run: writes meso-fhir-outbox/
     """
-    import os
-
     from .errors import LedgerError, LedgerMismatch
-    from .fhir import BearerToken, FhirClient
     from .model import load
     from .syncing import Ledger, SyncOptions, dry_run, sync
 
@@ -450,28 +491,14 @@ def sync_command(
         retry_failed=retry_failed,
         max_time=max_time,
     )
-    auth: Any = None
-    token_source = token_env or ("MESO_FHIR_TOKEN" if os.environ.get("MESO_FHIR_TOKEN") else None)
-    if token_source:
-        token = os.environ.get(token_source)
-        if not token:
-            raise click.BadParameter(
-                f"environment variable {token_source} is empty or not set",
-                param_hint="--token-env",
-            )
-        try:
-            auth = BearerToken(token)
-        except ValueError as exc:  # the message names no part of the token
-            raise click.BadParameter(f"{token_source}: {exc}", param_hint="--token-env") from exc
-    elif basic_user:
-        auth = (basic_user, os.environ.get("MESO_FHIR_BASIC_PASSWORD", ""))
+    client = _client(server, token_env, basic_user, timeout) if server else None
     try:
         loaded = load(export)
     except InputError as exc:
         _echo_err(f"error: cannot read {export}: {exc}")
         sys.exit(ExitCode.UNREADABLE_INPUT)
     progress = _Progress()
-    if not server:
+    if client is None:
         result = dry_run(loaded, config, outbox, options, progress=progress)
         progress.close()
         _echo_err("no server configured (--server or MESO_FHIR_SERVER): dry run, nothing sent")
@@ -480,16 +507,6 @@ def sync_command(
             f" to {outbox}/"
         )
     else:
-        import httpx
-
-        try:
-            client = FhirClient(
-                server, auth=auth, timeout=httpx.Timeout(timeout, connect=min(10.0, timeout))
-            )
-        except ValueError as exc:
-            raise click.BadParameter(
-                f"{exc}, e.g. https://ehr.example.org/fhir", param_hint="--server"
-            ) from exc
         lock = _lock(state)
         try:
             ledger = Ledger.open(state)
@@ -641,6 +658,70 @@ def _print_sync_summary(data: dict[str, Any]) -> None:
     for resource_type, counts in data["resources"].items():
         _echo_err(f"  {resource_type}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
     _echo_err(f"{data['requests']} request(s) in {data['bundles']} bundle(s)")
+
+
+@main.command("check", context_settings=ENV)
+@server_options
+@click.option(
+    "--mrn-system",
+    default=ClinicConfig().mrn_system,
+    show_default=True,
+    help="The EHR's MRN identifier system (env MESO_FHIR_MRN_SYSTEM), for --mrn.",
+)
+@click.option("--mrn", help="An MRN the EHR has: checks that one Patient is found by it.")
+@patient_policy_option
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+def check_command(
+    server: str | None,
+    token_env: str | None,
+    basic_user: str | None,
+    timeout: float,
+    mrn_system: str,
+    mrn: str | None,
+    patient_policy: str,
+    as_json: bool,
+) -> None:
+    """Check, read-only, that a FHIR server will work before anything is written to it.
+
+    Reachable (a TLS certificate problem is named as one), FHIR 4.0.x, transactions,
+    conditional create and update for every resource type meso-fhir writes (as the server's
+    CapabilityStatement states them), an authorised search, whether the server knows the
+    project's profiles, and with --mrn whether one Patient has that MRN. Exit 0 when sync can
+    work, 6 when it cannot, with the reason.
+
+    \b
+    Example:
+      meso-fhir check --server https://ehr.example.org/fhir --token-env EHR_TOKEN \\
+          --mrn-system https://ehr.example.org/mrn --mrn MRN-40021
+    """
+    from .codes import PROFILES
+    from .fhir.check import check_server
+    from .mapping.identity import normalised_uri
+    from .mapping.resources import RESOURCE_TYPES
+
+    if not server:
+        raise click.UsageError("check needs --server (or MESO_FHIR_SERVER)")
+    client = _client(server, token_env, basic_user, timeout)
+    creates = ("Patient",) if patient_policy == "create-if-missing" else ()
+    wanted = RESOURCE_TYPES if patient_policy != "must-exist" else RESOURCE_TYPES[1:]
+    with client:
+        result = check_server(
+            client,
+            wanted,
+            create_only=creates,
+            profiles=PROFILES,
+            mrn=(normalised_uri(mrn_system), mrn) if mrn else None,
+        )
+    if as_json:
+        click.echo(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(f"server: {result.server}")
+        marks = {True: "ok", False: "FAIL", None: "?"}
+        for finding in result.findings:
+            click.echo(f"  {marks[finding.ok]:<4} {finding.name:<26} {finding.detail}")
+        verdict = "sync can work" if result.ok else "sync cannot work: see FAIL above"
+        click.echo(f"{verdict} ('?': the server does not say)")
+    sys.exit(ExitCode.OK if result.ok else ExitCode.SYNC_ABORTED)
 
 
 @main.command("status", context_settings=ENV)

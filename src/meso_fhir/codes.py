@@ -55,6 +55,18 @@ PROFILE_COURSE: Final = profile_url("meso-course")
 PROFILE_SESSION: Final = profile_url("meso-session")
 PROFILE_INJECTION: Final = profile_url("meso-injection")
 PROFILE_SESSION_OBSERVATION: Final = profile_url("meso-session-observation")
+# Every profile the mapper declares in meta.profile (what `meso-fhir check` asks a server for).
+PROFILES: Final = (
+    PROFILE_PATIENT,
+    PROFILE_VITAL_SIGNS,
+    PROFILE_SCREENING_FINDING,
+    PROFILE_ELIGIBILITY,
+    PROFILE_MEDICATION_STATEMENT,
+    PROFILE_COURSE,
+    PROFILE_SESSION,
+    PROFILE_INJECTION,
+    PROFILE_SESSION_OBSERVATION,
+)
 
 # --- extensions --------------------------------------------------------------------------------
 EXT_SESSION_NUMBER: Final = extension_url("session-number")  # Procedure, valuePositiveInt

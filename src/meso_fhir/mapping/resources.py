@@ -41,6 +41,16 @@ Resource = dict[str, Any]
 # output does: tests/test_mapping.py fails when the golden files change and this does not.
 MAPPING_VERSION = 2
 
+# The resource types the mapper emits (a test holds it to the mapped example).
+RESOURCE_TYPES = (
+    "Patient",
+    "Observation",
+    "MedicationStatement",
+    "CarePlan",
+    "Procedure",
+    "MedicationAdministration",
+)
+
 ENTERED_IN_ERROR = "entered-in-error"
 
 
