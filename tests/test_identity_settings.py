@@ -87,6 +87,7 @@ def test_the_cli_stops_with_exit_2_for_another_server_on_the_same_ledger(
 ) -> None:
     state = tmp_path / "state.sqlite"
     common = [str(EXAMPLE), "--state", str(state), "--identifier-base", "https://c.example/ids-cli"]
+    common += ["--mrn-system", "https://h.example/mrn"]
     first = CliRunner().invoke(main, ["sync", *common, "--server", fhir_server.base_url])
     assert first.exit_code == ExitCode.OK, first.output
     elsewhere = fhir_server.base_url.replace("127.0.0.1", "localhost")

@@ -56,7 +56,16 @@ def metadata(httpx_mock: HTTPXMock) -> HTTPXMock:
     return httpx_mock
 
 
+# Syncing with a server needs the identity settings spelled out.
+IDENTITY = (
+    "--mrn-system", "https://hospital.example.org/fhir/sid/mrn",
+    "--identifier-base", "https://clinic.example.org/fhir/sid",
+)  # fmt: skip
+
+
 def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+    if args[0] == "sync" or args[:2] == ("-vv", "sync"):
+        args = (*args, *IDENTITY)
     result = CliRunner().invoke(main, list(args), env=env)
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception

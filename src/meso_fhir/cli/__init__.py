@@ -16,10 +16,10 @@ from typing import Any
 import click
 import orjson
 
-from ._version import __version__
-from .errors import ExitCode, InputError
-from .mapping.bundle import WRITE_STRATEGIES
-from .mapping.identity import PATIENT_POLICIES, ClinicConfig
+from .._version import __version__
+from ..errors import ExitCode, InputError
+from ..mapping.bundle import WRITE_STRATEGIES
+from ..mapping.identity import PATIENT_POLICIES, ClinicConfig
 
 # Every option can come from MESO_FHIR_<OPTION> (e.g. MESO_FHIR_BATCH_SIZE), whatever the command:
 # each command sets the prefix itself, or click would read MESO_FHIR_<COMMAND>_<OPTION>.
@@ -110,6 +110,12 @@ class _Commands(click.Group):
     A sync that is sending handles Ctrl-C itself (exit 6, what was in flight left pending).
     """
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # -v/-vv belong to the group, but people type them after the command too.
+        verbose = [a for a in args if a in ("-v", "-vv", "-vvv", "--verbose")]
+        rest = [a for a in args if a not in verbose]
+        return super().parse_args(ctx, [*verbose, *rest])
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -128,9 +134,23 @@ class _Commands(click.Group):
     "--verbose",
     count=True,
     help="Log what happens (-v: runs and bundles, -vv: every HTTP request). Logs carry record "
-    "keys and counts, never patient data.",
+    "keys and counts, never patient data. Before or after the command.",
 )
-def main(verbose: int) -> None:
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MESO_FHIR_CONFIG",
+    help="The config file with the [profiles.NAME] tables (default: ./meso-fhir.toml, then"
+    " ~/.config/meso-fhir/config.toml).",
+)
+@click.option(
+    "--profile",
+    envvar="MESO_FHIR_PROFILE",
+    help="Take the settings of [profiles.NAME] (flags and MESO_FHIR_* variables still win).",
+)
+@click.pass_context
+def main(ctx: click.Context, verbose: int, config_file: Path | None, profile: str | None) -> None:
     """Map a mesotherapy clinic's records to profiled FHIR R4 and sync them with a FHIR server.
 
     \b
@@ -140,11 +160,15 @@ def main(verbose: int) -> None:
       meso-fhir schema > clinic-export.schema.json
 
     Every option can also be set as MESO_FHIR_<OPTION> in the environment, e.g.
-    MESO_FHIR_MRN_SYSTEM. Exit codes: 0 done; 2 usage (also: a ledger bound to another server
-    or identity settings); 3 invalid input records; 4 resources not conformant; 5 records
-    failed on the server; 6 sync stopped early (server down or not FHIR R4, auth refused,
-    --max-time, Ctrl-C while sending, the ledger unusable); 7 unreadable input; 8 another sync
-    holds the ledger; 130 interrupted (Ctrl-C) before sending.
+    MESO_FHIR_MRN_SYSTEM, or in a named profile of a config file (meso-fhir config --help).
+    Shell completion: eval "$(_MESO_FHIR_COMPLETE=bash_source meso-fhir)" (zsh_source,
+    fish_source for those shells).
+
+    Exit codes: 0 done; 2 usage (also: a ledger bound to another server or identity
+    settings); 3 invalid input records; 4 resources not conformant; 5 records failed on the
+    server; 6 sync stopped early (server down or not FHIR R4, auth refused, --max-time,
+    Ctrl-C while sending, the ledger unusable); 7 unreadable input; 8 another sync holds the
+    ledger; 130 interrupted (Ctrl-C) before sending.
     """
     import logging
 
@@ -157,6 +181,12 @@ def main(verbose: int) -> None:
     logging.getLogger("meso_fhir").setLevel(level)
     for chatty in ("httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    from . import config
+
+    path = config.find(config_file) if (config_file or profile) else None
+    settings = config.profile(path, profile)
+    ctx.meta["meso_fhir.profile"] = (path, profile, settings)
+    ctx.default_map = config.default_map(settings, main.list_commands(ctx))
 
 
 @main.command("map", context_settings=ENV)
@@ -197,8 +227,8 @@ def map_command(
     Example:
       meso-fhir map examples/clinic.jsonl --out out/bundle.json --report out/map-report.json
     """
-    from .mapping import Mapped, MapSummary, map_records, write_bundle
-    from .model import load
+    from ..mapping import Mapped, MapSummary, map_records, write_bundle
+    from ..model import load
 
     config = _config(mrn_system, identifier_base, timezone)
     summary = MapSummary()
@@ -271,7 +301,7 @@ def validate_command(files: tuple[Path, ...], fmt: str, max_issues: int) -> None
     Example:
       meso-fhir map examples/clinic.json --out bundle.json && meso-fhir validate bundle.json
     """
-    from .validation import Validator
+    from ..validation import Validator
 
     validator = Validator.load()
     problems: list[dict[str, Any]] = []
@@ -350,13 +380,28 @@ def server_options(func: Any) -> Any:
     return func
 
 
+def _require_explicit(names: list[str]) -> None:
+    """Settings that decide which patient data lands on must be given, not defaulted."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    missing = [n for n in names if ctx.get_parameter_source(n) is ParameterSource.DEFAULT]
+    if missing:
+        flags = ", ".join("--" + n.replace("_", "-") for n in missing)
+        raise click.UsageError(
+            f"syncing with a server needs {flags} (or MESO_FHIR_{missing[0].upper()}, or a"
+            " --profile): the example.org defaults are only for map, validate and dry runs,"
+            " and the wrong MRN system puts records on the wrong patients or on none"
+        )
+
+
 def _client(server: str, token_env: str | None, basic_user: str | None, timeout: float) -> Any:
     """A FhirClient for the options, or a usage error naming the option (never the secret)."""
     import os
 
     import httpx
 
-    from .fhir import BearerToken, FhirClient
+    from ..fhir import BearerToken, FhirClient
 
     auth: Any = None
     token_source = token_env or ("MESO_FHIR_TOKEN" if os.environ.get("MESO_FHIR_TOKEN") else None)
@@ -477,9 +522,9 @@ def sync_command(
           --patient-policy must-exist --report sync-report.json
       meso-fhir sync examples/clinic.json           # dry run: writes meso-fhir-outbox/
     """
-    from .errors import LedgerError, LedgerMismatch
-    from .model import load
-    from .syncing import Ledger, SyncOptions, dry_run, sync
+    from ..errors import LedgerError, LedgerMismatch
+    from ..model import load
+    from ..syncing import Ledger, SyncOptions, dry_run, sync
 
     config = _config(mrn_system, identifier_base, timezone)
     options = SyncOptions(
@@ -491,6 +536,8 @@ def sync_command(
         retry_failed=retry_failed,
         max_time=max_time,
     )
+    if server:
+        _require_explicit(["mrn_system", "identifier_base"])
     client = _client(server, token_env, basic_user, timeout) if server else None
     try:
         loaded = load(export)
@@ -694,10 +741,10 @@ def check_command(
       meso-fhir check --server https://ehr.example.org/fhir --token-env EHR_TOKEN \\
           --mrn-system https://ehr.example.org/mrn --mrn MRN-40021
     """
-    from .codes import PROFILES
-    from .fhir.check import check_server
-    from .mapping.identity import normalised_uri
-    from .mapping.resources import RESOURCE_TYPES
+    from ..codes import PROFILES
+    from ..fhir.check import check_server
+    from ..mapping.identity import normalised_uri
+    from ..mapping.resources import RESOURCE_TYPES
 
     if not server:
         raise click.UsageError("check needs --server (or MESO_FHIR_SERVER)")
@@ -724,6 +771,79 @@ def check_command(
     sys.exit(ExitCode.OK if result.ok else ExitCode.SYNC_ABORTED)
 
 
+@main.group("config")
+def config_group() -> None:
+    """Named server profiles: the settings of each server, written once in a TOML file.
+
+    \b
+    A profile in ./meso-fhir.toml (or ~/.config/meso-fhir/config.toml, or --config PATH):
+      [profiles.staging]
+      server = "https://ehr-staging.example-hospital.org/fhir"
+      token_env = "STAGING_EHR_TOKEN"
+      mrn_system = "https://ehr.example-hospital.org/fhir/sid/mrn"
+      identifier_base = "https://clinic.example.org/fhir/sid"
+      state = "staging.sqlite"
+    then: meso-fhir --profile staging sync export.jsonl
+
+    Settings: server, token_env, basic_user, timeout, mrn_system, identifier_base, timezone,
+    patient_policy, write_strategy, batch_size, concurrency, max_time, state. Secrets never
+    go into the file: it names the environment variable that holds them.
+    """
+
+
+@config_group.command("show", context_settings=ENV)
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
+@click.pass_context
+def config_show_command(ctx: click.Context, as_json: bool) -> None:
+    """The effective settings of a sync and where each comes from; secrets masked.
+
+    \b
+    Example:
+      meso-fhir --profile staging config show
+    """
+    rows = _effective_settings(ctx)
+    if as_json:
+        click.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
+        return
+    for row in rows:
+        click.echo(f"{row['setting']:<24} {row['value']!s:<50} {row['from']}")
+
+
+def _effective_settings(ctx: click.Context) -> list[dict[str, Any]]:
+    """What sync would take, from where: parsed by the sync command itself, so it cannot differ."""
+    import os
+
+    from click.core import ParameterSource
+
+    from . import config
+
+    root = ctx.find_root()
+    path, name, _settings = root.meta["meso_fhir.profile"]
+    sync_ctx = sync_command.make_context("sync", ["EXPORT"], parent=root, resilient_parsing=True)
+    origin = {
+        ParameterSource.COMMANDLINE: "command line",
+        ParameterSource.ENVIRONMENT: "environment",
+        ParameterSource.DEFAULT_MAP: f"profile {name} in {path}",
+        ParameterSource.DEFAULT: "default",
+    }
+    rows: list[dict[str, Any]] = []
+    for key in config.SETTINGS:
+        value = sync_ctx.params.get(key)
+        source = sync_ctx.get_parameter_source(key)
+        where = origin.get(source, "default") if source else "default"
+        if source is ParameterSource.ENVIRONMENT:
+            where = f"environment MESO_FHIR_{key.upper()}"
+        if key in config.SECRET_SOURCES and value:
+            value = f"{value} ({'set' if os.environ.get(str(value)) else 'NOT SET'})"
+        elif isinstance(value, Path):
+            value = str(value)
+        rows.append({"setting": key, "value": value, "from": where})
+    for secret in ("MESO_FHIR_TOKEN", "MESO_FHIR_BASIC_PASSWORD"):
+        shown = "set (not shown)" if os.environ.get(secret) else "not set"
+        rows.append({"setting": secret, "value": shown, "from": "environment"})
+    return rows
+
+
 @main.command("status", context_settings=ENV)
 @state_option
 @click.option(
@@ -739,8 +859,8 @@ def status_command(state: Path, fmt: str, runs: int) -> None:
     Example:
       meso-fhir status --state meso-fhir-state.sqlite
     """
-    from .errors import LedgerError
-    from .syncing import Ledger
+    from ..errors import LedgerError
+    from ..syncing import Ledger
 
     if not state.exists():
         _echo_err(f"no ledger at {state}: nothing synced yet (run `meso-fhir sync` first)")
@@ -815,7 +935,7 @@ def schema_command() -> None:
     Example:
       meso-fhir schema > clinic-export.schema.json
     """
-    from .model import json_schema
+    from ..model import json_schema
 
     click.echo(
         orjson.dumps(json_schema(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
