@@ -467,6 +467,13 @@ state_option = click.option(
     help="Send only the records that failed (or were left pending) before.",
 )
 @click.option(
+    "--dry-run",
+    is_flag=True,
+    help="With --server: print what the sync would do, per record and in totals (create, update,"
+    " existing, withdraw, fail with the reason), reading the ledger and the server and writing"
+    " nothing to either. Without a server every sync is a dry run into --outbox.",
+)
+@click.option(
     "--max-time",
     type=click.FloatRange(min=1),
     metavar="SECONDS",
@@ -499,6 +506,7 @@ def sync_command(
     full: bool,
     retry_failed: bool,
     timeout: float,
+    dry_run: bool,
     max_time: float | None,
     outbox: Path,
     report: Path | None,
@@ -524,7 +532,8 @@ def sync_command(
     """
     from ..errors import LedgerError, LedgerMismatch
     from ..model import load
-    from ..syncing import Ledger, SyncOptions, dry_run, sync
+    from ..syncing import Ledger, SyncOptions, sync
+    from ..syncing import dry_run as write_outbox
 
     config = _config(mrn_system, identifier_base, timezone)
     options = SyncOptions(
@@ -546,13 +555,15 @@ def sync_command(
         sys.exit(ExitCode.UNREADABLE_INPUT)
     progress = _Progress()
     if client is None:
-        result = dry_run(loaded, config, outbox, options, progress=progress)
+        result = write_outbox(loaded, config, outbox, options, progress=progress)
         progress.close()
         _echo_err("no server configured (--server or MESO_FHIR_SERVER): dry run, nothing sent")
         _echo_err(
             f"wrote {result.bundles} bundle(s) with {result.records['written']} record(s)"
             f" to {outbox}/"
         )
+    elif dry_run:
+        _preview(loaded, client, config, state, options, report, export)
     else:
         lock = _lock(state)
         try:
@@ -640,6 +651,50 @@ def _print_hints(result: Any) -> None:
             f"hint: 0 of {len(missing)} MRNs found on the server: check --mrn-system, the EHR's"
             " identifier system for MRNs (the hospital tells you)"
         )
+
+
+# Per-record lines a preview prints before it only counts (the --report has every record).
+MAX_PREVIEW_LINES = 50
+
+
+def _preview(
+    loaded: Any,
+    client: Any,
+    config: ClinicConfig,
+    state: Path,
+    options: Any,
+    report: Path | None,
+    export: Path,
+) -> None:
+    """sync --dry-run with a server: the plan, read-only; exits like a sync would not send."""
+    from collections import Counter
+
+    from ..errors import LedgerError, LedgerMismatch
+    from ..syncing import Ledger, preview
+
+    try:
+        with Ledger.open(state) as ledger, client:
+            result = preview(loaded, client, config, ledger, options)
+    except LedgerMismatch as exc:
+        _echo_err(f"error: {exc} (exit {ExitCode.USAGE})")
+        sys.exit(ExitCode.USAGE)
+    except LedgerError as exc:
+        _echo_err(f"error: {exc} (exit {ExitCode.SYNC_ABORTED})")
+        sys.exit(ExitCode.SYNC_ABORTED)
+    for action in result.actions[:MAX_PREVIEW_LINES]:
+        reason = f": {action['reason']}" if "reason" in action else ""
+        click.echo(f"{action['action']:<15} {action['kind']} {action['source_id']!r}{reason}")
+    if len(result.actions) > MAX_PREVIEW_LINES:
+        click.echo(f"... {len(result.actions) - MAX_PREVIEW_LINES} more (every one in --report)")
+    counts = Counter(a["action"] for a in result.actions)
+    summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "nothing"
+    unchanged = result.report.records["unchanged"]
+    _echo_err(f"dry run, nothing written: would {summary}; {unchanged} unchanged")
+    if report:
+        _write_json(report, {"command": "sync --dry-run", "input": str(export), **result.as_dict()})
+    if result.report.aborted:
+        _echo_err(f"stopped: {result.report.aborted}")
+    sys.exit(result.report.exit_code)
 
 
 def _lock(state: Path) -> Any:

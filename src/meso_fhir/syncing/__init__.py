@@ -10,6 +10,16 @@ job.py      sync() and dry_run(): plan, send through a sink, record
 
 from .job import SyncOptions, dry_run, sync
 from .ledger import Ledger
+from .preview import Preview, preview
 from .report import Failure, SyncReport
 
-__all__ = ["Failure", "Ledger", "SyncOptions", "SyncReport", "dry_run", "sync"]
+__all__ = [
+    "Failure",
+    "Ledger",
+    "Preview",
+    "SyncOptions",
+    "SyncReport",
+    "dry_run",
+    "preview",
+    "sync",
+]
