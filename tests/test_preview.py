@@ -10,7 +10,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from meso_fhir import ClinicConfig, FhirClient, SyncOptions, load, sync
+from meso_fhir import ClinicConfig, FhirClient, load, sync
 from meso_fhir.cli import main
 from meso_fhir.mapping.identity import identifier_token
 from meso_fhir.syncing import preview
