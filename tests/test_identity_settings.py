@@ -94,3 +94,5 @@ def test_the_cli_stops_with_exit_2_for_another_server_on_the_same_ledger(
     second = CliRunner().invoke(main, ["sync", *common, "--server", elsewhere])
     assert second.exit_code == ExitCode.USAGE
     assert "server: the ledger has" in second.output and "second copy" in second.output
+    status = CliRunner().invoke(main, ["status", "--state", str(state)])
+    assert status.stdout.splitlines()[0] == f"ledger {state} for {fhir_server.base_url}"

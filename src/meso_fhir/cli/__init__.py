@@ -931,6 +931,7 @@ def status_command(state: Path, fmt: str, runs: int) -> None:
             failures = ledger.failures()
             recent = ledger.runs(runs)
             pending = ledger.pending_keys()
+            binding = ledger.binding()
     except LedgerError as exc:  # damaged pages show when they are read
         _echo_err(f"error: {exc} (exit {ExitCode.SYNC_ABORTED})")
         sys.exit(ExitCode.SYNC_ABORTED)
@@ -938,6 +939,8 @@ def status_command(state: Path, fmt: str, runs: int) -> None:
         click.echo(
             orjson.dumps(
                 {
+                    "ledger": str(state),
+                    "bound_to": binding,
                     "counts": counts,
                     "failed": [
                         {
@@ -967,6 +970,8 @@ def status_command(state: Path, fmt: str, runs: int) -> None:
             ).decode()
         )
         return
+    server = binding["server"] if binding else "no server yet"
+    click.echo(f"ledger {state} for {server}")
     click.echo(f"{'kind':<12} {'synced':>8} {'failed':>8} {'pending':>8} {'withdrawn':>9}")
     for kind, by_outcome in counts.items():
         cells = [by_outcome.get(o, 0) for o in ("synced", "failed", "pending", "withdrawn")]
