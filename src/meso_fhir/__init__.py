@@ -48,7 +48,7 @@ if TYPE_CHECKING:
         TransientError,
         VersionConflict,
     )
-    from .fhir import BearerToken, FhirClient, RetryPolicy
+    from .fhir import BearerToken, ClientSecretAuth, FhirClient, RetryPolicy, SmartBackendAuth
     from .mapping import (
         ClinicConfig,
         Mapped,
@@ -79,6 +79,8 @@ _EXPORTS = {
     "BearerToken": "fhir",
     "FhirClient": "fhir",
     "RetryPolicy": "fhir",
+    "SmartBackendAuth": "fhir",
+    "ClientSecretAuth": "fhir",
     "Failure": "syncing",
     "Ledger": "syncing",
     "SyncOptions": "syncing",
@@ -102,6 +104,7 @@ _EXPORTS = {
 __all__ = [
     "AuthenticationFailed",
     "BearerToken",
+    "ClientSecretAuth",
     "ClinicConfig",
     "ExitCode",
     "Export",
@@ -121,6 +124,7 @@ __all__ = [
     "RecordKey",
     "RequestRejected",
     "RetryPolicy",
+    "SmartBackendAuth",
     "SyncOptions",
     "SyncReport",
     "TransientError",

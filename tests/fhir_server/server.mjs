@@ -7,11 +7,21 @@
 //
 //   node tests/fhir_server/server.mjs [--port N] [--host H] [--profiles DIR]... [--no-validate]
 //                                     [--watch-stdin]
+//                                     [--require-jwks URL --audience AUD [--issuer ISS]
+//                                      [--token-url URL] [--no-smart-configuration]]
 //
 // Port 0 (the default, or FHIR_SERVER_PORT) picks a free port. Once ready it prints
 // `LISTENING <port>` on stdout; the FHIR base is http://<host>:<port>/fhir. Outside the base:
 // GET /__stats and POST /__reset (empties the repository and the counters).
 // Without --profiles it loads every StructureDefinition under <repo>/profiles/package.
+//
+// Off by default, --require-jwks makes it a SMART resource server: every request under the base
+// but GET metadata and GET .well-known/smart-configuration needs `Authorization: Bearer <JWT>`,
+// verified against the JWK Set at URL (signature, exp, aud = AUD, iss = ISS when given, typ
+// at+jwt), else 401 with WWW-Authenticate and an OperationOutcome. --token-url is advertised in
+// .well-known/smart-configuration (404 with --no-smart-configuration) and in the
+// CapabilityStatement's rest.security (the oauth-uris extension). /__stats then also counts
+// `unauthorized` (401s answered).
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -33,6 +43,12 @@ const { values: args } = parseArgs({
     'no-validate': { type: 'boolean', default: false },
     // Exit when stdin closes: a test runner that dies without cleaning up leaves no server.
     'watch-stdin': { type: 'boolean', default: false },
+    // SMART Backend Services (see the header): all off unless --require-jwks is given.
+    'require-jwks': { type: 'string' },
+    audience: { type: 'string' },
+    issuer: { type: 'string' },
+    'token-url': { type: 'string' },
+    'no-smart-configuration': { type: 'boolean', default: false },
   },
 });
 const VALIDATE = !args['no-validate'];
@@ -87,6 +103,47 @@ for (const dir of args.profiles ?? [path.resolve(here, '../../profiles/package')
   }
 }
 log(`${profiles.size} profiles loaded; validation ${VALIDATE ? 'on' : 'off'}`);
+
+// ---- Bearer tokens (opt-in: --require-jwks) --------------------------------------------------
+const REQUIRE_TOKEN = args['require-jwks'] !== undefined;
+if (REQUIRE_TOKEN && !args.audience) throw new Error('--require-jwks needs --audience');
+// jose is loaded only when asked for: the default server needs nothing beyond Medplum.
+const jose = REQUIRE_TOKEN ? await import('jose') : undefined;
+const jwks = REQUIRE_TOKEN ? jose.createRemoteJWKSet(new URL(args['require-jwks'])) : undefined;
+const OAUTH_URIS = 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris';
+
+function unauthorized(error, description) {
+  stats.unauthorized = (stats.unauthorized ?? 0) + 1;
+  const challenge = error
+    ? `Bearer realm="fhir", error="${error}", error_description="${description.replace(/["\\]/g, '')}"`
+    : 'Bearer realm="fhir"';
+  return [401, outcome(401, description, 'login'), { 'WWW-Authenticate': challenge }];
+}
+
+/** What a request without a valid token gets (401), or undefined when it may go on. */
+async function checkBearer(req, rel) {
+  if (req.method === 'GET' && (rel === 'metadata' || rel === '.well-known/smart-configuration')) return undefined;
+  const [scheme, token, ...rest] = (req.headers.authorization ?? '').split(' ');
+  if (scheme?.toLowerCase() !== 'bearer' || !token || rest.length) return unauthorized(undefined, 'a bearer token is required');
+  try {
+    await jose.jwtVerify(token, jwks, { audience: args.audience, issuer: args.issuer, typ: 'at+jwt', requiredClaims: ['exp'] });
+  } catch (err) {
+    return unauthorized('invalid_token', `bearer token not accepted (${err.code ?? err.message})`);
+  }
+  return undefined;
+}
+
+function smartConfiguration() {
+  if (args['no-smart-configuration'] || !args['token-url']) return [404, outcome(404, 'Not found: .well-known/smart-configuration', 'not-found')];
+  return [200, {
+    token_endpoint: args['token-url'],
+    grant_types_supported: ['client_credentials'],
+    token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic', 'client_secret_post'],
+    token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384'],
+    scopes_supported: ['system/*.cruds'],
+    capabilities: ['client-confidential-asymmetric', 'client-confidential-symmetric', 'permission-v2'],
+  }, {}, 'application/json'];
+}
 
 // ---- Validation ------------------------------------------------------------------------------
 const isError = (issue) => issue.severity === 'error' || issue.severity === 'fatal';
@@ -226,6 +283,7 @@ class TestRepository extends MemoryRepository {
 const repo = new TestRepository();
 const router = new FhirRouter();
 const stats = { requests: 0, by_method: {}, by_interaction: {} };
+if (REQUIRE_TOKEN) stats.unauthorized = 0;
 
 // ---- HTTP helpers ----------------------------------------------------------------------------
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -322,10 +380,17 @@ async function handle(req, bodyText) {
   if (url.pathname === '/__reset' && req.method === 'POST') {
     repo.clear();
     Object.assign(stats, { requests: 0, by_method: {}, by_interaction: {} });
+    if (REQUIRE_TOKEN) stats.unauthorized = 0;
     return [200, { reset: true }, {}, 'application/json'];
   }
   if (url.pathname !== '/fhir' && !url.pathname.startsWith('/fhir/')) {
     return [404, outcome(404, `Not found: ${url.pathname} (the FHIR base is /fhir)`, 'not-found')];
+  }
+  if (REQUIRE_TOKEN) {
+    const relPath = url.pathname.slice('/fhir'.length).replace(/^\/+|\/+$/g, '');
+    const refused = await checkBearer(req, relPath);
+    if (refused) return refused;
+    if (req.method === 'GET' && relPath === '.well-known/smart-configuration') return smartConfiguration();
   }
   stats.requests++;
   stats.by_method[req.method] = (stats.by_method[req.method] ?? 0) + 1;
@@ -433,6 +498,12 @@ function capabilityStatement(baseUrl) {
       })),
     }],
   };
+  if (REQUIRE_TOKEN && args['token-url']) {
+    capability.rest[0].security = {
+      service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
+      extension: [{ url: OAUTH_URIS, extension: [{ url: 'token', valueUri: args['token-url'] }] }],
+    };
+  }
   return capability;
 }
 

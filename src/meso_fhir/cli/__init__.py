@@ -358,6 +358,14 @@ def server_options(func: Any) -> Any:
             help="FHIR R4 base URL, e.g. https://ehr.example.org/fhir (env MESO_FHIR_SERVER).",
         ),
         click.option(
+            "--auth",
+            type=click.Choice(["none", "bearer", "basic", "smart", "client-secret"]),
+            help="How to authenticate. Default: bearer when a token variable is set, basic with"
+            " --basic-user, else none. smart: SMART Backend Services (a JWT signed with"
+            " --key-file, RS384/ES384; Epic, Oracle Health, Azure, Medplum); client-secret: OAuth"
+            " client_credentials with the secret from --client-secret-env.",
+        ),
+        click.option(
             "--token-env",
             metavar="NAME",
             help="Name of the environment variable holding a bearer token"
@@ -366,6 +374,39 @@ def server_options(func: Any) -> Any:
         click.option(
             "--basic-user",
             help="User for HTTP basic auth; the password comes from MESO_FHIR_BASIC_PASSWORD.",
+        ),
+        click.option("--client-id", help="smart / client-secret: the client id the EHR issued."),
+        click.option(
+            "--key-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="smart: the private key, PEM or JWK/JWKS (RSA ≥ 2048 for RS384, P-384 for ES384).",
+        ),
+        click.option(
+            "--kid", help="smart: the key id registered with the EHR (a JWK has its own)."
+        ),
+        click.option(
+            "--scopes",
+            help="smart / client-secret: the scopes to ask for (default: system/<Type>.crus for"
+            " each resource type meso-fhir writes).",
+        ),
+        click.option(
+            "--token-url",
+            help="smart / client-secret: the token endpoint (default: discovered from"
+            " .well-known/smart-configuration or the CapabilityStatement).",
+        ),
+        click.option(
+            "--client-secret-env",
+            metavar="NAME",
+            default="MESO_FHIR_CLIENT_SECRET",
+            show_default=True,
+            help="client-secret: the environment variable holding the client secret.",
+        ),
+        click.option(
+            "--client-secret-method",
+            type=click.Choice(["basic", "post"]),
+            default="basic",
+            show_default=True,
+            help="client-secret: client_secret_basic or client_secret_post.",
         ),
         click.option(
             "--timeout",
@@ -395,37 +436,81 @@ def _require_explicit(names: list[str]) -> None:
         )
 
 
-def _client(server: str, token_env: str | None, basic_user: str | None, timeout: float) -> Any:
+def _client(server: str, timeout: float, auth: dict[str, Any]) -> Any:
     """A FhirClient for the options, or a usage error naming the option (never the secret)."""
-    import os
-
     import httpx
 
-    from ..fhir import BearerToken, FhirClient
+    from ..fhir import FhirClient
 
-    auth: Any = None
-    token_source = token_env or ("MESO_FHIR_TOKEN" if os.environ.get("MESO_FHIR_TOKEN") else None)
-    if token_source:
-        token = os.environ.get(token_source)
-        if not token:
-            raise click.BadParameter(
-                f"environment variable {token_source} is empty or not set",
-                param_hint="--token-env",
-            )
-        try:
-            auth = BearerToken(token)
-        except ValueError as exc:  # the message names no part of the token
-            raise click.BadParameter(f"{token_source}: {exc}", param_hint="--token-env") from exc
-    elif basic_user:
-        auth = (basic_user, os.environ.get("MESO_FHIR_BASIC_PASSWORD", ""))
     try:
         return FhirClient(
-            server, auth=auth, timeout=httpx.Timeout(timeout, connect=min(10.0, timeout))
+            server,
+            auth=_auth(server, auth),
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
         )
     except ValueError as exc:
         raise click.BadParameter(
             f"{exc}, e.g. https://ehr.example.org/fhir", param_hint="--server"
         ) from exc
+
+
+def _auth(server: str, options: dict[str, Any]) -> Any:
+    import os
+
+    from ..fhir import BearerToken, ClientSecretAuth, SmartBackendAuth
+
+    token_env = options["token_env"] or "MESO_FHIR_TOKEN"
+    method = options["auth"] or (
+        "bearer"
+        if options["token_env"] or os.environ.get("MESO_FHIR_TOKEN")
+        else ("basic" if options["basic_user"] else "none")
+    )
+    oauth = {"token_url": options["token_url"], "fhir_base_url": server}
+    if options["scopes"]:
+        oauth["scopes"] = options["scopes"]
+    try:
+        if method == "bearer":
+            token = os.environ.get(token_env)
+            if not token:
+                raise click.BadParameter(
+                    f"environment variable {token_env} is empty or not set",
+                    param_hint="--token-env",
+                )
+            return BearerToken(token)
+        if method == "basic":
+            return (options["basic_user"] or "", os.environ.get("MESO_FHIR_BASIC_PASSWORD", ""))
+        if method == "smart":
+            return SmartBackendAuth(
+                _needed(options, "client_id"),
+                _needed(options, "key_file"),
+                kid=options["kid"],
+                **oauth,
+            )
+        if method == "client-secret":
+            name = options["client_secret_env"]
+            secret = os.environ.get(name)
+            if not secret:
+                raise click.BadParameter(f"environment variable {name} is empty or not set")
+            return ClientSecretAuth(
+                _needed(options, "client_id"),
+                secret,
+                method=(
+                    "client_secret_post"
+                    if options["client_secret_method"] == "post"
+                    else "client_secret_basic"
+                ),
+                **oauth,
+            )
+    except ValueError as exc:  # the messages name files and options, never key material
+        raise click.BadParameter(str(exc), param_hint=f"--auth {method}") from exc
+    return None
+
+
+def _needed(options: dict[str, Any], name: str) -> Any:
+    if not options[name]:
+        flag = "--" + name.replace("_", "-")
+        raise click.BadParameter(f"--auth {options['auth']} needs {flag}", param_hint=flag)
+    return options[name]
 
 
 DEFAULT_STATE = "meso-fhir-state.sqlite"
@@ -496,8 +581,6 @@ state_option = click.option(
 def sync_command(
     export: Path,
     server: str | None,
-    token_env: str | None,
-    basic_user: str | None,
     state: Path,
     batch_size: int,
     concurrency: int,
@@ -513,6 +596,7 @@ def sync_command(
     mrn_system: str,
     identifier_base: str,
     timezone: str,
+    **auth: Any,
 ) -> None:
     """Sync a clinic EXPORT with a FHIR R4 server: idempotent, resumable, failures isolated.
 
@@ -547,7 +631,7 @@ def sync_command(
     )
     if server:
         _require_explicit(["mrn_system", "identifier_base"])
-    client = _client(server, token_env, basic_user, timeout) if server else None
+    client = _client(server, timeout, auth) if server else None
     try:
         loaded = load(export)
     except InputError as exc:
@@ -775,13 +859,12 @@ def _print_sync_summary(data: dict[str, Any]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 def check_command(
     server: str | None,
-    token_env: str | None,
-    basic_user: str | None,
     timeout: float,
     mrn_system: str,
     mrn: str | None,
     patient_policy: str,
     as_json: bool,
+    **auth: Any,
 ) -> None:
     """Check, read-only, that a FHIR server will work before anything is written to it.
 
@@ -803,7 +886,7 @@ def check_command(
 
     if not server:
         raise click.UsageError("check needs --server (or MESO_FHIR_SERVER)")
-    client = _client(server, token_env, basic_user, timeout)
+    client = _client(server, timeout, auth)
     creates = ("Patient",) if patient_policy == "create-if-missing" else ()
     wanted = RESOURCE_TYPES if patient_policy != "must-exist" else RESOURCE_TYPES[1:]
     with client:

@@ -29,8 +29,16 @@ import click
 # Every setting a profile may hold: its type, and the commands that take it.
 SETTINGS: dict[str, tuple[type, tuple[str, ...]]] = {
     "server": (str, ("sync", "check")),
+    "auth": (str, ("sync", "check")),
     "token_env": (str, ("sync", "check")),
     "basic_user": (str, ("sync", "check")),
+    "client_id": (str, ("sync", "check")),
+    "key_file": (str, ("sync", "check")),
+    "kid": (str, ("sync", "check")),
+    "scopes": (str, ("sync", "check")),
+    "token_url": (str, ("sync", "check")),
+    "client_secret_env": (str, ("sync", "check")),
+    "client_secret_method": (str, ("sync", "check")),
     "timeout": (float, ("sync", "check")),
     "mrn_system": (str, ("sync", "check", "map")),
     "identifier_base": (str, ("sync", "map")),
@@ -43,7 +51,7 @@ SETTINGS: dict[str, tuple[type, tuple[str, ...]]] = {
     "state": (str, ("sync", "status")),
 }
 # Settings that name where a secret is, never the secret: shown as set or not set.
-SECRET_SOURCES = {"token_env"}
+SECRET_SOURCES = {"token_env", "client_secret_env"}
 FILE_NAME = "meso-fhir.toml"
 
 

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import FhirError
+from ..errors import AuthenticationFailed, FhirError
 from ..fhir.client import FhirClient
 from ..mapping import MapSummary, map_records
 from ..mapping.bundle import WriteStrategy
@@ -427,6 +427,8 @@ def _preflight(client: FhirClient) -> str | None:
     """
     try:
         statement = client.capabilities()
+    except AuthenticationFailed as exc:  # a token endpoint refused us, or the server did
+        return f"credentials refused: {exc}"
     except FhirError as exc:
         return f"{client.public_url} does not answer as a FHIR server (GET metadata: {exc})"
     version = str(statement.get("fhirVersion") or "")
