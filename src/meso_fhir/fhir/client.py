@@ -3,18 +3,50 @@
 ``FhirClient`` sends FHIR JSON, retries what is temporary and safe to replay, and turns every
 failure into an error from ``meso_fhir.errors`` that carries the server's OperationOutcome.
 
-Retries: connection errors, timeouts and 408/429/500/502/503/504 are retried with exponential
-backoff and full jitter, honouring ``Retry-After``, until ``RetryPolicy.max_attempts`` or the
-per-call ``deadline``; then ``TransientError`` is raised with the last failure. Every request
-this client makes is idempotent (GET, PUT, conditional PUT, transactions of conditional writes)
-except a plain create (POST without If-None-Exist): if the connection drops after it was sent,
-the server may have created the resource, and sending it again would create a second one. So
-such a request is retried only when it surely never reached the server (connect failure, 408,
-429), unless the caller says it is safe (``replay_safe=True``).
+Retries: connection errors, timeouts (including the whole-request limit below) and
+408/429/500/502/503/504 are retried with exponential backoff and full jitter, honouring
+``Retry-After``, until ``RetryPolicy.max_attempts`` or ``RetryPolicy.deadline``; then
+``TransientError`` is raised with the last failure. Every request this client makes is
+idempotent (GET, PUT, conditional PUT, transactions of conditional writes) except a plain create
+(POST without If-None-Exist): if the connection drops after it was sent, the server may have
+created the resource, and sending it again would create a second one. So such a request is
+retried only when it surely never reached the server (connect failure, 408, 429), unless the
+caller says it is safe (``replay_safe=True``). A TLS certificate that fails verification
+(self-signed, expired, issued for another host) is a ``FhirError`` that says so, never retried:
+it will not pass by itself.
 
-Nothing secret or identifying is logged or put into errors: no bodies, no token, no query values
-(a conditional URL holds a patient's MRN); only method, path, query keys, status, attempt and
-elapsed time (logger ``meso_fhir.http``).
+Time limits, from the innermost:
+
+- ``timeout`` (httpx's, per phase: connecting, each read, each write, waiting for a pooled
+  connection; default 10 s to connect, 60 s for the others), each capped at ``request_timeout``.
+  httpx applies it to every read, so alone it lets a server that sends a byte a second keep a
+  request going for ever.
+- ``request_timeout`` (default 300 s, enough for a large transaction): one attempt as a whole,
+  from sending the request to the last byte of the response. The body is streamed and the time
+  checked after every chunk; a server that stops sending is caught by the per-read timeout, so
+  an attempt ends by ``request_timeout`` plus at most one read timeout. Exceeding it is a
+  timeout like any other: retried if the request is replay-safe, ``TransientError`` once the
+  retries or the deadline are spent. (The status line and headers are read inside httpcore, so a
+  server that drips its *headers* is bounded only by the per-read timeout and h11's 16 KiB
+  header limit.)
+- ``RetryPolicy.deadline`` (default 120 s) for one call: no retry starts if the time since the
+  first attempt plus the wait before the retry would pass it. An attempt under way is never cut
+  short by it (a transaction may rightly take longer than the deadline), so a call ends within
+  about ``deadline + request_timeout`` (without a deadline: ``max_attempts`` attempts and the
+  waits between them).
+- ``max_response_bytes`` (default 100 MiB, decoded) bounds a response body: a longer one is
+  ``MalformedResponse``, not retried.
+
+Nothing secret or identifying is logged or put into errors. Requests are logged with method,
+path, query keys (never values: a conditional URL holds a patient's MRN), status, attempt and
+elapsed time (logger ``meso_fhir.http``); httpx's and httpcore's own records, which quote whole
+URLs and raw response headers, are dropped while a request of this client runs. Credentials in
+``base_url`` (``https://user:password@host/fhir``) become basic auth and leave the URL. And
+every text from a server (reason phrase, OperationOutcome issues of an error, of a write or of
+a transaction/batch-response entry, an error page, a protocol error quoting a header line) is
+scrubbed by ``redact.Redactor`` before it reaches an exception, an ``EntryResult`` or the
+returned Bundle: credentials in every spelling, the identifying values the request carried,
+cut to 500 characters (see ``redact.py`` for what it catches and what it cannot).
 """
 
 from __future__ import annotations
@@ -23,9 +55,11 @@ import email.utils
 import logging
 import random as _random
 import re
+import ssl
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +80,7 @@ from ..errors import (
 )
 from ..mapping.identity import identifier_token
 from .outcome import EntryResult, entry_result, operation_outcome_text, outcome_issues
+from .redact import SCAN_LIMIT, Redactor, cap, credential_secrets, query_values, request_values
 
 __all__ = [
     "BearerToken",
@@ -59,6 +94,8 @@ USER_AGENT = f"meso-fhir/{__version__} (+https://meso-fhir.org)"
 FHIR_JSON = "application/fhir+json"
 # Large transactions are slow on HAPI (~400 entries have timed out on its test server).
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+DEFAULT_REQUEST_TIMEOUT = 300.0
+DEFAULT_MAX_RESPONSE_BYTES = 100 * 1024 * 1024
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # Statuses that say the request was not processed, so even a plain create may be sent again.
 _NOT_PROCESSED_STATUSES = frozenset({408, 429})
@@ -67,8 +104,54 @@ _NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _RETRY_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 _RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 _RESOURCE_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+# Request headers that hold no secret; the value of any other (an API key an ``httpx.Auth``
+# adds) is scrubbed from server texts like the Authorization header.
+_PLAIN_HEADERS = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "cache-control",
+        "connection",
+        "content-length",
+        "content-type",
+        "host",
+        "if-match",
+        "if-none-exist",  # search parameters: its values are scrubbed as values
+        "prefer",
+        "user-agent",
+    }
+)
+# An error page is read this far (bytes): more could not be shown after scrubbing anyway.
+_ERROR_PAGE_BYTES = 4 * SCAN_LIMIT
 
 SearchParams = Mapping[str, str | Sequence[str]] | Sequence[tuple[str, str]]
+
+# -- the HTTP libraries' own logs ---------------------------------------------------------------
+
+_IN_REQUEST: ContextVar[bool] = ContextVar("meso_fhir_http_in_request", default=False)
+# httpx logs every request's whole URL at INFO (query values are MRNs; user info), httpcore
+# the raw response headers at DEBUG; meso_fhir.http logs the same events without them.
+_LIBRARY_LOGGERS = (
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+)
+
+
+class _QuietWhileRequesting(logging.Filter):
+    """Drops a record made while this thread runs a ``FhirClient`` request; other uses of
+    httpx in the same process log as before."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _IN_REQUEST.get()
+
+
+_QUIET = _QuietWhileRequesting()
+for _name in _LIBRARY_LOGGERS:
+    logging.getLogger(_name).addFilter(_QUIET)
 
 
 @dataclass(frozen=True)
@@ -77,7 +160,8 @@ class RetryPolicy:
 
     The n-th retry waits ``random() * min(max_delay, base_delay * 2**(n-1))`` seconds (full
     jitter), or the server's ``Retry-After`` capped at ``max_delay``. No retry starts after
-    ``deadline`` seconds from the first attempt (``None``: no deadline).
+    ``deadline`` seconds from the call's first attempt (``None``: no deadline); an attempt under
+    way is bounded by the client's ``request_timeout`` instead.
     """
 
     max_attempts: int = 5
@@ -117,6 +201,36 @@ class BearerToken(httpx.Auth):
         return "BearerToken('**********')"
 
 
+class _RequestTimeLimit(httpx.TimeoutException):
+    """One attempt ran past ``request_timeout`` (noticed between chunks of the body)."""
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A response read whole under the client's limits, and the redactor of its request."""
+
+    status_code: int
+    reason_phrase: str
+    headers: httpx.Headers
+    content: bytes
+    encoding: str
+    method: str
+    path: str  # as ``_redacted`` shows it
+    redact: Redactor
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """An attempt that failed in a way that may pass: what to say if it was the last one."""
+
+    message: str
+    retryable: bool
+    status: int | None = None
+    issues: list[OutcomeIssue] = field(default_factory=list)
+    retry_after: float | None = None
+    cause: BaseException | None = None
+
+
 def _bundle_replay_safe(bundle: Mapping[str, Any]) -> bool:
     """Whether every entry of a transaction/batch can be sent twice without a second write."""
     for entry in bundle.get("entry") or []:
@@ -136,17 +250,17 @@ def _redacted(url: httpx.URL) -> str:
     return url.path + "?" + "&".join(f"{key}=" for key in url.params)
 
 
-def _retry_after(response: httpx.Response, now: Callable[[], datetime]) -> float | None:
+def _retry_after(headers: httpx.Headers, now: Callable[[], datetime]) -> float | None:
     """``Retry-After`` in seconds: delta-seconds, or an HTTP-date measured against the
     response's own ``Date`` (same clock as the server) or else our wall clock."""
-    value = response.headers.get("Retry-After", "").strip()
+    value = headers.get("Retry-After", "").strip()
     if not value:
         return None
     if value.isdigit():
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-        server_now = response.headers.get("Date")
+        server_now = headers.get("Date")
         reference = email.utils.parsedate_to_datetime(server_now) if server_now else now()
     except (TypeError, ValueError):
         return None
@@ -169,25 +283,114 @@ def _error_class(status: int) -> type[FhirError]:
     return RequestRejected
 
 
-def _server_words(response: httpx.Response) -> tuple[str, list[OutcomeIssue]]:
-    """The OperationOutcome of an error response, else the start of its body."""
-    reason = response.reason_phrase or "error"
+def _server_words(answer: _Answer) -> tuple[str, list[OutcomeIssue]]:
+    """The OperationOutcome of an error response, else the start of its body; scrubbed."""
+    redact = answer.redact
+    reason = answer.reason_phrase
+    if reason != httpx.codes.get_reason_phrase(answer.status_code):
+        reason = redact(reason)  # a server may put anything on its status line
+    reason = reason or "error"
     try:
-        body = orjson.loads(response.content)
+        body = orjson.loads(answer.content)
     except orjson.JSONDecodeError:
-        snippet = " ".join(response.text.split())[:200]
-        return (f"{reason}: {snippet}" if snippet else reason), []
-    issues = outcome_issues(body)
-    return (f"{reason}: {operation_outcome_text(issues)}" if issues else reason), issues
+        page = answer.content[:_ERROR_PAGE_BYTES].decode(answer.encoding, errors="replace")
+        snippet = " ".join(redact(page).split())
+        return (redact(f"{reason}: {snippet}") if snippet else reason), []
+    issues = redact.issues(outcome_issues(body))
+    return (redact(f"{reason}: {operation_outcome_text(issues)}") if issues else reason), issues
+
+
+def _auth_secrets(auth: httpx.Auth | tuple[str, str] | None) -> frozenset[str]:
+    """The secrets of the credentials the client was given (any other ``httpx.Auth``: what it
+    puts in each request's headers, read there)."""
+    if isinstance(auth, BearerToken):
+        return frozenset({auth._token.get_secret_value()})
+    if isinstance(auth, tuple):
+        user, password = auth
+        return frozenset(s for s in (password, f"{user}:{password}") if s)
+    return frozenset()
+
+
+def _capped(timeout: httpx.Timeout, limit: float) -> httpx.Timeout:
+    """httpx's per-phase timeouts, none longer than the whole-request limit."""
+
+    def one(value: float | None) -> float:
+        return limit if value is None else min(value, limit)
+
+    return httpx.Timeout(
+        connect=one(timeout.connect),
+        read=one(timeout.read),
+        write=one(timeout.write),
+        pool=one(timeout.pool),
+    )
+
+
+def _request_values(
+    body: Mapping[str, Any] | None, request: httpx.Request, also: httpx.URL | None
+) -> set[str]:
+    """The identifying values a request carries: its body's, its URL's and If-None-Exist's
+    (and those of the URL ``also``)."""
+    urls = [request.url] if also is None else [request.url, also]
+    found = {v for url in urls for v in query_values(url.query.decode("ascii", "replace"))}
+    if_none_exist = request.headers.get("If-None-Exist")
+    if if_none_exist:
+        found |= query_values(if_none_exist)
+    if body is not None:
+        found |= request_values(body)
+    return found
+
+
+def _certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification failure behind an httpx error, if that is what it is."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _scrub_chain(exc: BaseException, redact: Redactor) -> None:
+    """Scrub the messages of an httpx error and its causes before it is chained to ours: h11
+    quotes a malformed status or header line the server sent. (OS and TLS errors hold the
+    system's words, and their text does not come from their ``args``.)"""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if not isinstance(current, OSError) and any(isinstance(a, str) for a in current.args):
+            current.args = tuple(redact(a) if isinstance(a, str) else a for a in current.args)
+        current = current.__cause__ or current.__context__
+
+
+def _scrub_outcomes(bundle: dict[str, Any], redact: Redactor) -> None:
+    """Replace each entry's OperationOutcome (``response.outcome``, or the entry's resource)
+    of a transaction/batch-response with its scrubbed issues, in place."""
+    entries = bundle.get("entry")
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        response = entry.get("response")
+        if isinstance(response, dict) and isinstance(response.get("outcome"), Mapping):
+            response["outcome"] = redact.outcome(response["outcome"])
+        resource = entry.get("resource")
+        if isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome":
+            entry["resource"] = redact.outcome(resource)
 
 
 class FhirClient:
     """A FHIR R4 server at ``base_url``.
 
     ``auth``: ``BearerToken(...)``, a ``(user, password)`` tuple for HTTP basic, or any
-    ``httpx.Auth``. ``transport`` replaces the network (tests); ``clock`` (monotonic seconds),
-    ``sleep``, ``now`` (wall clock, for ``Retry-After`` dates) and ``random`` (jitter, [0, 1))
-    replace time and chance. Safe to share between threads.
+    ``httpx.Auth``; credentials in ``base_url`` are used for basic auth when ``auth`` is not
+    given, and never kept in the URL. ``timeout``: httpx's per-phase timeouts;
+    ``request_timeout``: seconds one attempt may take as a whole; ``max_response_bytes``: the
+    longest response body read (see the module's docstring for how the limits fit together).
+    ``transport`` replaces the network (tests); ``clock`` (monotonic seconds), ``sleep``,
+    ``now`` (wall clock, for ``Retry-After`` dates) and ``random`` (jitter, [0, 1)) replace
+    time and chance. Safe to share between threads.
     """
 
     def __init__(
@@ -196,6 +399,8 @@ class FhirClient:
         *,
         auth: httpx.Auth | tuple[str, str] | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         retry: RetryPolicy = RetryPolicy(),
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -206,13 +411,25 @@ class FhirClient:
         base = httpx.URL(base_url.rstrip("/"))
         if base.scheme not in ("http", "https") or not base.host:
             raise ValueError("base_url must be an absolute http(s) URL")
+        if not request_timeout > 0 or max_response_bytes < 1:
+            raise ValueError("request_timeout and max_response_bytes must be positive")
+        # As httpx would, user info becomes basic auth; unlike httpx, it then leaves the URL,
+        # whole in httpx's log line of every request and in any URL this client shows.
+        user, password = base.username, base.password
+        base = base.copy_with(username=None, password=None)
+        if auth is None and (user or password):
+            auth = (user, password)
+        url_secrets = {password, f"{user}:{password}"} if password else set()
+        self._secrets = _auth_secrets(auth) | url_secrets
         self.base_url = str(base)
         self._base = base
         self._retry = retry
+        self._request_timeout = float(request_timeout)
+        self._max_response_bytes = max_response_bytes
         self._clock, self._sleep, self._now, self._random = clock, sleep, now, random
         self._http = httpx.Client(
             auth=auth,
-            timeout=timeout,
+            timeout=_capped(httpx.Timeout(timeout), self._request_timeout),
             transport=transport,
             headers={"User-Agent": USER_AGENT, "Accept": FHIR_JSON},
         )
@@ -331,8 +548,13 @@ class FhirClient:
         seen: set[str] = set()
         while url is not None:
             seen.add(str(url))
+            # A server may quote the search on any page: the first one's values go along.
             page = self._resource(
-                "GET", url, expect="Bundle", headers={"Cache-Control": "no-cache"}
+                "GET",
+                url,
+                expect="Bundle",
+                headers={"Cache-Control": "no-cache"},
+                also=None if url is first else first,
             )
             for entry in page.get("entry") or []:
                 if (entry.get("search") or {}).get("mode") == "outcome":
@@ -374,13 +596,22 @@ class FhirClient:
 
     def _bundle(self, bundle: Mapping[str, Any], replay_safe: bool | None) -> dict[str, Any]:
         safe = _bundle_replay_safe(bundle) if replay_safe is None else replay_safe
-        response = self._send("POST", httpx.URL(self.base_url), bundle, {}, replay_safe=safe)
-        return _expect(response, "Bundle")
+        answer = self._send("POST", httpx.URL(self.base_url), bundle, {}, replay_safe=safe)
+        response = _expect(answer, "Bundle")
+        _scrub_outcomes(response, answer.redact)
+        return response
 
     def _resource(
-        self, method: str, url: httpx.URL, *, expect: str, headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        url: httpx.URL,
+        *,
+        expect: str,
+        headers: Mapping[str, str] | None = None,
+        also: httpx.URL | None = None,
     ) -> dict[str, Any]:
-        return _expect(self._send(method, url, None, dict(headers or {})), expect)
+        answer = self._send(method, url, None, dict(headers or {}), also=also)
+        return _expect(answer, expect)
 
     def _write(
         self,
@@ -391,13 +622,16 @@ class FhirClient:
         *,
         replay_safe: bool = True,
     ) -> EntryResult:
-        response = self._send(method, url, resource, headers, replay_safe=replay_safe)
-        body = _json(response) if response.content.strip() else None
+        answer = self._send(method, url, resource, headers, replay_safe=replay_safe)
+        body = _json(answer) if answer.content.strip() else None
         if body is not None and not (isinstance(body, dict) and "resourceType" in body):
-            raise _malformed(response, "body is not a FHIR resource")
-        headers_ = response.headers
+            raise _malformed(answer, "body is not a FHIR resource")
+        headers_ = answer.headers
         location = headers_.get("Location") or headers_.get("Content-Location")
-        return entry_result(response.status_code, location, headers_.get("ETag"), body)
+        result = entry_result(answer.status_code, location, headers_.get("ETag"), body)
+        if not result.issues:
+            return result
+        return replace(result, issues=answer.redact.issues(result.issues))
 
     def _send(
         self,
@@ -407,81 +641,193 @@ class FhirClient:
         headers: dict[str, str],
         *,
         replay_safe: bool = True,
-    ) -> httpx.Response:
-        """Send with retries; return a 2xx response or raise the matching ``FhirError``
-        (redirects are not followed: a 3xx is ``RequestRejected``)."""
-        path = _redacted(url)
+        also: httpx.URL | None = None,
+    ) -> _Answer:
+        """Send with retries; return a 2xx answer or raise the matching ``FhirError``
+        (redirects are not followed: a 3xx is ``RequestRejected``). ``also``: a URL whose
+        query values are scrubbed too (a search's first page, when this is a later one)."""
         content = None
         if body is not None:
             content = orjson.dumps(body)
             headers = {**headers, "Content-Type": FHIR_JSON}
-        policy = self._retry
+        request = self._http.build_request(method, url, content=content, headers=headers)
+        # Built on the first server text to scrub, if any; the headers are read then, after
+        # the auth flow has put its credentials in them.
+        redact = Redactor(
+            lambda: self._secrets | _header_secrets(request.headers),
+            lambda: _request_values(body, request, also),
+        )
+        path = _redacted(url)
         start = self._clock()
         attempt = 0
         while True:
             attempt += 1
-            began = self._clock()
-            status: int | None = None
-            issues: list[OutcomeIssue] = []
-            retry_after: float | None = None
-            cause: httpx.TransportError | None = None
-            try:
-                response = self._http.request(method, url, content=content, headers=headers)
-            except httpx.TransportError as exc:
-                # The one place httpx's exceptions become ours.
-                elapsed = self._clock() - began
-                name = type(exc).__name__
-                logger.warning(
-                    "%s %s %s attempt=%d elapsed=%.3fs", method, path, name, attempt, elapsed
-                )
-                if not isinstance(exc, _RETRY_ERRORS):
-                    raise FhirError(
-                        f"could not send the request: {name}", method=method, path=path
-                    ) from exc
-                # httpx's own message is left out: some carry the URL with its query values.
-                timed_out = isinstance(exc, httpx.TimeoutException)
-                message = f"{'timed out' if timed_out else 'connection failed'}: {name}"
-                cause = exc
-                retryable = replay_safe or isinstance(exc, _NOT_SENT_ERRORS)
-            else:
-                status = response.status_code
-                elapsed = self._clock() - began
-                logger.debug(
-                    "%s %s %d attempt=%d elapsed=%.3fs", method, path, status, attempt, elapsed
-                )
-                if 200 <= status < 300:
-                    return response
-                message, issues = _server_words(response)
-                kind = _error_class(status)
-                if kind is not TransientError:
-                    raise kind(message, status=status, method=method, path=path, issues=issues)
-                retryable = replay_safe or status in _NOT_PROCESSED_STATUSES
-                retry_after = _retry_after(response, self._now)
-
-            give_up = None
-            delay = 0.0
-            if not retryable:
-                give_up = "not retried: the server may have processed it"
-            elif attempt >= policy.max_attempts:
-                give_up = f"gave up after {attempt} attempts"
-            else:
-                delay = policy.delay(attempt, retry_after, self._random)
-                spent = self._clock() - start
-                if policy.deadline is not None and spent + delay > policy.deadline:
-                    give_up = f"gave up after {attempt} attempts and {spent:.1f}s"
-            if give_up:
-                raise TransientError(
-                    f"{message} ({give_up})",
-                    attempts=attempt,
-                    status=status,
-                    method=method,
-                    path=path,
-                    issues=issues,
-                ) from cause
+            result = self._attempt(request, path, attempt, redact, replay_safe)
+            if isinstance(result, _Answer):
+                return result
+            delay = self._retry_delay(result, attempt, start, method, path)
             logger.warning(
                 "%s %s retrying in %.2fs (attempt %d failed)", method, path, delay, attempt
             )
             self._sleep(delay)
+
+    def _attempt(
+        self, request: httpx.Request, path: str, attempt: int, redact: Redactor, replay_safe: bool
+    ) -> _Answer | _Failure:
+        """One attempt: a 2xx answer, a failure worth retrying, or the ``FhirError`` raised."""
+        method = request.method
+        began = self._clock()
+        try:
+            answer = self._exchange(request, path, began, redact)
+        except httpx.TransportError as exc:
+            # The one place httpx's exceptions become ours.
+            name = type(exc).__name__.lstrip("_")
+            elapsed = self._clock() - began
+            logger.warning(
+                "%s %s %s attempt=%d elapsed=%.3fs", method, path, name, attempt, elapsed
+            )
+            return _transport_failure(exc, request, path, redact, replay_safe)
+        status = answer.status_code
+        elapsed = self._clock() - began
+        logger.debug("%s %s %d attempt=%d elapsed=%.3fs", method, path, status, attempt, elapsed)
+        if 200 <= status < 300:
+            return answer
+        message, issues = _server_words(answer)
+        kind = _error_class(status)
+        if kind is not TransientError:
+            raise kind(message, status=status, method=method, path=path, issues=issues)
+        return _Failure(
+            message,
+            retryable=replay_safe or status in _NOT_PROCESSED_STATUSES,
+            status=status,
+            issues=issues,
+            retry_after=_retry_after(answer.headers, self._now),
+        )
+
+    def _exchange(
+        self, request: httpx.Request, path: str, began: float, redact: Redactor
+    ) -> _Answer:
+        """Send once and read the whole body under ``request_timeout`` and
+        ``max_response_bytes``."""
+        in_request = _IN_REQUEST.set(True)
+        try:
+            response = self._http.send(request, stream=True)
+            try:
+                content = self._read_body(response, path, began)
+            finally:
+                response.close()
+        except httpx.DecodingError as exc:  # a body its Content-Encoding does not describe
+            raise MalformedResponse(
+                "body could not be decoded", method=request.method, path=path
+            ) from exc
+        finally:
+            _IN_REQUEST.reset(in_request)
+        return _Answer(
+            status_code=response.status_code,
+            reason_phrase=response.reason_phrase,
+            headers=response.headers,
+            content=content,
+            encoding=response.encoding or "utf-8",
+            method=request.method,
+            path=path,
+            redact=redact,
+        )
+
+    def _read_body(self, response: httpx.Response, path: str, began: float) -> bytes:
+        limit = self._max_response_bytes
+        declared = response.headers.get("Content-Length", "")
+        too_large = MalformedResponse(
+            f"body is larger than the limit of {limit:,} bytes",
+            status=response.status_code,
+            method=response.request.method,
+            path=path,
+        )
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+            if self._clock() - began > self._request_timeout:
+                raise _RequestTimeLimit(
+                    f"whole-request time limit of {self._request_timeout:g}s exceeded",
+                    request=response.request,
+                )
+        return b"".join(chunks)
+
+    def _retry_delay(
+        self, failure: _Failure, attempt: int, start: float, method: str, path: str
+    ) -> float:
+        """Seconds to wait before the next attempt; ``TransientError`` when there is none."""
+        policy = self._retry
+        give_up = None
+        delay = 0.0
+        if not failure.retryable:
+            give_up = "not retried: the server may have processed it"
+        elif attempt >= policy.max_attempts:
+            give_up = f"gave up after {attempt} attempts"
+        else:
+            delay = policy.delay(attempt, failure.retry_after, self._random)
+            spent = self._clock() - start
+            if policy.deadline is not None and spent + delay > policy.deadline:
+                give_up = f"gave up after {attempt} attempts and {spent:.1f}s"
+        if give_up:
+            raise TransientError(
+                f"{failure.message} ({give_up})",
+                attempts=attempt,
+                status=failure.status,
+                method=method,
+                path=path,
+                issues=failure.issues,
+            ) from failure.cause
+        return delay
+
+
+def _header_secrets(headers: httpx.Headers) -> set[str]:
+    """The credentials a request's headers carry (whatever ``httpx.Auth`` put them there)."""
+    secrets: set[str] = set()
+    for name, value in headers.items():
+        if name.lower() == "authorization":
+            secrets |= credential_secrets(value)
+        elif name.lower() not in _PLAIN_HEADERS:
+            secrets.add(value)
+    return secrets
+
+
+def _transport_failure(
+    exc: httpx.TransportError,
+    request: httpx.Request,
+    path: str,
+    redact: Redactor,
+    replay_safe: bool,
+) -> _Failure:
+    """What an httpx error means: a failure worth retrying, or the ``FhirError`` raised."""
+    own = str(exc) if isinstance(exc, _RequestTimeLimit) else None  # our words, not the server's
+    _scrub_chain(exc, redact)
+    method = request.method
+    certificate = _certificate_error(exc)
+    if certificate is not None:
+        reason = certificate.verify_message or certificate.reason or "unknown reason"
+        raise FhirError(
+            cap(f"TLS certificate verification failed for {request.url.host}: {reason}"),
+            method=method,
+            path=path,
+        ) from exc
+    name = type(exc).__name__.lstrip("_")
+    if not isinstance(exc, _RETRY_ERRORS):
+        raise FhirError(f"could not send the request: {name}", method=method, path=path) from exc
+    # httpx's own message is left out: some carry the URL with its query values.
+    if own is not None:
+        message = own
+    elif isinstance(exc, httpx.TimeoutException):
+        message = f"timed out: {name}"
+    else:
+        message = f"connection failed: {name}"
+    retryable = replay_safe or isinstance(exc, _NOT_SENT_ERRORS)
+    return _Failure(message, retryable=retryable, cause=exc)
 
 
 def _checked_type(resource_type: Any) -> str:
@@ -497,26 +843,24 @@ def _checked_id(resource_id: Any) -> str:
     return resource_id
 
 
-def _malformed(response: httpx.Response, message: str) -> MalformedResponse:
+def _malformed(answer: _Answer, message: str) -> MalformedResponse:
     return MalformedResponse(
-        message,
-        status=response.status_code,
-        method=response.request.method,
-        path=_redacted(response.request.url),
+        message, status=answer.status_code, method=answer.method, path=answer.path
     )
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(answer: _Answer) -> Any:
     try:
-        return orjson.loads(response.content)
+        return orjson.loads(answer.content)
     except orjson.JSONDecodeError as exc:
-        raise _malformed(response, "body is not JSON") from exc
+        raise _malformed(answer, "body is not JSON") from exc
 
 
-def _expect(response: httpx.Response, resource_type: str) -> dict[str, Any]:
-    body = _json(response)
+def _expect(answer: _Answer, resource_type: str) -> dict[str, Any]:
+    body = _json(answer)
     found = body.get("resourceType") if isinstance(body, dict) else type(body).__name__
     if found != resource_type:
-        raise _malformed(response, f"expected a {resource_type}, got {found!r}")
+        # What a server put in resourceType is its text like any other.
+        raise _malformed(answer, f"expected a {resource_type}, got {answer.redact(repr(found))}")
     resource: dict[str, Any] = body
     return resource
