@@ -413,7 +413,16 @@ def server_options(func: Any) -> Any:
             type=float,
             default=60.0,
             show_default=True,
-            help="Seconds to wait for the server to connect or to send the next bytes.",
+            help="Seconds to wait for the server to connect or to send the next bytes"
+            " (per read; at most --request-timeout).",
+        ),
+        click.option(
+            "--request-timeout",
+            type=click.FloatRange(min=1),
+            default=300.0,
+            show_default=True,
+            help="Seconds one request may take in all, however slowly the server sends: a"
+            " stalled server is a temporary failure, retried, not a hang.",
         ),
     ]
     for option in reversed(options):
@@ -437,6 +446,7 @@ def _require_explicit(names: list[str]) -> None:
 
 
 def _client(server: str, timeout: float, auth: dict[str, Any]) -> Any:
+    request_timeout = auth.pop("request_timeout")
     """A FhirClient for the options, or a usage error naming the option (never the secret)."""
     import httpx
 
@@ -447,6 +457,7 @@ def _client(server: str, timeout: float, auth: dict[str, Any]) -> Any:
             server,
             auth=_auth(server, auth),
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+            request_timeout=request_timeout,
         )
     except ValueError as exc:
         raise click.BadParameter(
@@ -476,7 +487,10 @@ def _auth(server: str, options: dict[str, Any]) -> Any:
                     f"environment variable {token_env} is empty or not set",
                     param_hint="--token-env",
                 )
-            return BearerToken(token)
+            try:
+                return BearerToken(token)
+            except ValueError as exc:  # the message names no part of the token
+                raise click.BadParameter(f"{token_env}: {exc}", param_hint="--token-env") from exc
         if method == "basic":
             return (options["basic_user"] or "", os.environ.get("MESO_FHIR_BASIC_PASSWORD", ""))
         if method == "smart":

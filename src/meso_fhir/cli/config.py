@@ -40,6 +40,7 @@ SETTINGS: dict[str, tuple[type, tuple[str, ...]]] = {
     "client_secret_env": (str, ("sync", "check")),
     "client_secret_method": (str, ("sync", "check")),
     "timeout": (float, ("sync", "check")),
+    "request_timeout": (float, ("sync", "check")),
     "mrn_system": (str, ("sync", "check", "map")),
     "identifier_base": (str, ("sync", "map")),
     "timezone": (str, ("sync", "map")),
