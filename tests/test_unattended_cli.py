@@ -323,3 +323,33 @@ def test_ctrl_c_while_sending_stops_cleanly_and_a_rerun_resumes(
     assert in_flight > 0 and report.records["pending"] == 68 - report.records["synced"]
     again = run(client, tmp_path)
     assert again.aborted is None and again.records["synced"] == 68 - report.records["synced"]
+
+
+def test_a_404_with_an_operation_outcome_is_a_records_fault_not_the_endpoints(
+    metadata: HTTPXMock, client: FhirClient, tmp_path: Path
+) -> None:
+    # HAPI-1091: a conditional reference in the bundle matched nothing
+    def server(request: httpx.Request) -> httpx.Response:
+        bundle = orjson.loads(request.content)
+        if any("C001-S1-O1" in e["request"]["url"] for e in bundle["entry"]):
+            return httpx.Response(
+                404,
+                json={
+                    "resourceType": "OperationOutcome",
+                    "issue": [
+                        {
+                            "severity": "error",
+                            "code": "not-found",
+                            "diagnostics": "HAPI-1091: no match",
+                        }
+                    ],
+                },
+            )
+        return transaction_response(request)
+
+    metadata.add_callback(server, method="POST", url=BASE, is_reusable=True)
+    report = run(client, tmp_path)
+    assert report.aborted is None
+    assert [(f.kind, f.source_id, f.status) for f in report.failures] == [
+        ("observation", "C001-S1-O1", 404)
+    ]

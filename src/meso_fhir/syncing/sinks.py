@@ -32,6 +32,12 @@ from .report import Failure
 ENDPOINT_REFUSED = frozenset({404, 405, 415})
 
 
+def _endpoint_refused(exc: FhirError) -> bool:
+    # HAPI answers 404 with an OperationOutcome (HAPI-1091) when a conditional reference in
+    # the bundle matches nothing: that is a record's fault, and bisection finds it.
+    return exc.status in ENDPOINT_REFUSED and not (exc.status == 404 and exc.issues)
+
+
 @dataclass
 class Outcome:
     """What became of one record: sent (with a result per resource), written, or failed."""
@@ -99,7 +105,7 @@ class Sender:
         except AuthenticationFailed:
             raise  # the job's fault, not the records': stop (send turns it into Aborted)
         except RequestRejected as exc:
-            if exc.status in ENDPOINT_REFUSED:
+            if _endpoint_refused(exc):
                 raise  # the transaction endpoint itself said no: no record is to blame
             if len(sendable) == 1:
                 failed.add(sendable[0].key)
