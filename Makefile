@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT := out
 
-.PHONY: example check test lint types format profiles bench clean
+.PHONY: example check test lint types format profiles bench clean hapi hapi-build fhir-package hl7-validate
 
 $(BIN)/meso-fhir: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,26 @@ test: $(BIN)/meso-fhir node_modules/.package-lock.json
 	$(BIN)/pytest -q
 
 check: lint types profiles test
+
+# A local HAPI FHIR JPA server (R4, H2 in memory) on 127.0.0.1, port $HAPI_PORT or 8080, built
+# from Maven Central with Java 17 + Maven (first build: a few minutes; see tests/hapi/).
+hapi:
+	bash tests/hapi/run.sh
+
+hapi-build:
+	bash tests/hapi/run.sh --build-only
+
+# The installable FHIR package of the profiles, build/meso-fhir-profiles-<version>.tgz, from the
+# committed profiles/package/ (Python standard library only; bash profiles/build.sh makes it too).
+fhir-package:
+	$(PYTHON) scripts/make_fhir_package.py
+
+# The HL7 FHIR Validator, offline, on the profile examples, the Bundle of examples/clinic.json and
+# that of a generated 1,000-record export; exit 1 on any error. First run: ~130 MB from Maven
+# Central and two npm packages into build/hl7-validator/. --with-invalid adds the negative cases
+# and compares them with meso-fhir validate (tests/test_hl7_validator.py does both).
+hl7-validate: $(BIN)/meso-fhir node_modules/.package-lock.json
+	$(BIN)/python scripts/hl7_validate.py
 
 clean:
 	rm -rf $(VENV) node_modules $(OUT)
