@@ -24,8 +24,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).parent))
 from generate import write_export
 
-from meso_fhir import r4b
-from meso_fhir.validation import Validator
+from meso_fhir.validation import Validator, r4b
 
 
 def best(run: Callable[[], object], times: int = 3) -> float:

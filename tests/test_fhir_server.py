@@ -134,7 +134,7 @@ def transaction(*entries: dict[str, Any]) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "transaction", "entry": list(entries)}
 
 
-def patient_and_observation(value: str, observation: dict[str, Any] | None = None) -> dict:
+def patient_and_observation(value: str, observation: dict[str, Any] | None = None) -> dict[str, Any]:
     patient_urn = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, value)}"
     observation = observation or {
         "resourceType": "Observation",
@@ -336,9 +336,10 @@ def profile_violation_cases() -> list[tuple[str, dict[str, Any], str, str]]:
     for path in sorted(PACKAGE.glob("*.json")):
         example = load(path)
         for url in example.get("meta", {}).get("profile", []):
-            sd = definitions.get(url)
-            if sd is None or sd["type"] != example.get("resourceType"):
+            found = definitions.get(url)
+            if found is None or found["type"] != example.get("resourceType"):
                 continue
+            sd = found
             for element in sd["snapshot"]["element"]:
                 parts = element["path"].split(".")
                 name = parts[-1]

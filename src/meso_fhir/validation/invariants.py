@@ -1,0 +1,204 @@
+"""The invariants of the snapshots (``constraint[].expression``): which are checked, and how.
+
+Every invariant is compiled once per expression. The fast FHIRPath subset (``fhirpath``) runs
+first; an expression outside the subset, or an evaluation the subset cannot decide, goes to
+fhirpathpy (R4 model). ``ext-1``, ``ref-1`` and ``dom-3`` are checked natively: the same rule,
+much faster (ref-1 and dom-3 also use functions outside the subset: substring(),
+descendants()). An invariant whose result is empty counts as satisfied; one that cannot be
+evaluated at all is a warning, not an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+from fhirpathpy import compile as fhirpath_compile
+from fhirpathpy.engine.nodes import ResourceNode
+from fhirpathpy.models import models as fhirpath_models
+
+from . import fhirpath
+from .issues import ERROR, WARNING, Run
+
+__all__ = ["Constrained", "Constraint", "Invariants", "constraints_of"]
+
+# dom-6: best practice (narrative); txt-1/txt-2: htmlChecks(), which fhirpathpy does not have.
+# ele-1 (a value or children): reported as empty-element / empty-array by the walker instead.
+_SKIPPED: Final = frozenset({"dom-6", "txt-1", "txt-2", "ele-1"})
+# All four hold trivially when a resource has no contained resources, the common case.
+_ON_CONTAINED: Final = frozenset({"dom-2", "dom-3", "dom-4", "dom-5"})
+_UNCOMPILED: Final[Any] = object()
+
+# fhirpathpy leaves create_node untyped; the annotation keeps mypy's strict mode on the callers.
+_create_node: Callable[[Any, str], Any] = ResourceNode.create_node
+
+
+@dataclass(frozen=True, slots=True)
+class Constraint:
+    key: str
+    severity: str
+    human: str
+    expression: str
+
+
+class Constrained(Protocol):
+    """An element of a snapshot, as far as its invariants are concerned."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def constraints(self) -> tuple[Constraint, ...]: ...
+
+
+def constraints_of(element: Mapping[str, Any]) -> tuple[Constraint, ...]:
+    """The invariants of one snapshot element that are checked."""
+    return tuple(
+        Constraint(c["key"], c.get("severity", ERROR), c.get("human", c["key"]), c["expression"])
+        for c in element.get("constraint", ())
+        if c.get("expression") and c["key"] not in _SKIPPED
+    )
+
+
+def _has_value(inputs: list[Any]) -> list[bool]:
+    """FHIRPath hasValue(), which fhirpathpy lacks: a single primitive with a value."""
+    return [len(inputs) == 1 and inputs[0] is not None and not isinstance(inputs[0], (dict, list))]
+
+
+_FHIRPATH_OPTIONS: Final = {
+    "traceFn": lambda label, value: None,  # fhirpathpy prints trace() to stdout otherwise
+    "userInvocationTable": {"hasValue": {"fn": _has_value, "arity": {0: []}}},
+}
+
+
+class Invariants:
+    """Evaluates invariants, with the compiled expressions cached (one per validator)."""
+
+    def __init__(self, *, fast_fhirpath: bool = True) -> None:
+        self._use_fast = fast_fhirpath
+        self._fast: dict[str, fhirpath.Fn | None] = {}
+        self._slow: dict[str, Callable[..., Any] | None] = {}
+        self._model = fhirpath_models["r4"]
+
+    def check(self, run: Run, el: Constrained, item: Any, path: str, type_code: str | None) -> None:
+        """Check the invariants of ``el`` on one of its values (``item``, at ``path``)."""
+        for c in el.constraints:
+            if c.key in _ON_CONTAINED and not (isinstance(item, dict) and "contained" in item):
+                continue
+            native = _NATIVE.get(c.key)
+            if native is not None:
+                ok: bool | None = native(item, run)
+            else:
+                ok = self._evaluate(c, item, run, el, type_code)
+            if ok is False:
+                run.add(
+                    ERROR if c.severity == ERROR else WARNING,
+                    f"invariant:{c.key}",
+                    path,
+                    c.human,
+                    "fhirpath" if native is None else "meso-fhir",
+                )
+            elif ok is None:
+                run.add(
+                    WARNING,
+                    f"invariant:{c.key}",
+                    path,
+                    f"could not be evaluated: {c.expression}",
+                    "fhirpath",
+                )
+
+    def _evaluate(
+        self, c: Constraint, item: Any, run: Run, el: Constrained, type_code: str | None
+    ) -> bool | None:
+        result: list[Any] | None = None
+        if self._use_fast:
+            fast = self._fast.get(c.expression, _UNCOMPILED)
+            if fast is _UNCOMPILED:
+                fast = self._fast[c.expression] = fhirpath.compile(c.expression)
+            if fast is not None:
+                try:
+                    result = fast([item], item, fhirpath.Env(run.root, type_code))
+                except fhirpath.Unsupported:
+                    result = None
+        if result is None:
+            result = self._evaluate_fhirpathpy(c, item, run, el, type_code)
+            if result is None:
+                return None
+        if not result:
+            return True
+        return all(r is True for r in result) if all(isinstance(r, bool) for r in result) else True
+
+    def _evaluate_fhirpathpy(
+        self, c: Constraint, item: Any, run: Run, el: Constrained, type_code: str | None
+    ) -> list[Any] | None:
+        fn = self._slow.get(c.expression, _UNCOMPILED)
+        if fn is _UNCOMPILED:
+            try:
+                fn = fhirpath_compile(c.expression, self._model, _FHIRPATH_OPTIONS)
+            except Exception:  # a syntax error in a profile: reported, not raised
+                fn = None
+            self._slow[c.expression] = fn
+        if fn is None:
+            return None
+        if isinstance(item, dict) and "resourceType" in item:
+            node: Any = item
+        else:
+            # fhirpathpy needs the type of a non-resource value for ofType() and choice names.
+            node = _create_node(
+                item, type_code if type_code and type_code != "BackboneElement" else el.path
+            )
+        try:
+            result = fn(node, {"resource": run.root, "rootResource": run.root})
+        except Exception:
+            return None
+        return list(result) if isinstance(result, list) else [result]
+
+
+def _ext_1(item: Any, run: Run) -> bool:
+    if not isinstance(item, dict):
+        return True
+    has_value = any(k.startswith("value") for k in item)
+    return bool(item.get("extension")) != has_value
+
+
+def _ref_1(item: Any, run: Run) -> bool:
+    if not isinstance(item, dict):
+        return True
+    ref = item.get("reference")
+    return not (isinstance(ref, str) and ref.startswith("#") and ref != "#") or ref in run.contained
+
+
+def _dom_3(item: Any, run: Run) -> bool:
+    """Every contained resource is referenced (from the container or from another contained)."""
+    if not isinstance(item, dict):
+        return True
+    refs = set(_strings_at(item, "reference"))
+    contained = item.get("contained")
+    return all(
+        not isinstance(c, dict)
+        or f"#{c.get('id')}" in refs
+        or "#" in set(_strings_at(c, "reference"))
+        for c in (contained if isinstance(contained, list) else [])
+    )
+
+
+# Checked in Python instead of by their expression (see the module docstring).
+_NATIVE: Final[dict[str, Callable[[Any, Run], bool]]] = {
+    "ext-1": _ext_1,
+    "ref-1": _ref_1,
+    "dom-3": _dom_3,
+}
+
+
+def _strings_at(data: Any, key: str) -> Iterator[str]:
+    """Every string value of ``key`` anywhere below ``data``."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            if k == key and isinstance(v, str):
+                yield v
+            else:
+                yield from _strings_at(v, key)
+    elif isinstance(data, list):
+        for v in data:
+            yield from _strings_at(v, key)

@@ -1,0 +1,412 @@
+"""The walk of a resource against compiled snapshots: cardinality, JSON kinds, empty values,
+fixed values and patterns, ``value[x]`` types, slices, extensions and references; bindings and
+invariants are checked on the way (``bindings``, ``invariants``).
+
+A resource is walked once against its base definition (``base``: every rule, every datatype it
+reaches through the datatypes' own snapshots) and once per known profile it declares (only the
+profile's own rules). Messages never echo a resource's string values except codes and URLs:
+dates and names are patient data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Final
+
+from ..codes import CANONICAL
+from .bindings import CODED, Terminology
+from .definitions import CORE_SD
+from .invariants import Invariants
+from .issues import ERROR, Run
+from .matching import equal, in_slice, matches
+from .snapshots import MISSING, El, Snapshots, Tree
+
+__all__ = ["Walker"]
+
+# JSON kind of each primitive type (the JSON representation of FHIR R4).
+_PRIMITIVE_KIND: Final[dict[str, tuple[type, ...]]] = {
+    "boolean": (bool,),
+    "integer": (int,),
+    "positiveInt": (int,),
+    "unsignedInt": (int,),
+    "decimal": (int, float),
+    **{
+        t: (str,)
+        for t in (
+            "string",
+            "code",
+            "id",
+            "uri",
+            "url",
+            "canonical",
+            "oid",
+            "uuid",
+            "markdown",
+            "base64Binary",
+            "date",
+            "dateTime",
+            "instant",
+            "time",
+            "xhtml",
+        )
+    },
+}
+_REF_RE: Final = re.compile(
+    r"^(#[A-Za-z0-9\-.]{0,64}"  # contained ("#" alone: the container)
+    r"|urn:uuid:[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
+    r"|urn:oid:[0-2](\.(0|[1-9][0-9]*))+"
+    r"|([a-z][a-z0-9+.\-]*://[^\s/]+(/[^\s/]+)*/)?[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}(/_history/[A-Za-z0-9\-.]{1,64})?"
+    r"|[A-Z][A-Za-z]+\?\S+)$"  # conditional reference (transactions)
+)
+_REF_TYPE_RE: Final = re.compile(r"([A-Z][A-Za-z]+)(/[A-Za-z0-9\-.]{1,64}(/_history/[^/]+)?|\?.*)$")
+
+# Found present in an object: element -> [(JSON key, type of a choice, value)].
+_Present = dict[El, list[tuple[str, str | None, Any]]]
+
+
+class Walker:
+    """Walks resources against the compiled trees of ``snapshots``."""
+
+    def __init__(
+        self, snapshots: Snapshots, terminology: Terminology, invariants: Invariants
+    ) -> None:
+        self._snapshots = snapshots
+        self._terminology = terminology
+        self._invariants = invariants
+
+    def check_resource(self, run: Run, tree: Tree, resource: dict[str, Any], path: str) -> None:
+        """Every rule of ``tree`` (a base definition or a profile) on ``resource``."""
+        self._invariants.check(run, tree.root, resource, path, resource.get("resourceType"))
+        self._walk_object(run, tree.root, resource, path, tree.base)
+
+    # -- objects and values ------------------------------------------------------------------------
+    def _walk_object(self, run: Run, el: El, obj: dict[str, Any], path: str, base: bool) -> None:
+        """Check the children of ``el`` in ``obj`` (a resource or a complex value). Unknown keys
+        are left to fhir.resources."""
+        present: _Present = {}
+        other: set[El] = set()  # present only as _element (extensions), or with a wrong type
+        keys = el.keys
+        for key, value in obj.items():
+            hit = keys.get(key)
+            if hit is not None:
+                present.setdefault(hit[0], []).append((key, hit[1], value))
+            elif key[:1] == "_":
+                primitive = keys.get(key[1:])
+                if primitive is not None:
+                    other.add(primitive[0])
+            elif el.choices and not base:
+                wrong = self._check_choice_key(run, el, key, path)
+                if wrong is not None:
+                    other.add(wrong)
+        if el.required or (el.sliced_required and not base):
+            _report_missing(run, el, present, other, path, base)
+        for child, found in present.items():
+            if child.choice and len(found) > 1:
+                run.add(
+                    ERROR,
+                    "cardinality",
+                    f"{path}.{child.json_name}",
+                    f"maximum 1, found {len(found)} ({', '.join(k for k, _, _ in found)})",
+                )
+            for key, type_code, value in found:
+                self._walk_values(run, child, key, type_code, value, f"{path}.{key}", base)
+
+    def _check_choice_key(self, run: Run, el: El, key: str, path: str) -> El | None:
+        """A key of a choice element whose type the profile does not allow: report it."""
+        for child in el.choices:
+            if (
+                child.check_types
+                and key.startswith(child.name)
+                and key[len(child.name) :][:1].isupper()
+            ):
+                allowed = ", ".join(child.types)
+                run.add(
+                    ERROR,
+                    "type",
+                    f"{path}.{key}",
+                    f"{child.json_name} type {key[len(child.name) :]} is not allowed here"
+                    f" (allowed: {allowed})",
+                )
+                return child
+        return None
+
+    def _walk_values(
+        self, run: Run, el: El, key: str, type_code: str | None, value: Any, path: str, base: bool
+    ) -> None:
+        """The value of one JSON key: a single value or an array of them."""
+        if isinstance(value, list) or value is None or (base and el.repeats):
+            items = _items(run, el, value, path, base)
+            if items is None:
+                return
+        else:  # the common case, without a call
+            items = [(path, value)]
+        if el.check_card and el.max is not None and len(items) > el.max:
+            run.add(ERROR, "cardinality", path, f"maximum {el.max}, found {len(items)}")
+        elif el.check_card and len(items) < el.min:
+            run.add(ERROR, "cardinality", path, f"minimum {el.min}, found {len(items)}")
+        type_code = type_code or (el.types[0] if len(el.types) == 1 else None)
+        for ipath, item in items:
+            if item is None:
+                if base:
+                    run.add(ERROR, "empty-element", ipath, "null is not a FHIR value")
+                continue
+            self._check_item(run, el, type_code, item, ipath, base)
+        if el.type_slices and key in el.type_slices:
+            s = el.type_slices[key]
+            for ipath, item in items:
+                self._check_item(run, s, type_code, item, ipath, False)
+        elif el.slicing is not None and el.slices:
+            self._check_slices(run, el, type_code, items, path)
+
+    def _check_item(
+        self, run: Run, el: El, type_code: str | None, item: Any, path: str, base: bool
+    ) -> None:
+        """One value of ``el``: its own rules, then its children."""
+        kinds = _PRIMITIVE_KIND.get(type_code) if type_code else None
+        # The common case (the right JSON kind, not empty) without a call; _has_kind decides.
+        if kinds is not None:
+            fine = type(item) in kinds and item != ""
+        else:
+            fine = type(item) is dict and bool(item)
+        if not fine and not _has_kind(run, type_code, item, path, base):
+            return
+        if el.fixed is not MISSING and not equal(item, el.fixed):
+            run.add(ERROR, "fixed-value", path, f"expected {_show(el.fixed)}")
+        if el.pattern is not MISSING and not matches(item, el.pattern):
+            run.add(ERROR, "pattern", path, f"must match {_show(el.pattern)}")
+        if el.binding and type_code in CODED:
+            self._terminology.check_binding(run, el.binding, type_code, item, path)
+        if type_code == "Reference":
+            self._check_reference(run, el, item, path, base)
+        if el.constraints:
+            self._invariants.check(run, el, item, path, type_code)
+        if isinstance(item, dict):
+            self._descend(run, el, type_code, item, path, base)
+
+    def _descend(
+        self, run: Run, el: El, type_code: str | None, item: dict[str, Any], path: str, base: bool
+    ) -> None:
+        """The children of a complex value: from ``el`` when the snapshot lists them, else (base
+        walk) from the snapshot of the value's datatype."""
+        snapshots = self._snapshots
+        if type_code == "Resource":
+            if base and el.name == "contained" and isinstance(item.get("resourceType"), str):
+                tree = snapshots.tree(CORE_SD + item["resourceType"])
+                if tree is not None:
+                    self.check_resource(run, tree, item, path)
+            return
+        if el.children:
+            self._walk_object(run, el, item, path, base)
+        elif base and type_code is not None:
+            dt = snapshots.tree(CORE_SD + type_code)
+            if dt is not None:
+                self._invariants.check(run, dt.root, item, path, type_code)
+                self._walk_object(run, dt.root, item, path, True)
+        if base and type_code == "Coding":
+            self._terminology.check_local_code(run, item, path)
+        if base and type_code == "Extension":
+            self._check_extension(run, item, path)
+        for url in el.type_profiles:
+            tree = snapshots.tree(url)
+            if tree is not None and not tree.base:
+                self._check_profiled(run, tree, item, path, type_code)
+
+    def _check_profiled(
+        self, run: Run, tree: Tree, item: dict[str, Any], path: str, type_code: str | None
+    ) -> None:
+        """A value constrained by a profile of its type (SimpleQuantity, an extension)."""
+        saved, run.profile = run.profile, tree.url
+        self._invariants.check(run, tree.root, item, path, type_code)
+        self._walk_object(run, tree.root, item, path, False)
+        run.profile = saved
+
+    # -- slices ------------------------------------------------------------------------------------
+    def _check_slices(
+        self, run: Run, el: El, type_code: str | None, items: list[tuple[str, Any]], path: str
+    ) -> None:
+        assert el.slicing is not None
+        matched: dict[int, list[tuple[str, Any]]] = {i: [] for i in range(len(el.slices))}
+        unmatched: list[str] = []
+        for ipath, item in items:
+            for i, s in enumerate(el.slices):
+                if in_slice(el.slicing, s, item):
+                    matched[i].append((ipath, item))
+                    break
+            else:
+                unmatched.append(ipath)
+        for i, s in enumerate(el.slices):
+            found = matched[i]
+            if len(found) < s.min or (s.max is not None and len(found) > s.max):
+                bound = f"minimum {s.min}" if len(found) < s.min else f"maximum {s.max}"
+                run.add(
+                    ERROR,
+                    "cardinality",
+                    f"{path}:{s.slice_name}",
+                    f"slice {s.slice_name}: {bound}, found {len(found)}",
+                )
+            for ipath, item in found:
+                self._check_item(run, s, type_code, item, ipath, False)
+        if el.slicing.rules == "closed":
+            for ipath in unmatched:
+                run.add(
+                    ERROR, "slice", ipath, "matches none of the slices and the slicing is closed"
+                )
+
+    # -- references and extensions -----------------------------------------------------------------
+    def _check_reference(self, run: Run, el: El, item: Any, path: str, base: bool) -> None:
+        if not isinstance(item, dict):
+            return
+        ref = item.get("reference")
+        target: str | None = None
+        if isinstance(ref, str):
+            if base and not _REF_RE.match(ref):
+                run.add(
+                    ERROR,
+                    "reference-format",
+                    f"{path}.reference",
+                    "not a reference (Type/id, absolute URL, urn:uuid:, urn:oid:, #id, Type?query)",
+                )
+                return
+            target = _target_type(run, ref, path, base)
+        if target is None and isinstance(item.get("type"), str):
+            target = item["type"]
+        if target is not None and el.targets is not None and target not in el.targets:
+            run.add(
+                ERROR,
+                "reference-target",
+                f"{path}.reference" if isinstance(ref, str) else path,
+                f"a reference to a {target}; allowed here: {', '.join(sorted(el.targets))}",
+            )
+
+    def _check_extension(self, run: Run, ext: dict[str, Any], path: str) -> None:
+        url = ext.get("url")
+        if not isinstance(url, str):
+            return
+        tree = self._snapshots.tree(url)
+        if tree is None:
+            # Other extensions may come from anywhere; the project's own must be defined.
+            if url.startswith(CANONICAL + "/"):
+                run.add(ERROR, "unknown-extension", path, f"extension {url} is not defined")
+            return
+        if tree.base or tree.type != "Extension":
+            return
+        self._check_profiled(run, tree, ext, path, "Extension")
+
+
+def _report_missing(
+    run: Run, el: El, present: _Present, other: set[El], path: str, base: bool
+) -> None:
+    """Required children of ``el`` absent from the object, and (profiles) required slices of
+    absent children, each named."""
+    for child in el.required:
+        if child not in present and child not in other:
+            run.add(
+                ERROR,
+                "cardinality",
+                f"{path}.{child.json_name}",
+                f"minimum {child.min}, found 0",
+            )
+    if base:
+        return
+    for child in el.sliced_required:
+        if child not in present:
+            for s in child.slices:
+                if s.min > 0:
+                    run.add(
+                        ERROR,
+                        "cardinality",
+                        f"{path}.{child.json_name}:{s.slice_name}",
+                        f"slice {s.slice_name}: minimum {s.min}, found 0",
+                    )
+
+
+def _items(run: Run, el: El, value: Any, path: str, base: bool) -> list[tuple[str, Any]] | None:
+    """The values under one JSON key with their paths, or None when its shape (null, empty
+    array, array for a single value or the reverse) is already reported."""
+    if value is None:
+        if base:
+            run.add(ERROR, "empty-element", path, "null is not a FHIR value: leave the element out")
+        return None
+    if isinstance(value, list):
+        if not value:
+            if base:
+                run.add(
+                    ERROR, "empty-array", path, "an array cannot be empty: leave the element out"
+                )
+            return None
+        if base and el.max == 1:
+            run.add(ERROR, "type", path, f"{el.json_name} is a single value, not an array")
+            return None
+        return [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+    if base and el.repeats:
+        run.add(ERROR, "type", path, f"{el.json_name} repeats: it must be an array")
+        return None
+    return [(path, value)]
+
+
+def _has_kind(run: Run, type_code: str | None, item: Any, path: str, base: bool) -> bool:
+    """Whether ``item`` has the JSON kind of its type and is not empty; if not, it is reported
+    (or left to fhir.resources) and its other rules are not checked."""
+    kinds = _PRIMITIVE_KIND.get(type_code) if type_code else None
+    if kinds is not None:
+        if not isinstance(item, kinds) or (isinstance(item, bool) and bool not in kinds):
+            run.add(ERROR, "type", path, f"a {type_code} must be a JSON {_kind_name(kinds)}")
+            return False
+        # fhir.resources reports the empty string (format)
+        return not (base and isinstance(item, str) and not item)
+    if type_code is not None and type_code != "Resource":
+        if not isinstance(item, dict):
+            run.add(ERROR, "type", path, f"a {type_code} must be a JSON object")
+            return False
+        if base and not item:
+            run.add(
+                ERROR, "empty-element", path, "an element must have a value or children (ele-1)"
+            )
+            return False
+    return True
+
+
+def _target_type(run: Run, ref: str, path: str, base: bool) -> str | None:
+    """The resource type a reference points to, when it can be told; an unresolvable local
+    reference (contained, or urn:uuid inside a Bundle) is reported."""
+    if ref.startswith("#"):
+        target = run.contained.get(ref) if ref != "#" else run.resource_type
+        if target is None and base:
+            run.add(
+                ERROR,
+                "reference-unresolved",
+                f"{path}.reference",
+                f"{ref} is not the id of a contained resource",
+            )
+        return target
+    if ref.startswith("urn:"):
+        found = run.full_urls.get(ref) if run.full_urls is not None else None
+        if found is not None:
+            # The entry's own resourceType problem is reported on that entry.
+            rtype = found.get("resourceType")
+            return rtype if isinstance(rtype, str) else None
+        if run.full_urls is not None and base and ref.startswith("urn:uuid:"):
+            run.add(
+                ERROR,
+                "reference-unresolved",
+                f"{path}.reference",
+                f"{ref} is the fullUrl of no entry of the Bundle",
+            )
+        return None
+    m = _REF_TYPE_RE.search(ref)
+    return m.group(1) if m else None
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+
+def _kind_name(kinds: tuple[type, ...]) -> str:
+    if bool in kinds:
+        return "boolean"
+    if float in kinds:
+        return "number"
+    return "integer" if int in kinds else "string"

@@ -1,0 +1,226 @@
+"""``Validator``: builds the checkers from the definitions and runs them on each resource."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from . import r4b
+from .bindings import Terminology
+from .definitions import CORE_SD, Definitions, packaged, resources_in
+from .invariants import Invariants
+from .issues import ERROR, WARNING, Issue, Run, dedupe
+from .snapshots import Snapshots
+from .structure import Walker
+
+__all__ = ["Validator"]
+
+
+class Validator:
+    """Validates resources against base R4 and the known profiles. Build with ``load()``.
+
+    Not thread-safe (fhirpathpy keeps global state); one per thread, or a lock.
+    """
+
+    def __init__(
+        self,
+        conformance: Iterable[Mapping[str, Any]],
+        expansions: Mapping[str, Any],
+        *,
+        fast_fhirpath: bool = True,
+    ) -> None:
+        """``conformance``: StructureDefinitions (with snapshots), ValueSets, CodeSystems.
+
+        ``expansions``: ValueSet url -> {"codes": {system: [code]}, "open": [system]}, used
+        before expanding a ValueSet from ``conformance``. ``fast_fhirpath=False`` evaluates every
+        invariant with fhirpathpy (slow; the tests compare the two).
+        """
+        self._definitions = Definitions.of(conformance, expansions)
+        self._snapshots = Snapshots(self._definitions)
+        terminology = Terminology(self._definitions)
+        # Required bindings to ValueSets that could not be expanded (filled as they are met).
+        self.unchecked_value_sets: set[str] = terminology.unchecked_value_sets
+        self._walker = Walker(self._snapshots, terminology, Invariants(fast_fhirpath=fast_fhirpath))
+
+    # -- construction ---------------------------------------------------------------------------
+    @classmethod
+    def load(cls) -> Validator:
+        """The validator with the packaged definitions (core R4 + the project's package), cached."""
+        return _load_packaged()
+
+    @classmethod
+    def from_resources(
+        cls,
+        conformance: Iterable[Mapping[str, Any]],
+        expansions: Mapping[str, Any] | None = None,
+        *,
+        fast_fhirpath: bool = True,
+    ) -> Validator:
+        """The packaged core definitions plus the given conformance resources (StructureDefinitions
+        with snapshots, ValueSets, CodeSystems) instead of the packaged project package."""
+        core = packaged("r4-core.json")
+        return cls(
+            [*core["structureDefinitions"], *conformance],
+            {**core["valueSets"], **(expansions or {})},
+            fast_fhirpath=fast_fhirpath,
+        )
+
+    @classmethod
+    def from_files(cls, *paths: Path) -> Validator:
+        """Like ``from_resources``, reading JSON files or folders of them (``*.json``: a resource
+        each, a Bundle or a list), e.g. ``Validator.from_files(Path("profiles/package"))``."""
+        extra: list[dict[str, Any]] = []
+        for path in paths:
+            files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+            for f in files:
+                extra.extend(resources_in(orjson.loads(f.read_bytes())))
+        return cls.from_resources(extra)
+
+    def known_profiles(self) -> list[str]:
+        return self._definitions.profiles()
+
+    # -- public API -------------------------------------------------------------------------------
+    def validate(self, resource: Mapping[str, Any]) -> list[Issue]:
+        """Every problem of one resource (a Bundle: of the Bundle and each entry's resource)."""
+        if not isinstance(resource, dict):
+            return [Issue(ERROR, "structure", "", "a resource must be a JSON object")]
+        if resource.get("resourceType") == "Bundle":
+            return self.validate_bundle(resource)
+        return dedupe(self._validate_resource(resource, None, None))
+
+    def validate_bundle(self, bundle: Mapping[str, Any]) -> list[Issue]:
+        """Every problem of a Bundle and of each entry's resource (``entry_index`` set)."""
+        if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+            return [Issue(ERROR, "structure", "", "not a Bundle")]
+        entries = bundle.get("entry")
+        entries = entries if isinstance(entries, list) else []
+        full_urls = _full_urls(entries)
+        # fhir.resources sees the Bundle without its entries' resources, which are each
+        # validated on their own (with their entry index).
+        shell = (
+            {
+                **bundle,
+                "entry": [
+                    {k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
+                    for e in entries
+                ],
+            }
+            if "entry" in bundle
+            else bundle
+        )
+        issues = self._validate_resource(bundle, None, None, r4b_view=shell)
+        bundle_type = bundle.get("type")
+        for i, entry in enumerate(entries):
+            res = entry.get("resource") if isinstance(entry, dict) else None
+            if isinstance(res, dict):
+                found = self._validate_resource(res, i, full_urls)
+                if bundle_type not in ("transaction", "batch"):
+                    found = [x for x in found if x.rule != "reference-unresolved"]
+                issues.extend(found)
+        return dedupe(issues)
+
+    # -- one resource --------------------------------------------------------------------------
+    def _validate_resource(
+        self,
+        resource: dict[str, Any],
+        entry_index: int | None,
+        full_urls: Mapping[str, dict[str, Any]] | None,
+        r4b_view: dict[str, Any] | None = None,
+    ) -> list[Issue]:
+        rtype = resource.get("resourceType")
+        rid = resource.get("id") if isinstance(resource.get("id"), str) else None
+        if not isinstance(rtype, str):
+            return [
+                Issue(
+                    ERROR,
+                    "structure",
+                    "resourceType",
+                    "resourceType is missing",
+                    None,
+                    rid,
+                    entry_index,
+                )
+            ]
+        run = Run(resource, rtype, rid, entry_index, full_urls, contained=_contained(resource))
+        base = self._snapshots.tree(CORE_SD + rtype)
+        if base is not None:
+            self._walker.check_resource(run, base, resource, rtype)
+        for err in r4b.structure_errors(r4b_view if r4b_view is not None else resource):
+            run.issues.append(r4b.issue_of(run, err))
+        if base is None and not run.issues:
+            run.add(
+                WARNING,
+                "structure",
+                rtype,
+                f"no base definition of {rtype} is packaged: "
+                "only the fhir.resources structure checks ran",
+            )
+        self._check_profiles(run, resource, rtype)
+        return run.issues
+
+    def _check_profiles(self, run: Run, resource: dict[str, Any], rtype: str) -> None:
+        """Every profile in ``meta.profile`` that is known; the others are warnings."""
+        meta = resource.get("meta")
+        profiles = meta.get("profile") if isinstance(meta, dict) else None
+        for i, url in enumerate(profiles if isinstance(profiles, list) else []):
+            if not isinstance(url, str):
+                continue
+            tree = self._snapshots.tree(url.split("|", 1)[0])
+            path = f"{rtype}.meta.profile[{i}]"
+            if tree is None:
+                run.add(
+                    WARNING, "unknown-profile", path, f"profile {url} is not known: not checked"
+                )
+            elif tree.type != rtype:
+                run.add(
+                    ERROR, "profile-type", path, f"profile {url} is for {tree.type}, not {rtype}"
+                )
+            elif not tree.base:  # a base definition as a profile: already checked
+                run.profile = tree.url
+                self._walker.check_resource(run, tree, resource, rtype)
+                run.profile = None
+
+
+def _contained(resource: dict[str, Any]) -> dict[str, str]:
+    """The contained resources by local reference: "#id" -> resourceType."""
+    contained = resource.get("contained")
+    if not isinstance(contained, list):
+        return {}
+    return {
+        f"#{c['id']}": c["resourceType"]
+        for c in contained
+        if isinstance(c, dict)
+        and isinstance(c.get("id"), str)
+        and isinstance(c.get("resourceType"), str)
+    }
+
+
+def _full_urls(entries: list[Any]) -> dict[str, dict[str, Any]]:
+    """The entries' resources by fullUrl, and by Type/id (references between entries)."""
+    full_urls: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+            res = entry["resource"]
+            if isinstance(entry.get("fullUrl"), str):
+                full_urls[entry["fullUrl"]] = res
+            if isinstance(res.get("id"), str) and isinstance(res.get("resourceType"), str):
+                full_urls.setdefault(f"{res['resourceType']}/{res['id']}", res)
+    return full_urls
+
+
+@cache
+def _load_packaged() -> Validator:
+    core = packaged("r4-core.json")
+    project = packaged("meso-package.json")
+    if not core:
+        raise RuntimeError(
+            "meso_fhir/data/r4-core.json is missing: run scripts/build_validation_data.py"
+        )
+    return Validator(
+        [*core["structureDefinitions"], *project.get("resources", [])],
+        {**core["valueSets"], **project.get("expansions", {})},
+    )
