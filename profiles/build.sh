@@ -12,7 +12,9 @@
 # SUSHI's output into package/ (make-package.mjs: stable formatting, no timestamps, package.json,
 # .index.json); check the codes against src/meso_fhir/codes.py (check-codes.py) and validate
 # every example and test-cases/invalid/ with @medplum/core (check-examples.mjs) and pyfhircheck
-# (check-examples-pyfhircheck.py; the Python checks need a python3, pyfhircheck is optional).
+# (check-examples-pyfhircheck.py; the Python checks need a python3, pyfhircheck is optional);
+# make the installable package build/meso-fhir-profiles-<version>.tgz (scripts/make_fhir_package.py;
+# --check only checks that it is reproducible).
 # Writes nothing outside the repository except mktemp directories, which it removes.
 set -euo pipefail
 
@@ -20,7 +22,7 @@ mode=build
 case "${1:-}" in
   "") ;;
   --check) mode=check ;;
-  -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
   *) echo "usage: bash profiles/build.sh [--check]" >&2; exit 2 ;;
 esac
 
@@ -113,6 +115,24 @@ else
   rm -rf "$here/package"
   cp -R "$built" "$here/package"
   echo "build.sh: wrote profiles/package/ ($(ls "$here/package" | wc -l | tr -d ' ') files)"
+fi
+
+# The installable FHIR package (.tgz: conformance resources and an ImplementationGuide in
+# package/, examples in package/example/, .index.json files), made from package/ by
+# scripts/make_fhir_package.py with the Python standard library; not committed. --check makes it
+# from the committed and from the rebuilt package/ (in the temp dir) and compares the bytes.
+if [[ -n $python ]]; then
+  if [[ $mode == check ]]; then
+    "$python" "$root/scripts/make_fhir_package.py" --package-dir "$here/package" --out "$tmp/committed.tgz" >/dev/null
+    "$python" "$root/scripts/make_fhir_package.py" --package-dir "$built" --out "$tmp/rebuilt.tgz" >/dev/null
+    if ! cmp -s "$tmp/committed.tgz" "$tmp/rebuilt.tgz"; then
+      echo "build.sh --check: the FHIR package .tgz is not reproducible" >&2
+      exit 1
+    fi
+    echo "build.sh --check: FHIR package reproducible ($(wc -c <"$tmp/rebuilt.tgz" | tr -d ' ') bytes, sha256 $(sha256sum "$tmp/rebuilt.tgz" | cut -c1-12))"
+  else
+    echo "build.sh: wrote $("$python" "$root/scripts/make_fhir_package.py" | sed "s#^$root/##")"
+  fi
 fi
 
 # The Python validator ships a cut-down copy of the core definitions and of profiles/package

@@ -2,6 +2,9 @@
 // Turns SUSHI's output (fsh-generated/resources) into the committed FHIR package folder:
 // one <Type>-<id>.json per resource (2-space JSON, trailing newline), build dates and
 // timestamps removed so that a rebuild is byte-identical, plus package.json and .index.json.
+// Fails when a conformance resource lacks the publication metadata (status of sushi-config.yaml,
+// publisher and contact of the RuleSet Publication). The installable .tgz (examples apart, an
+// ImplementationGuide) is made from this folder by scripts/make_fhir_package.py.
 //
 // usage: node make-package.mjs <fsh-generated/resources dir> <output dir> <sushi-config.yaml>
 // The output dir must not exist yet (build.sh passes a fresh temp path).
@@ -25,6 +28,7 @@ const key = (k) => {
 const canonical = key('canonical');
 const fhirVersion = key('fhirVersion');
 const version = key('version');
+const status = key('status');
 
 const CONFORMANCE = new Set(['StructureDefinition', 'ValueSet', 'CodeSystem']);
 
@@ -52,6 +56,11 @@ function dropRestatedExtensionSlicing(sd) {
 
 fs.mkdirSync(outDir, { recursive: false });
 const index = [];
+// Publication metadata: every conformance resource has sushi-config.yaml's status, and the
+// publisher and contact of the RuleSet Publication (input/fsh/aliases.fsh), all the same.
+const problems = [];
+let publisher;
+let contact;
 for (const f of fs.readdirSync(srcDir).filter((x) => x.endsWith('.json')).sort()) {
   const r = JSON.parse(fs.readFileSync(path.join(srcDir, f), 'utf8'));
   if (r.resourceType === 'ImplementationGuide') continue;
@@ -60,13 +69,29 @@ for (const f of fs.readdirSync(srcDir).filter((x) => x.endsWith('.json')).sort()
     delete r.meta.lastUpdated;
     if (Object.keys(r.meta).length === 0) delete r.meta;
   }
-  if (CONFORMANCE.has(r.resourceType)) delete r.date;
+  if (CONFORMANCE.has(r.resourceType)) {
+    delete r.date;
+    if (r.status !== status) problems.push(`${f}: status ${r.status}, not ${status} (sushi-config.yaml)`);
+    if (!r.publisher || !Array.isArray(r.contact) || r.contact.length === 0) {
+      problems.push(`${f}: no publisher or contact (insert the RuleSet Publication)`);
+    } else if (publisher === undefined) {
+      publisher = r.publisher;
+      contact = JSON.stringify(r.contact);
+    } else if (r.publisher !== publisher || JSON.stringify(r.contact) !== contact) {
+      problems.push(`${f}: publisher/contact differ from the other conformance resources`);
+    }
+  }
   if (r.resourceType === 'StructureDefinition') dropRestatedExtensionSlicing(r);
   const filename = `${r.resourceType}-${r.id}.json`;
   fs.writeFileSync(path.join(outDir, filename), JSON.stringify(r, null, 2) + '\n');
   const row = { filename, resourceType: r.resourceType, id: r.id };
   for (const k of ['url', 'version', 'kind', 'type']) if (typeof r[k] === 'string') row[k] = r[k];
   index.push(row);
+}
+
+if (problems.length > 0) {
+  console.error(`make-package: ${problems.join('\n  ')}`);
+  process.exit(1);
 }
 
 fs.writeFileSync(
@@ -83,6 +108,7 @@ fs.writeFileSync(
       fhirVersions: [fhirVersion],
       type: 'fhir.ig',
       license: 'Apache-2.0',
+      author: publisher,
       dependencies: { 'hl7.fhir.r4.core': fhirVersion },
     },
     null,

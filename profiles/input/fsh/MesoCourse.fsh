@@ -3,8 +3,7 @@ Parent: CarePlan
 Id: meso-course
 Title: "meso-fhir course"
 Description: "A planned course of mesotherapy: the indication, the treated areas, the planned number of sessions (3 to 5) and the planned interval between them."
-* ^status = #active
-* ^experimental = false
+* insert Publication
 * obeys meso-course-1 and meso-course-2
 * identifier 1..*
 * extension contains TreatmentArea named treatmentArea 0..*

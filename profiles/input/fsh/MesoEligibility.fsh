@@ -3,8 +3,7 @@ Parent: Observation
 Id: meso-eligibility
 Title: "meso-fhir eligibility decision"
 Description: "The decision at the end of the pre-treatment screening: eligible, deferred or contraindicated. hasMember points at the screening findings and vital signs, derivedFrom at the findings the decision rests on, and the extension workflow-supportingInfo at the medication statements reviewed (R4 derivedFrom cannot reference a MedicationStatement)."
-* ^status = #active
-* ^experimental = false
+* insert Publication
 * identifier 1..*
 * category 1..*
 * insert RequiredCoding(code, eligibility, $meso, eligibility)

@@ -3,8 +3,7 @@ Parent: MedicationAdministration
 Id: meso-injection
 Title: "meso-fhir injection"
 Description: "One injection of a session: the product (a contained Medication with its substances and lot number), the volume in mL, the site, the route (intradermal or subcutaneous), the technique, the depth and the needle."
-* ^status = #active
-* ^experimental = false
+* insert Publication
 * obeys meso-inj-1 and meso-inj-2
 * identifier 1..*
 * medication[x] only Reference(Medication)

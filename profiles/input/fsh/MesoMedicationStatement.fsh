@@ -3,8 +3,7 @@ Parent: MedicationStatement
 Id: meso-medication-statement
 Title: "meso-fhir medication statement"
 Description: "A medicine reviewed at the screening (aspirin and other NSAIDs, anticoagulants): taken, or stopped before the course (status stopped)."
-* ^status = #active
-* ^experimental = false
+* insert Publication
 * identifier 1..*
 * medication[x] only CodeableConcept
 * subject only Reference(Patient)

@@ -3,8 +3,7 @@ Parent: Patient
 Id: meso-patient
 Title: "meso-fhir Patient"
 Description: "A patient of the mesotherapy clinic, identified by the hospital EHR's medical record number (MRN)."
-* ^status = #active
-* ^experimental = false
+* insert Publication
 * identifier 1..*
 * identifier.system 1..1
 * identifier.value 1..1

@@ -3,8 +3,7 @@ Parent: Observation
 Id: meso-screening-finding
 Title: "meso-fhir screening finding"
 Description: "One finding of the pre-treatment screening: pregnancy status (LOINC 82810-3, coded answer), Fitzpatrick skin type (SNOMED CT 443635002, local answer), Glogau photo-ageing grade (local question and answer), or the yes/no answer to one contraindication question (local ci-* code first, the SNOMED CT concept of the condition after it where there is one; category contraindication and survey)."
-* ^status = #active
-* ^experimental = false
+* insert Publication
 * obeys meso-screen-1 and meso-screen-2 and meso-screen-3 and meso-screen-4
 * identifier 1..*
 * category 1..*

@@ -3,8 +3,7 @@ Parent: Procedure
 Id: meso-session
 Title: "meso-fhir session"
 Description: "One mesotherapy session of a course: when, by whom, which areas, why; the injections given are MedicationAdministrations partOf it."
-* ^status = #active
-* ^experimental = false
+* insert Publication
 * identifier 1..*
 * extension contains SessionNumber named sessionNumber 1..1
 * extension[sessionNumber].url = "https://meso-fhir.org/fhir/StructureDefinition/session-number" (exactly)

@@ -3,8 +3,7 @@ Parent: $vitalsigns
 Id: meso-vital-signs
 Title: "meso-fhir vital signs"
 Description: "A vital sign measured at a mesotherapy screening, shaped as the base FHIR vital signs profile: LOINC code, UCUM units. The blood pressure panel (85354-9) carries its systolic and diastolic components and no value of its own."
-* ^status = #active
-* ^experimental = false
+* insert Publication
 * obeys meso-vs-1 and meso-vs-2
 * identifier 1..*
 * code from MesoVitalSignCodes (required)

@@ -19,3 +19,16 @@ RuleSet: RequiredCoding(path, slice, system, code)
 * {path}.coding 1..*
 * {path}.coding contains {slice} 1..1
 * {path}.coding[{slice}] = {system}#{code}
+
+// Publication metadata of every conformance resource (profiles, extensions, value sets, the code
+// system): insert it in each. Their status is sushi-config.yaml's `status` (draft), which SUSHI
+// applies to every conformance resource that sets no ^status itself. SUSHI does not copy the
+// config's publisher or contact into them (in FSHOnly mode it warns that those keys are unused;
+// otherwise it puts them on the ImplementationGuide only), so they are set here; make-package.mjs
+// checks every conformance resource carries them and uses the publisher as package.json author.
+RuleSet: Publication
+* ^experimental = false
+* ^publisher = "meso-fhir"
+* ^contact[0].name = "meso-fhir"
+* ^contact[0].telecom[0].system = #url
+* ^contact[0].telecom[0].value = "https://meso-fhir.org"

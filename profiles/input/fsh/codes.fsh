@@ -6,8 +6,7 @@ Id: meso
 Title: "meso-fhir local codes"
 Description: "Local concepts of mesotherapy records for which no verified SNOMED CT or LOINC code exists: the procedure itself, injection techniques, aesthetic indications, skin classifications, contraindication questions, the eligibility decision, some measurements and outcome scales, and substances."
 * ^url = "https://meso-fhir.org/fhir/CodeSystem/meso"
-* ^status = #active
-* ^experimental = false
+* insert Publication
 * ^caseSensitive = true
 * ^content = #complete
 

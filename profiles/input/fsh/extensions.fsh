@@ -5,8 +5,7 @@ Id: session-number
 Title: "Session number"
 Description: "The ordinal number of a mesotherapy session within its course (1 for the first session)."
 Context: Procedure
-* ^status = #active
-* ^experimental = false
+* insert Publication
 * value[x] 1..1
 * value[x] only positiveInt
 
@@ -15,8 +14,7 @@ Id: treatment-area
 Title: "Treatment area"
 Description: "A body area treated in a course of mesotherapy."
 Context: CarePlan
-* ^status = #active
-* ^experimental = false
+* insert Publication
 * value[x] 1..1
 * value[x] only CodeableConcept
 * value[x] from MesoBodySite (extensible)
@@ -26,8 +24,7 @@ Id: injection-depth
 Title: "Injection depth"
 Description: "How deep the needle was inserted, in millimetres."
 Context: MedicationAdministration.dosage
-* ^status = #active
-* ^experimental = false
+* insert Publication
 * value[x] 1..1
 * value[x] only Quantity
 * valueQuantity.value 1..1
@@ -41,7 +38,6 @@ Id: needle
 Title: "Needle"
 Description: "The needle used for the injection, as free text (gauge and length, e.g. \"30G 4 mm\")."
 Context: MedicationAdministration.dosage
-* ^status = #active
-* ^experimental = false
+* insert Publication
 * value[x] 1..1
 * value[x] only string

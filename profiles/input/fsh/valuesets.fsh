@@ -2,15 +2,11 @@
 // offline validator can check membership without SNOMED CT or LOINC loaded.
 // Codes and displays are those of src/meso_fhir/codes.py.
 
-RuleSet: ActiveValueSet
-* ^status = #active
-* ^experimental = false
-
 ValueSet: MesoVitalSignCodes
 Id: meso-vital-sign-codes
 Title: "meso-fhir vital signs"
 Description: "The vital signs recorded at a mesotherapy screening (LOINC)."
-* insert ActiveValueSet
+* insert Publication
 * $loinc#85354-9 "Blood pressure panel with all children optional"
 * $loinc#8867-4 "Heart rate"
 * $loinc#8310-5 "Body temperature"
@@ -22,7 +18,7 @@ ValueSet: MesoBloodPressureComponents
 Id: meso-blood-pressure-components
 Title: "meso-fhir blood pressure components"
 Description: "The components of the blood pressure panel (LOINC)."
-* insert ActiveValueSet
+* insert Publication
 * $loinc#8480-6 "Systolic blood pressure"
 * $loinc#8462-4 "Diastolic blood pressure"
 
@@ -30,7 +26,7 @@ ValueSet: MesoScreeningFindingCodes
 Id: meso-screening-finding-codes
 Title: "meso-fhir screening findings"
 Description: "What a screening finding records: pregnancy status, Fitzpatrick skin type, Glogau photo-ageing grade, or the answer to one contraindication question (local code; the SNOMED CT concept of the condition asked about may follow it as a second coding and is listed here too)."
-* insert ActiveValueSet
+* insert Publication
 * $loinc#82810-3 "Pregnancy status"
 * $sct#443635002 "Fitzpatrick classification of skin type"
 * $meso#glogau-photoageing "Glogau photo-ageing classification"
@@ -53,7 +49,7 @@ ValueSet: MesoPregnancyStatus
 Id: meso-pregnancy-status
 Title: "meso-fhir pregnancy status answers"
 Description: "Answers to the pregnancy status question (LOINC 82810-3)."
-* insert ActiveValueSet
+* insert Publication
 * $sct#77386006 "Pregnant"
 * $sct#60001007 "Not pregnant"
 * $sct#152231000119106 "Pregnancy not yet confirmed"
@@ -63,7 +59,7 @@ ValueSet: MesoFitzpatrickSkinType
 Id: meso-fitzpatrick-skin-type
 Title: "meso-fhir Fitzpatrick skin types"
 Description: "Fitzpatrick skin types I to VI (answers to SNOMED CT 443635002)."
-* insert ActiveValueSet
+* insert Publication
 * $meso#fitzpatrick-I "Fitzpatrick skin type I"
 * $meso#fitzpatrick-II "Fitzpatrick skin type II"
 * $meso#fitzpatrick-III "Fitzpatrick skin type III"
@@ -75,7 +71,7 @@ ValueSet: MesoGlogauGrade
 Id: meso-glogau-grade
 Title: "meso-fhir Glogau photo-ageing grades"
 Description: "Glogau photo-ageing types I to IV."
-* insert ActiveValueSet
+* insert Publication
 * $meso#glogau-I "Glogau photo-ageing type I"
 * $meso#glogau-II "Glogau photo-ageing type II"
 * $meso#glogau-III "Glogau photo-ageing type III"
@@ -85,7 +81,7 @@ ValueSet: MesoScreeningFindingValues
 Id: meso-screening-finding-values
 Title: "meso-fhir coded screening answers"
 Description: "Every coded answer of a screening finding: the pregnancy status answers, the Fitzpatrick skin types and the Glogau grades (contraindication answers are booleans)."
-* insert ActiveValueSet
+* insert Publication
 // Listed concept by concept (not "include codes from valueset"): offline validators such as
 // pyfhircheck 0.2 do not expand a value set that includes another.
 * $sct#77386006 "Pregnant"
@@ -107,7 +103,7 @@ ValueSet: MesoEligibilityDecision
 Id: meso-eligibility
 Title: "meso-fhir eligibility decisions"
 Description: "The outcomes of the pre-treatment screening."
-* insert ActiveValueSet
+* insert Publication
 * $meso#eligible "Eligible"
 * $meso#deferred "Deferred"
 * $meso#contraindicated "Contraindicated"
@@ -116,7 +112,7 @@ ValueSet: MesoIndication
 Id: meso-indication
 Title: "meso-fhir indications"
 Description: "Why a course of mesotherapy is given."
-* insert ActiveValueSet
+* insert Publication
 * $meso#indication-skin-rejuvenation "Skin rejuvenation"
 * $meso#indication-fat-reduction "Localised fat reduction"
 * $meso#indication-body-recontouring "Body recontouring"
@@ -128,7 +124,7 @@ ValueSet: MesoBodySite
 Id: meso-body-site
 Title: "meso-fhir body sites"
 Description: "Treated body areas and skin regions (SNOMED CT)."
-* insert ActiveValueSet
+* insert Publication
 * $sct#89545001 "Face"
 * $sct#68698007 "Skin of forehead"
 * $sct#36141000 "Skin of cheek"
@@ -150,7 +146,7 @@ ValueSet: MesoRoute
 Id: meso-route
 Title: "meso-fhir routes"
 Description: "Routes of a mesotherapy injection: intradermal or subcutaneous (SNOMED CT and the v3 RouteOfAdministration equivalents)."
-* insert ActiveValueSet
+* insert Publication
 * $sct#372464004 "Intradermal route"
 * $sct#34206005 "Subcutaneous route"
 * $v3-route#IDINJ "Injection, intradermal"
@@ -160,7 +156,7 @@ ValueSet: MesoTechnique
 Id: meso-technique
 Title: "meso-fhir injection techniques"
 Description: "How the product is injected."
-* insert ActiveValueSet
+* insert Publication
 * $meso#technique-nappage "Nappage"
 * $meso#technique-point-by-point "Point-by-point"
 * $meso#technique-papule "Papule"
@@ -170,7 +166,7 @@ ValueSet: MesoReaction
 Id: meso-reaction
 Title: "meso-fhir reactions and complications"
 Description: "Injection site reactions and systemic reactions after a mesotherapy session (SNOMED CT)."
-* insert ActiveValueSet
+* insert Publication
 * $sct#95401009 "Injection site bruising"
 * $sct#35566002 "Hematoma"
 * $sct#247441003 "Erythema"
@@ -192,7 +188,7 @@ ValueSet: MesoSessionObservationCodes
 Id: meso-session-observation-codes
 Title: "meso-fhir session observations"
 Description: "What is observed at or after a session: pain, injection site reactions, measurements and outcome scales."
-* insert ActiveValueSet
+* insert Publication
 * $loinc#72514-3 "Pain severity - 0-10 verbal numeric rating [Score] - Reported"
 * $sct#95377006 "Injection site reaction"
 * $loinc#8280-0 "Waist Circumference at umbilicus by Tape measure"
