@@ -134,7 +134,9 @@ def transaction(*entries: dict[str, Any]) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "transaction", "entry": list(entries)}
 
 
-def patient_and_observation(value: str, observation: dict[str, Any] | None = None) -> dict[str, Any]:
+def patient_and_observation(
+    value: str, observation: dict[str, Any] | None = None
+) -> dict[str, Any]:
     patient_urn = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, value)}"
     observation = observation or {
         "resourceType": "Observation",
