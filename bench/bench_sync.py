@@ -20,20 +20,21 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generate import write_export
 
 from meso_fhir.fhir import FhirClient
 from meso_fhir.mapping import MapSummary, map_records
-from meso_fhir.mapping.bundle import entry
+from meso_fhir.mapping.bundle import WriteStrategy, entry
 from meso_fhir.mapping.identity import ClinicConfig
 from meso_fhir.model import load
-from meso_fhir.syncing import SyncOptions, sync
+from meso_fhir.syncing import SyncOptions, SyncReport, sync
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")
+T = TypeVar("T")
 
 
 @contextmanager
@@ -61,6 +62,9 @@ def server() -> Iterator[tuple[str, int]]:
     finally:
         process.kill()
         process.wait()
+        process.stdout.close()
+        if process.stdin:
+            process.stdin.close()
 
 
 def server_cpu(pid: int) -> float:
@@ -68,23 +72,23 @@ def server_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def measure(pid: int, job: Callable[[], Any]) -> tuple[Any, float, float, float]:
+def measure(pid: int, job: Callable[[], T]) -> tuple[T, float, float, float]:
     s0, c0, w0 = server_cpu(pid), time.process_time(), time.perf_counter()
     result = job()
     return result, time.perf_counter() - w0, time.process_time() - c0, server_cpu(pid) - s0
 
 
-def bench(records: int, strategy: str, workdir: Path) -> None:
+def bench(records: int, strategy: WriteStrategy, workdir: Path) -> None:
     export_path = workdir / "export.jsonl"
     written = write_export(export_path, records)
     config = ClinicConfig()
     summary = MapSummary()
     resources = sum(len(m.resources) for m in map_records(load(export_path), config, summary))
-    options = SyncOptions(strategy=strategy)  # type: ignore[arg-type]
+    options = SyncOptions(strategy=strategy)
     with server() as (base, pid), FhirClient(base, timeout=600) as client:
         state = workdir / f"state-{strategy}.sqlite"
 
-        def run() -> Any:
+        def run() -> SyncReport:
             return sync(load(export_path), client, config, state, options)
 
         first, wall, cpu, srv = measure(pid, run)
@@ -127,6 +131,7 @@ def naive(records: int, workdir: Path) -> None:
 if __name__ == "__main__":
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     with tempfile.TemporaryDirectory() as tmp:
-        for strategy in ("conditional", "id"):
+        strategies: tuple[WriteStrategy, ...] = ("conditional", "id")
+        for strategy in strategies:
             bench(size, strategy, Path(tmp))
         naive(size, Path(tmp))

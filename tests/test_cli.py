@@ -1,120 +1,185 @@
-"""The command line: exit codes, reports, help that teaches, no traceback for bad input."""
+"""The command line: exit codes, reports, help that teaches, no traceback for bad input.
+
+Results go to files (``--out``, ``--report``) or stdout (``--format json``, ``schema``); what a
+person reads (progress, summaries, problems) goes to stderr. Each test checks both streams.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import click
 import orjson
 import pytest
-from click.testing import CliRunner
 
 from meso_fhir.cli import main
 from meso_fhir.errors import ExitCode
 
-from .helpers import EXAMPLE, EXAMPLE_LINES, example_document
+from .helpers import EXAMPLE, EXAMPLE_LINES, Document, example_export, invoke
+
+MAPPED_EXAMPLE = (
+    "mapped 68 of 68 records to 238 resources (4 CarePlan, 49 MedicationAdministration,"
+    " 3 MedicationStatement, 159 Observation, 7 Patient, 16 Procedure)"
+)
 
 
-def invoke(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.output
+def _command_paths() -> list[tuple[str, ...]]:
+    """Every command, and every command of a group (``config show``)."""
+    paths: list[tuple[str, ...]] = []
+    for name, command in sorted(main.commands.items()):
+        paths.append((name,))
+        if isinstance(command, click.Group):
+            paths += [(name, sub) for sub in sorted(command.commands)]
+    return paths
 
 
-@pytest.mark.parametrize("command", sorted(main.commands))  # type: ignore[attr-defined]
-def test_every_command_is_documented_with_a_runnable_example(command: str) -> None:
-    code, output = invoke(command, "--help")
-    assert code == 0
-    assert "Example" in output and f"meso-fhir {command}" in output
+def _runs(words: list[str], path: tuple[str, ...]) -> bool:
+    """``words`` (an example's command line) run the command ``path``, options in between."""
+    rest = iter(words[1:])
+    return words[0] == "meso-fhir" and all(part in rest for part in path)
+
+
+@pytest.mark.parametrize("path", _command_paths(), ids=" ".join)
+def test_every_command_is_documented_with_a_runnable_example(path: tuple[str, ...]) -> None:
+    result = invoke(*path, "--help")
+    assert result.exit_code == ExitCode.OK
+    assert result.stderr == ""
+    assert "Example" in result.stdout
+    lines = [line.split() for line in result.stdout.split("Example", 1)[1].splitlines()]
+    assert any(_runs(words, path) for words in lines if words), result.stdout
 
 
 def test_map_writes_a_bundle_and_a_report(tmp_path: Path) -> None:
-    code, output = invoke(
-        "map",
-        str(EXAMPLE_LINES),
-        "--out",
-        str(tmp_path / "b.json"),
-        "--report",
-        str(tmp_path / "r.json"),
-    )
-    assert code == ExitCode.OK
-    bundle = orjson.loads((tmp_path / "b.json").read_bytes())
+    out, report_path = tmp_path / "b.json", tmp_path / "r.json"
+    result = invoke("map", str(EXAMPLE_LINES), "--out", str(out), "--report", str(report_path))
+    assert result.exit_code == ExitCode.OK
+    assert result.stdout == ""
+    assert result.stderr == f"{MAPPED_EXAMPLE} -> {out}\n"
+    bundle = orjson.loads(out.read_bytes())
     assert bundle["type"] == "transaction" and len(bundle["entry"]) == 238
-    report = orjson.loads((tmp_path / "r.json").read_bytes())
-    assert report["records_mapped"] == {
-        "course": 4,
-        "observation": 34,
-        "patient": 7,
-        "screening": 7,
-        "session": 16,
+    report = orjson.loads(report_path.read_bytes())
+    assert report == {
+        "command": "map",
+        "input": str(EXAMPLE_LINES),
+        "output": str(out),
+        "records_read": {
+            "course": 4,
+            "observation": 34,
+            "patient": 7,
+            "screening": 7,
+            "session": 16,
+        },
+        "records_mapped": {
+            "course": 4,
+            "observation": 34,
+            "patient": 7,
+            "screening": 7,
+            "session": 16,
+        },
+        "records_failed": 0,
+        "resources": {
+            "CarePlan": 4,
+            "MedicationAdministration": 49,
+            "MedicationStatement": 3,
+            "Observation": 159,
+            "Patient": 7,
+            "Procedure": 16,
+        },
+        "errors": [],
     }
-    assert report["resources"] == {
-        "CarePlan": 4,
-        "MedicationAdministration": 49,
-        "MedicationStatement": 3,
-        "Observation": 159,
-        "Patient": 7,
-        "Procedure": 16,
-    }
-    assert "mapped 68 of 68 records to 238 resources" in output
 
 
 def test_map_is_deterministic_byte_for_byte(tmp_path: Path) -> None:
-    invoke("map", str(EXAMPLE), "--out", str(tmp_path / "a.json"))
-    invoke("map", str(EXAMPLE_LINES), "--out", str(tmp_path / "b.json"))
-    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    # the same records as a document and as lines, and the document twice
+    for name, source in (("a", EXAMPLE), ("b", EXAMPLE_LINES), ("c", EXAMPLE)):
+        result = invoke("map", str(source), "--out", str(tmp_path / f"{name}.json"))
+        assert result.exit_code == ExitCode.OK
+    first = (tmp_path / "a.json").read_bytes()
+    assert len(orjson.loads(first)["entry"]) == 238
+    assert (tmp_path / "b.json").read_bytes() == first
+    assert (tmp_path / "c.json").read_bytes() == first
 
 
 def test_map_with_a_bad_record_maps_the_rest_and_exits_3(tmp_path: Path) -> None:
-    doc = example_document()
-    doc["patients"][1]["birth_date"] = "1990-13-03"  # P002: screening S002 depends on it
-    source = tmp_path / "clinic.json"
-    source.write_bytes(orjson.dumps(doc))
-    code, output = invoke(
-        "map", str(source), "--out", str(tmp_path / "b.json"), "--report", str(tmp_path / "r.json")
-    )
-    assert code == ExitCode.INVALID_INPUT
-    assert (
-        "invalid: patient 'P002': birth_date: Input should be a valid date or datetime, month value is outside expected range"
-        in output
-    )
-    assert (
-        "invalid: screening 'S002': patient_id: patient 'P002' has errors, so this record cannot be sent either"
-        in output
-    )
-    assert "Traceback" not in output
-    report = orjson.loads((tmp_path / "r.json").read_bytes())
+    def bad_birth_date(doc: Document) -> None:
+        doc["patients"][1]["birth_date"] = "1990-13-03"  # P002: screening S002 depends on it
+
+    source = example_export(tmp_path, bad_birth_date)
+    out, report_path = tmp_path / "b.json", tmp_path / "r.json"
+    result = invoke("map", str(source), "--out", str(out), "--report", str(report_path))
+    assert result.exit_code == ExitCode.INVALID_INPUT
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "invalid: patient 'P002': birth_date: Input should be a valid date or datetime, month value is outside expected range of 1-12",
+        "invalid: screening 'S002': patient_id: patient 'P002' has errors, so this record cannot be sent either",
+        "mapped 66 of 68 records to 220 resources (4 CarePlan, 49 MedicationAdministration,"
+        f" 3 MedicationStatement, 142 Observation, 6 Patient, 16 Procedure) -> {out}",
+        "2 record(s) invalid: left out, listed above (exit 3)",
+    ]
+    report = orjson.loads(report_path.read_bytes())
     assert report["records_failed"] == 2
     assert sum(report["records_mapped"].values()) == 66
+    assert [(e["kind"], e["source_id"], e["field"]) for e in report["errors"]] == [
+        ("patient", "P002", "birth_date"),
+        ("screening", "S002", "patient_id"),
+    ]
     # left out: P002's Patient and S002's 17 resources (5 vital signs, 2 findings,
     # 9 contraindication answers, the eligibility decision)
-    assert len(orjson.loads((tmp_path / "b.json").read_bytes())["entry"]) == 238 - 1 - 17
+    assert len(orjson.loads(out.read_bytes())["entry"]) == 238 - 1 - 17
 
 
 def test_map_of_an_unreadable_file_exits_7(tmp_path: Path) -> None:
-    code, output = invoke("map", str(tmp_path / "nope.json"))
-    assert code == ExitCode.UNREADABLE_INPUT
-    assert "no such file" in output
+    missing = tmp_path / "nope.json"
+    result = invoke("map", str(missing), "--out", str(tmp_path / "b.json"))
+    assert result.exit_code == ExitCode.UNREADABLE_INPUT
+    assert result.stdout == ""
+    assert (
+        result.stderr == f"error: cannot read {missing}: file 'nope.json': (path): no such file\n"
+    )
+    assert not (tmp_path / "b.json").exists()
 
 
 def test_validate_passes_the_mapped_example_and_fails_a_broken_resource(tmp_path: Path) -> None:
-    invoke("map", str(EXAMPLE), "--out", str(tmp_path / "b.json"))
-    code, output = invoke("validate", str(tmp_path / "b.json"))
-    assert code == ExitCode.OK
-    assert "checked 238 resource(s): 0 error(s)" in output
-    bundle = orjson.loads((tmp_path / "b.json").read_bytes())
-    patient = bundle["entry"][0]["resource"]
+    bundle_path = tmp_path / "b.json"
+    assert invoke("map", str(EXAMPLE), "--out", str(bundle_path)).exit_code == ExitCode.OK
+    result = invoke("validate", str(bundle_path))
+    assert result.exit_code == ExitCode.OK
+    assert result.stdout == ""
+    assert result.stderr == "checked 238 resource(s): 0 error(s), 0 warning(s)\n"
+
+    patient = orjson.loads(bundle_path.read_bytes())["entry"][0]["resource"]
     patient["gender"] = "woman"  # not in the required AdministrativeGender binding
-    (tmp_path / "p.json").write_bytes(orjson.dumps(patient))
-    code, output = invoke("validate", str(tmp_path / "p.json"), "--format", "json")
-    assert code == ExitCode.NOT_CONFORMANT
-    issues = orjson.loads(output[: output.rindex("}") + 1])["issues"]
-    assert any(i["path"] == "Patient.gender" for i in issues)
+    broken = tmp_path / "p.json"
+    broken.write_bytes(orjson.dumps(patient))
+    result = invoke("validate", str(broken), "--format", "json")
+    assert result.exit_code == ExitCode.NOT_CONFORMANT
+    assert result.stderr == ""
+    assert orjson.loads(result.stdout) == {
+        "checked": 1,
+        "errors": 1,
+        "issues": [
+            {
+                "file": str(broken),
+                "severity": "error",
+                "resource_type": "Patient",
+                "resource_id": None,
+                "entry_index": None,
+                "path": "Patient.gender",
+                "rule": "binding",
+                "message": "'woman' is not in the required ValueSet"
+                " http://hl7.org/fhir/ValueSet/administrative-gender",
+                "profile": None,
+                "source": "meso-fhir",
+            }
+        ],
+    }
 
 
 def test_schema_describes_both_forms() -> None:
-    code, output = invoke("schema")
-    assert code == ExitCode.OK
-    schema = orjson.loads(output)
+    result = invoke("schema")
+    assert result.exit_code == ExitCode.OK
+    assert result.stderr == ""
+    schema = orjson.loads(result.stdout)
     assert set(schema["properties"]) == {
         "patients",
         "screenings",

@@ -10,7 +10,15 @@ import pytest
 from meso_fhir.errors import InputError
 from meso_fhir.model import load
 
-from .helpers import EXAMPLE, EXAMPLE_LINES, example_document, write_lines
+from .helpers import (
+    EXAMPLE,
+    EXAMPLE_LINES,
+    Document,
+    example_document,
+    example_export,
+    write_document,
+    write_lines,
+)
 
 
 def _errors(path: Path) -> list[dict[str, str | None]]:
@@ -18,11 +26,10 @@ def _errors(path: Path) -> list[dict[str, str | None]]:
 
 
 def _doc_with(tmp_path: Path, list_name: str, index: int, **changes: object) -> Path:
-    doc = example_document()
-    doc[list_name][index].update(changes)
-    path = tmp_path / "clinic.json"
-    path.write_bytes(orjson.dumps(doc))
-    return path
+    def change(doc: Document) -> None:
+        doc[list_name][index].update(changes)
+
+    return example_export(tmp_path, change)
 
 
 def test_examples_load_without_errors_and_agree() -> None:
@@ -81,8 +88,7 @@ def _p001_sessions_and_observations() -> list[tuple[str, str]]:
 def test_unknown_code(tmp_path: Path) -> None:
     doc = example_document()
     doc["sessions"][0]["injections"][1]["site"] = "nose"
-    path = tmp_path / "clinic.json"
-    path.write_bytes(orjson.dumps(doc))
+    path = write_document(tmp_path / "clinic.json", doc)
     errors = _errors(path)
     assert errors[0] == {
         "kind": "session",
@@ -104,8 +110,7 @@ def test_unknown_code(tmp_path: Path) -> None:
 def test_missing_required_field(tmp_path: Path) -> None:
     doc = example_document()
     del doc["courses"][2]["indication"]
-    path = tmp_path / "clinic.json"
-    path.write_bytes(orjson.dumps(doc))
+    path = write_document(tmp_path / "clinic.json", doc)
     assert _errors(path)[0] == {
         "kind": "course",
         "source_id": "C005",
@@ -149,8 +154,7 @@ def test_session_of_another_patients_course(tmp_path: Path) -> None:
 def test_volume_without_unit(tmp_path: Path) -> None:
     doc = example_document()
     doc["sessions"][5]["injections"][0]["volume"] = {"value": 2.0}
-    path = tmp_path / "clinic.json"
-    path.write_bytes(orjson.dumps(doc))
+    path = write_document(tmp_path / "clinic.json", doc)
     assert _errors(path)[0] == {
         "kind": "session",
         "source_id": doc["sessions"][5]["id"],
@@ -162,8 +166,7 @@ def test_volume_without_unit(tmp_path: Path) -> None:
 def test_volume_in_wrong_unit(tmp_path: Path) -> None:
     doc = example_document()
     doc["sessions"][5]["injections"][0]["volume"] = {"value": 2.0, "unit": "cc"}
-    path = tmp_path / "clinic.json"
-    path.write_bytes(orjson.dumps(doc))
+    path = write_document(tmp_path / "clinic.json", doc)
     assert _errors(path)[0] == {
         "kind": "session",
         "source_id": doc["sessions"][5]["id"],
@@ -208,8 +211,10 @@ def test_broken_json_line_and_unknown_kind(tmp_path: Path) -> None:
     good = orjson.dumps({"kind": "patient", **example_document()["patients"][0]})
     path.write_bytes(good + b"\n{not json\n" + b'{"kind": "invoice", "id": "X1"}\n')
     errors = _errors(path)
-    assert errors[0]["kind"] == "record" and errors[0]["field"] == "(json)"
-    assert errors[0]["message"].startswith("line 2: not valid JSON")  # type: ignore[union-attr]
+    broken = errors[0].pop("message")
+    assert errors[0] == {"kind": "record", "source_id": None, "field": "(json)"}
+    # then the JSON parser's own words, in parentheses
+    assert broken is not None and broken.startswith("line 2: not valid JSON (")
     assert errors[1] == {
         "kind": "record",
         "source_id": "X1",
@@ -220,9 +225,12 @@ def test_broken_json_line_and_unknown_kind(tmp_path: Path) -> None:
 
 
 def test_unreadable_file_raises_input_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no such file"):
+    with pytest.raises(InputError) as missing:
         load(tmp_path / "missing.json")
+    assert str(missing.value) == "file 'missing.json': (path): no such file"
     broken = tmp_path / "broken.json"
     broken.write_text("{")
-    with pytest.raises(InputError, match="not valid JSON"):
+    with pytest.raises(InputError) as not_json:
         load(broken)
+    # then the JSON parser's own words, in parentheses
+    assert str(not_json.value).startswith("file 'broken.json': (json): not valid JSON (")

@@ -6,8 +6,11 @@ review the diff.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import os
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +18,10 @@ import orjson
 import pytest
 
 from meso_fhir import codes
-from meso_fhir.mapping.bundle import transaction
+from meso_fhir.mapping.bundle import conditional_url, transaction
 from meso_fhir.mapping.identity import ClinicConfig, full_url, resource_id
 from meso_fhir.mapping.resources import fhir_datetime, map_record
-from meso_fhir.model import load
+from meso_fhir.model import Export, Record, load
 from meso_fhir.model.records import Session
 
 from .helpers import EXAMPLE
@@ -44,7 +47,7 @@ CASES = [
 ]
 
 
-def _records() -> dict[tuple[str, str], Any]:
+def _records() -> dict[tuple[str, str], tuple[Record, Export]]:
     export = load(EXAMPLE)
     return {(r.kind, r.id): (r, export) for r in export.records()}
 
@@ -68,30 +71,60 @@ def test_mapping_matches_golden(name: str, kind: str, source_id: str) -> None:
     assert rendered.decode() == golden.read_text()
 
 
-def test_every_resource_declares_a_profile_and_a_business_identifier() -> None:
+def test_every_resource_declares_its_profile_and_a_business_identifier() -> None:
+    profile = codes.CANONICAL + "/StructureDefinition/"
+    sid = "https://clinic.example.org/fhir/sid/"
+    declared: set[tuple[str, str, str, str]] = set()
+    identifiers: set[tuple[str, str]] = set()
     for kind, source_id in RECORDS:
         for resource in _mapped(kind, source_id):
-            assert resource["meta"]["profile"][0].startswith(
-                codes.CANONICAL + "/StructureDefinition/"
-            )
+            [declared_profile] = resource["meta"]["profile"]
             business = resource["identifier"][0]
-            assert business["system"] and business["value"]
+            declared.add((kind, resource["resourceType"], declared_profile, business["system"]))
+            assert isinstance(business["value"], str) and business["value"]
+            assert (business["system"], business["value"]) not in identifiers
+            identifiers.add((business["system"], business["value"]))
+    assert declared == {
+        ("patient", "Patient", profile + "meso-patient", CONFIG.mrn_system),
+        ("screening", "Observation", profile + "meso-vital-signs", sid + "screening"),
+        ("screening", "Observation", profile + "meso-screening-finding", sid + "screening"),
+        ("screening", "Observation", profile + "meso-eligibility", sid + "screening"),
+        (
+            "screening",
+            "MedicationStatement",
+            profile + "meso-medication-statement",
+            sid + "screening",
+        ),
+        ("course", "CarePlan", profile + "meso-course", sid + "course"),
+        ("session", "Procedure", profile + "meso-session", sid + "session"),
+        ("session", "MedicationAdministration", profile + "meso-injection", sid + "injection"),
+        ("observation", "Observation", profile + "meso-session-observation", sid + "observation"),
+    }
 
 
 def test_ids_are_deterministic_hapi_safe_and_unique() -> None:
-    ids: set[str] = set()
+    ids: set[tuple[str, str]] = set()
     for kind, source_id in RECORDS:
         for resource in _mapped(kind, source_id):
             rid = resource["id"]
             assert re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", rid) and not rid.isdigit()
             assert (resource["resourceType"], rid) not in ids
-            ids.add((resource["resourceType"], rid))  # type: ignore[arg-type]
-    assert resource_id("s", "v") == resource_id("s", "v") != resource_id("s", "w")
+            ids.add((resource["resourceType"], rid))
+    assert len(ids) == 238
+
+
+def test_resource_id_is_mf_and_40_hex_digits_of_the_sha256_of_system_and_value() -> None:
+    expected = "mf-" + hashlib.sha256(b"https://c.example/sid/session|S-1").hexdigest()[:40]
+    assert resource_id("https://c.example/sid/session", "S-1") == expected
+    assert resource_id("s", "v") == "mf-718b3df694baa0894fe70d0c6c60bb373bcbc8a8"
+    # another value or another system is another id
+    assert len({resource_id("s", "v"), resource_id("s", "w"), resource_id("t", "v")}) == 3
 
 
 def test_patient_id_derives_from_clinic_id_and_mrn_is_the_business_identifier() -> None:
     [patient] = _mapped("patient", "P001")
-    assert patient["id"] == resource_id(CONFIG.system("patient"), "P001")
+    # the id is SHA-256 of the clinic's patient id in its system, not of the MRN
+    assert patient["id"] == "mf-ed2550f6725ca76440a352f5f71f73e6b8a543f0"
     assert patient["identifier"][0] == {
         "use": "usual",
         "type": {
@@ -113,8 +146,6 @@ def test_withdrawn_records_become_entered_in_error() -> None:
 
 
 def test_naive_times_take_the_clinic_zone() -> None:
-    import datetime as dt
-
     assert (
         fhir_datetime(dt.datetime(2025, 7, 1, 10, 0), "Europe/Paris") == "2025-07-01T10:00:00+02:00"
     )
@@ -155,17 +186,15 @@ def test_references_to_resources_elsewhere_use_the_given_server_ids() -> None:
 
 
 def test_full_url_is_the_rfc4122_uuid5_of_the_reference() -> None:
-    import uuid
-
-    from meso_fhir.mapping.identity import _NAMESPACE
-
+    # the namespace: uuid5 of the URL namespace and the project URL
+    namespace = uuid.uuid5(uuid.NAMESPACE_URL, "https://meso-fhir.org/fhir")
     for reference in ("Patient/mf-1", "Observation/mf-abc", "Procedure/é"):
-        assert full_url(reference) == f"urn:uuid:{uuid.uuid5(_NAMESPACE, reference)}"
+        assert full_url(reference) == f"urn:uuid:{uuid.uuid5(namespace, reference)}"
+    assert full_url("Patient/mf-1") == "urn:uuid:6506a815-8dfc-5a77-8dba-aa3baaff7803"
+    assert full_url("Patient/mf-2") != full_url("Patient/mf-1")
 
 
 def test_conditional_url_escapes_only_what_needs_it() -> None:
-    from meso_fhir.mapping.bundle import conditional_url
-
     plain = {
         "resourceType": "Procedure",
         "identifier": [{"system": "https://c.org/sid/session", "value": "S-1"}],

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import fcntl
+import logging
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import orjson
@@ -12,58 +14,62 @@ import pytest
 from pytest_httpx import HTTPXMock
 
 from meso_fhir.errors import ExitCode
-from meso_fhir.fhir import FhirClient, RetryPolicy
+from meso_fhir.fhir import RetryPolicy
 from meso_fhir.mapping.identity import ClinicConfig
-from meso_fhir.model import load
-from meso_fhir.syncing import Ledger, SyncOptions, SyncReport, sync
+from meso_fhir.syncing import Ledger, SyncOptions, SyncReport
 
-from .helpers import example_document
+from .helpers import (
+    EXAMPLE_LINES,
+    ClientFactory,
+    Document,
+    FakeTime,
+    example_export,
+    invoke,
+    sync_file,
+    transaction_response,
+)
 
 BASE = "http://fhir.test/fhir"
-FIXED = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+RETRY = RetryPolicy(max_attempts=3, base_delay=0.1, deadline=None)
+PATIENT_SEARCH = re.compile(re.escape(f"{BASE}/Patient?") + ".*")
+SERIAL = SyncOptions(concurrency=1)  # one bundle in flight: requests come in a known order
 
 
 def one_patient_export(tmp_path: Path) -> Path:
     """P006: patient, screening, course, 3 sessions, 6 observations = 12 records."""
-    doc = example_document()
-    for name in ("patients", "screenings", "courses", "sessions", "observations"):
-        key = "id" if name == "patients" else "patient_id"
-        doc[name] = [r for r in doc[name] if r[key] == "P006"]
-    path = tmp_path / "clinic.json"
-    path.write_bytes(orjson.dumps(doc))
-    return path
+    return example_export(tmp_path, patients={"P006"})
 
 
-def run(tmp_path: Path, export: Path | None = None, **options: Any) -> SyncReport:
-    client = FhirClient(
-        BASE,
-        retry=RetryPolicy(max_attempts=3, base_delay=0.1, deadline=None),
-        sleep=lambda _s: None,
-    )
-    with client:
-        return sync(
-            load(export or one_patient_export(tmp_path)),
-            client,
+class Run(Protocol):
+    def __call__(self, export: Path | None = None, options: SyncOptions = SERIAL) -> SyncReport: ...
+
+
+@pytest.fixture
+def run(tmp_path: Path, make_client: ClientFactory) -> Run:
+    """``run(export, options)``: one sync of ``export`` (default: P006's) against BASE, with the
+    ledger ``state.sqlite`` in ``tmp_path``; the client's retries sleep on ``fake_time``."""
+
+    def run(export: Path | None = None, options: SyncOptions = SERIAL) -> SyncReport:
+        return sync_file(
+            export or one_patient_export(tmp_path),
+            make_client(BASE, retry=RETRY),
             ClinicConfig(),
             tmp_path / "state.sqlite",
-            SyncOptions(concurrency=1, **options),
-            now=lambda: FIXED,
+            options,
         )
 
+    return run
 
-def transaction_response(request: httpx.Request) -> httpx.Response:
-    bundle = orjson.loads(request.content)
-    entries = [
-        {
-            "response": {
-                "status": "201 Created",
-                "location": f"{e['request']['url'].split('?')[0]}/s{i}/_history/1",
-            }
-        }
-        for i, e in enumerate(bundle["entry"])
-    ]
-    return httpx.Response(
-        200, json={"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
+
+@pytest.fixture(autouse=True)
+def capability_statement(httpx_mock: HTTPXMock) -> None:
+    """What a FHIR R4 server answers to GET [base]/metadata (a sync may ask before writing)."""
+    httpx_mock.add_response(
+        method="GET",
+        url=f"{BASE}/metadata",
+        json={"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1"},
+        is_reusable=True,
+        is_optional=True,
     )
 
 
@@ -75,7 +81,7 @@ def outcome(status: int, text: str, expression: str | None = None) -> httpx.Resp
 
 
 def test_rejected_transaction_is_split_until_the_bad_record_is_alone(
-    tmp_path: Path, httpx_mock: HTTPXMock
+    tmp_path: Path, httpx_mock: HTTPXMock, run: Run
 ) -> None:
     sizes: list[int] = []
 
@@ -88,7 +94,7 @@ def test_rejected_transaction_is_split_until_the_bad_record_is_alone(
         return transaction_response(request)
 
     httpx_mock.add_callback(server, method="POST", url=BASE, is_reusable=True)
-    report = run(tmp_path)
+    report = run()
     assert report.records == {"synced": 11, "failed": 1, "unchanged": 0}
     assert [f.as_dict() for f in report.failures] == [
         {
@@ -112,13 +118,16 @@ def test_rejected_transaction_is_split_until_the_bad_record_is_alone(
 
 
 def test_server_down_stops_the_job_and_leaves_records_pending(
-    tmp_path: Path, httpx_mock: HTTPXMock
+    tmp_path: Path, httpx_mock: HTTPXMock, run: Run, fake_time: FakeTime
 ) -> None:
     httpx_mock.add_response(method="POST", url=BASE, status_code=503, is_reusable=True)
-    report = run(tmp_path)
-    assert report.aborted is not None and "503" in report.aborted
+    report = run()
+    assert report.aborted == "POST /fhir -> 503: Service Unavailable (gave up after 3 attempts)"
     assert report.exit_code == ExitCode.SYNC_ABORTED
-    assert len(httpx_mock.get_requests()) == 3  # the client's attempts, then the job stops
+    assert (
+        len(httpx_mock.get_requests(method="POST")) == 3
+    )  # the client's attempts, then the job stops
+    assert len(fake_time.sleeps) == 2  # between the attempts, never for real
     with Ledger.open(tmp_path / "state.sqlite") as ledger:
         assert len(ledger.pending_keys()) == 12  # the next run sends them
         assert ledger.counts()["patient"] == {
@@ -129,24 +138,29 @@ def test_server_down_stops_the_job_and_leaves_records_pending(
         }
 
 
-def test_503_then_success_lands_everything(tmp_path: Path, httpx_mock: HTTPXMock) -> None:
+def test_503_then_success_lands_everything(
+    httpx_mock: HTTPXMock, run: Run, fake_time: FakeTime
+) -> None:
     httpx_mock.add_response(method="POST", url=BASE, status_code=503, headers={"Retry-After": "1"})
     httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
-    report = run(tmp_path)
+    report = run()
     assert report.records == {"synced": 12, "unchanged": 0}
     assert report.aborted is None
+    assert fake_time.sleeps == [1.0]  # as the server asked
 
 
-def test_dropped_connection_then_success(tmp_path: Path, httpx_mock: HTTPXMock) -> None:
+def test_dropped_connection_then_success(httpx_mock: HTTPXMock, run: Run) -> None:
     httpx_mock.add_exception(
         httpx.RemoteProtocolError("Server disconnected"), method="POST", url=BASE
     )
     httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
-    report = run(tmp_path)
+    report = run()
     assert report.records == {"synced": 12, "unchanged": 0}
+    assert report.requests == 1  # the client's retry is not the job's request
+    assert len(httpx_mock.get_requests(method="POST")) == 2
 
 
-def test_conflict_is_tried_once_more(tmp_path: Path, httpx_mock: HTTPXMock) -> None:
+def test_conflict_is_tried_once_more(httpx_mock: HTTPXMock, run: Run) -> None:
     httpx_mock.add_response(
         method="POST",
         url=BASE,
@@ -154,30 +168,40 @@ def test_conflict_is_tried_once_more(tmp_path: Path, httpx_mock: HTTPXMock) -> N
         json={"resourceType": "OperationOutcome", "issue": []},
     )
     httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
-    report = run(tmp_path)
+    report = run()
     assert report.records == {"synced": 12, "unchanged": 0}
     assert report.requests == 2
 
 
 def test_malformed_response_fails_the_bundle_without_splitting(
-    tmp_path: Path, httpx_mock: HTTPXMock
+    httpx_mock: HTTPXMock, run: Run
 ) -> None:
     httpx_mock.add_response(
         method="POST", url=BASE, status_code=200, text="<html>proxy error</html>"
     )
-    report = run(tmp_path)
+    report = run()
     assert report.records == {"failed": 12, "unchanged": 0}
-    assert len(httpx_mock.get_requests()) == 1
-    assert all("not JSON" in f.reason or "JSON" in f.reason for f in report.failures)
+    assert len(httpx_mock.get_requests(method="POST")) == 1
+    assert {f.reason for f in report.failures} == {"POST /fhir -> 200: body is not JSON"}
+    assert len(report.failures) == 12
+
+
+# A sync with a server needs the identity settings given, not defaulted: these are run()'s.
+IDENTITY = [
+    "--mrn-system",
+    ClinicConfig().mrn_system,
+    "--identifier-base",
+    ClinicConfig().identifier_base,
+]
+
+
+def sync_args(export: Path, state: Path, *more: str) -> list[str]:
+    return ["sync", str(export), "--server", BASE, "--state", str(state), *IDENTITY, *more]
 
 
 def test_authentication_failure_stops_the_job_without_leaking_the_token(
     tmp_path: Path, httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from click.testing import CliRunner
-
-    from meso_fhir.cli import main
-
     secret = "tok-SECRET-4711"
     monkeypatch.setenv("EHR_TOKEN", secret)
     httpx_mock.add_response(
@@ -189,81 +213,64 @@ def test_authentication_failure_stops_the_job_without_leaking_the_token(
             "issue": [{"severity": "error", "code": "login", "diagnostics": "token expired"}],
         },
     )
-    export = one_patient_export(tmp_path)
     report_path = tmp_path / "report.json"
-    result = CliRunner().invoke(
-        main,
-        [
-            "sync",
-            str(export),
-            "--server",
-            BASE,
-            "--token-env",
-            "EHR_TOKEN",
-            "--state",
-            str(tmp_path / "s.sqlite"),
-            "--report",
-            str(report_path),
-        ],
-    )
+    state = tmp_path / "s.sqlite"
+    args = sync_args(one_patient_export(tmp_path), state, "--token-env", "EHR_TOKEN")
+    result = invoke(*args, "--report", str(report_path))
     assert result.exit_code == ExitCode.SYNC_ABORTED
-    assert "token expired" in result.output
-    assert httpx_mock.get_requests()[0].headers["Authorization"] == f"Bearer {secret}"
-    assert secret not in result.output
+    assert result.stdout == ""
+    assert httpx_mock.get_requests(method="POST")[0].headers["Authorization"] == f"Bearer {secret}"
+    report = orjson.loads(report_path.read_bytes())
+    aborted = "POST /fhir -> 401: Unauthorized: error login: token expired"
+    assert report["aborted"] == aborted
+    assert result.stderr.splitlines()[-1].startswith(f"stopped early: {aborted}")
+    assert report["records"] == {"pending": 12, "unchanged": 0}
+    assert secret not in result.stderr
     assert secret not in report_path.read_text()
-    assert secret.encode() not in (tmp_path / "s.sqlite").read_bytes()
+    assert secret.encode() not in state.read_bytes()
 
 
 def test_a_second_sync_on_the_same_ledger_refuses_to_start(tmp_path: Path) -> None:
-    import fcntl
-
-    from click.testing import CliRunner
-
-    from meso_fhir.cli import main
-
     state = tmp_path / "s.sqlite"
     with open(tmp_path / "s.sqlite.lock", "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        result = CliRunner().invoke(
-            main,
-            ["sync", str(one_patient_export(tmp_path)), "--server", BASE, "--state", str(state)],
-        )
+        result = invoke(*sync_args(one_patient_export(tmp_path), state))
     assert result.exit_code == ExitCode.LEDGER_BUSY
-    assert "another meso-fhir sync is using" in result.output
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: another meso-fhir sync is using {state}; nothing done (exit 8)\n"
+    )
     assert not state.exists()
 
 
 def test_server_token_and_options_come_from_the_environment(
     tmp_path: Path, httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from click.testing import CliRunner
-
-    from meso_fhir.cli import main
-
     monkeypatch.setenv("MESO_FHIR_SERVER", BASE)
     monkeypatch.setenv("MESO_FHIR_TOKEN", "tok-ENV-1234")
     monkeypatch.setenv("MESO_FHIR_BATCH_SIZE", "20")
     monkeypatch.setenv("MESO_FHIR_STATE", str(tmp_path / "env.sqlite"))
+    monkeypatch.setenv("MESO_FHIR_MRN_SYSTEM", ClinicConfig().mrn_system)
+    monkeypatch.setenv("MESO_FHIR_IDENTIFIER_BASE", ClinicConfig().identifier_base)
     httpx_mock.add_callback(transaction_response, method="POST", url=BASE, is_reusable=True)
-    result = CliRunner().invoke(main, ["sync", str(one_patient_export(tmp_path))])
-    assert result.exit_code == 0, result.output
-    requests = httpx_mock.get_requests()
+    result = invoke("sync", str(one_patient_export(tmp_path)))
+    assert result.exit_code == ExitCode.OK, result.stderr
+    requests = httpx_mock.get_requests(method="POST")
     assert {r.headers["Authorization"] for r in requests} == {"Bearer tok-ENV-1234"}
     assert max(len(orjson.loads(r.content)["entry"]) for r in requests) <= 20
     assert len(requests) == 2  # 12 records, 35 resources: two bundles of at most 20
     assert (tmp_path / "env.sqlite").exists()
-    assert "tok-ENV-1234" not in result.output
+    assert "tok-ENV-1234" not in result.stdout + result.stderr
 
 
 def test_invalid_input_is_recorded_and_the_rest_is_sent(
-    tmp_path: Path, httpx_mock: HTTPXMock
+    tmp_path: Path, httpx_mock: HTTPXMock, run: Run
 ) -> None:
+    def pain_of_eleven(doc: Document) -> None:
+        doc["observations"][0]["finding"]["score"] = 11  # pain is 0-10
 
     httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
-    doc = orjson.loads(one_patient_export(tmp_path).read_bytes())
-    doc["observations"][0]["finding"]["score"] = 11  # pain is 0-10
-    (tmp_path / "clinic.json").write_bytes(orjson.dumps(doc))
-    report = run(tmp_path, tmp_path / "clinic.json")
+    report = run(example_export(tmp_path, pain_of_eleven, patients={"P006"}))
     with Ledger.open(tmp_path / "state.sqlite") as ledger:
         state = ledger.record(("observation", "C006-S1-O1"))
     assert report.records == {"invalid": 1, "synced": 11, "unchanged": 0}
@@ -284,10 +291,8 @@ def test_invalid_input_is_recorded_and_the_rest_is_sent(
 
 
 def test_logs_carry_keys_and_counts_never_patient_data(
-    tmp_path: Path, httpx_mock: HTTPXMock, caplog: pytest.LogCaptureFixture
+    httpx_mock: HTTPXMock, run: Run, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import logging
-
     def server(request: httpx.Request) -> httpx.Response:
         bundle = orjson.loads(request.content)
         if any(e["request"]["url"].endswith("|C006-S1-O2") for e in bundle["entry"]):
@@ -296,18 +301,16 @@ def test_logs_carry_keys_and_counts_never_patient_data(
 
     httpx_mock.add_callback(server, method="POST", url=BASE, is_reusable=True)
     with caplog.at_level(logging.DEBUG, logger="meso_fhir"):
-        report = run(tmp_path)
+        report = run()
     assert report.records["failed"] == 1
-    assert "C006-S1-O2" in caplog.text and "failed (status 400)" in caplog.text
+    assert "observation 'C006-S1-O2' failed (status 400)" in caplog.messages
     for phi in ("Benali", "Nadia", "MRN-40026", "1975-02-19"):
         assert phi not in caplog.text
 
 
 def test_large_exports_are_mapped_a_chunk_of_patients_at_a_time(
-    tmp_path: Path, httpx_mock: HTTPXMock
+    httpx_mock: HTTPXMock, run: Run
 ) -> None:
-    from .helpers import EXAMPLE_LINES
-
     patients_per_request: list[set[str]] = []
 
     def server(request: httpx.Request) -> httpx.Response:
@@ -319,15 +322,15 @@ def test_large_exports_are_mapped_a_chunk_of_patients_at_a_time(
         return transaction_response(request)
 
     httpx_mock.add_callback(server, method="POST", url=BASE, is_reusable=True)
-    report = run(tmp_path, EXAMPLE_LINES, chunk_records=1)  # every patient a chunk of its own
+    # every patient a chunk of its own
+    report = run(EXAMPLE_LINES, SyncOptions(concurrency=1, chunk_records=1))
     assert report.records == {"synced": 68, "unchanged": 0}
     assert report.requests == 7  # one chunk, and here one bundle, per patient
     assert all(len(subjects) == 1 for subjects in patients_per_request)
+    assert len(patients_per_request) == 7
 
 
-def test_must_exist_looks_up_many_mrns_in_one_search(tmp_path: Path, httpx_mock: HTTPXMock) -> None:
-    from .helpers import EXAMPLE_LINES
-
+def test_must_exist_looks_up_many_mrns_in_one_search(httpx_mock: HTTPXMock, run: Run) -> None:
     searches: list[str] = []
 
     def patients(request: httpx.Request) -> httpx.Response:
@@ -353,17 +356,19 @@ def test_must_exist_looks_up_many_mrns_in_one_search(tmp_path: Path, httpx_mock:
             },
         )
 
-    httpx_mock.add_callback(patients, method="GET", is_reusable=True)
+    httpx_mock.add_callback(patients, method="GET", url=PATIENT_SEARCH, is_reusable=True)
     httpx_mock.add_callback(transaction_response, method="POST", url=BASE, is_reusable=True)
-    report = run(tmp_path, EXAMPLE_LINES, patient_policy="must-exist")
+    report = run(EXAMPLE_LINES, SyncOptions(concurrency=1, patient_policy="must-exist"))
     assert len(searches) == 1 and len(searches[0].split(",")) == 7
-    failed_patients = sorted(f.source_id for f in report.failures if f.kind == "patient")
-    assert failed_patients == ["P002", "P003", "P004", "P005", "P006", "P007"]
     reasons = {f.source_id: f.reason for f in report.failures if f.kind == "patient"}
-    assert (
-        reasons["P005"]
-        == "several Patients have this MRN on the server (patient policy must-exist)"
-    )
+    assert reasons == {
+        "P002": "no Patient with this MRN on the server (patient policy must-exist)",
+        "P003": "no Patient with this MRN on the server (patient policy must-exist)",
+        "P004": "no Patient with this MRN on the server (patient policy must-exist)",
+        "P005": "several Patients have this MRN on the server (patient policy must-exist)",
+        "P006": "no Patient with this MRN on the server (patient policy must-exist)",
+        "P007": "no Patient with this MRN on the server (patient policy must-exist)",
+    }
     assert report.records["matched"] == 1
     # P001's screening, course, 4 sessions and 6 observations
     assert report.records["synced"] == 12

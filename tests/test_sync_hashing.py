@@ -5,27 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
 
-import orjson
-
-from meso_fhir.mapping.identity import ClinicConfig
+from meso_fhir.mapping.identity import ClinicConfig, resource_id
 from meso_fhir.model import RecordKey, load
+from meso_fhir.syncing.job import _Journal, _known_references
 from meso_fhir.syncing.ledger import Ledger, ResourceRef, Synced
-from meso_fhir.syncing.plan import pack, record_hashes
+from meso_fhir.syncing.plan import Item, pack, record_hashes
 
-from .helpers import example_document
+from .helpers import EXAMPLE_LINES, Change, example_export
 
 
 def _hashes(
-    tmp_path: Path, change: Any = None, config: ClinicConfig | None = None
-) -> dict[tuple[str, str], str]:
-    doc = example_document()
-    if change:
-        change(doc)
-    path = tmp_path / "clinic.json"
-    path.write_bytes(orjson.dumps(doc))
-    return record_hashes(load(path), config or ClinicConfig())
+    tmp_path: Path, change: Change | None = None, config: ClinicConfig | None = None
+) -> dict[RecordKey, str]:
+    return record_hashes(load(example_export(tmp_path, change)), config or ClinicConfig())
 
 
 def test_hash_ignores_key_order_and_form(tmp_path: Path) -> None:
@@ -35,10 +28,8 @@ def test_hash_ignores_key_order_and_form(tmp_path: Path) -> None:
         lambda d: d["patients"].__setitem__(0, dict(reversed(list(d["patients"][0].items())))),
     )
     assert reordered == before
-    lines = record_hashes(
-        load(Path(__file__).parent.parent / "examples" / "clinic.jsonl"), ClinicConfig()
-    )
-    assert lines == before
+    assert record_hashes(load(EXAMPLE_LINES), ClinicConfig()) == before
+    assert len(before) == 68 and all(len(h) == 64 for h in before.values())
 
 
 def test_a_changed_record_changes_only_its_own_hash(tmp_path: Path) -> None:
@@ -84,9 +75,7 @@ def test_ledger_counts_resource_types_of_unchanged_records(tmp_path: Path) -> No
         assert ledger.resource_types({("screening", "S1")}, "http://other/fhir") == {}
 
 
-def test_pack_keeps_a_patient_together_and_chains_an_oversized_one(tmp_path: Path) -> None:
-    from meso_fhir.syncing.plan import Item
-
+def test_pack_keeps_a_patient_together_and_chains_an_oversized_one() -> None:
     def item(kind: str, sid: str, patient: str, size: int) -> Item:
         return Item(RecordKey(kind, sid), [{}] * size, "h", [], False, patient)
 
@@ -104,10 +93,6 @@ def test_pack_keeps_a_patient_together_and_chains_an_oversized_one(tmp_path: Pat
 
 
 def test_targets_unknown_to_the_ledger_become_conditional_references(tmp_path: Path) -> None:
-    from meso_fhir.mapping.identity import resource_id
-    from meso_fhir.syncing.job import _Journal, _known_references
-    from meso_fhir.syncing.plan import Item
-
     config = ClinicConfig(identifier_base="https://c.example.org/sid")
     now = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
     observation = Item(

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,12 +20,23 @@ import orjson
 import pytest
 
 from meso_fhir.fhir import FhirClient
-from meso_fhir.mapping.identity import ClinicConfig, identifier_token
-from meso_fhir.model import load
-from meso_fhir.syncing import SyncOptions, SyncReport, plan, sync
+from meso_fhir.mapping import Mapped, MapSummary, map_records
+from meso_fhir.mapping.identity import ClinicConfig, identifier_token, resource_id
+from meso_fhir.model import Export, load
+from meso_fhir.syncing import SyncOptions, SyncReport, plan
 from meso_fhir.syncing.ledger import Ledger
+from meso_fhir.syncing.plan import Item
 
-from .helpers import ROOT, example_document
+from .fhir_server import FhirTestServer
+from .helpers import (
+    PATIENT_FIELD,
+    Change,
+    Document,
+    example_document,
+    example_export,
+    sync_file,
+    unique_config,
+)
 
 pytestmark = pytest.mark.server
 
@@ -33,38 +44,29 @@ pytestmark = pytest.mark.server
 PATIENTS = ("P001", "P006", "P007")
 
 
-def small_export(tmp_path: Path, change: Any = None, name: str = "clinic.json") -> Path:
-    doc = example_document()
-    for list_name in ("patients", "screenings", "courses", "sessions", "observations"):
-        key = "id" if list_name == "patients" else "patient_id"
-        doc[list_name] = [r for r in doc[list_name] if r[key] in PATIENTS]
-    if change:
-        change(doc)
-    path = tmp_path / name
-    path.write_bytes(orjson.dumps(doc))
-    return path
+def small_export(tmp_path: Path, change: Change | None = None) -> Path:
+    return example_export(tmp_path, change, patients=PATIENTS)
 
 
 @pytest.fixture
 def config() -> ClinicConfig:
-    run = uuid.uuid4().hex[:12]
-    return ClinicConfig(
-        mrn_system=f"https://hospital.example.org/fhir/sid/mrn-{run}",
-        identifier_base=f"https://clinic.example.org/fhir/sid/{run}",
-    )
+    return unique_config()
 
 
 @pytest.fixture
-def client(fhir_server: Any) -> Iterator[FhirClient]:
+def client(fhir_server: FhirTestServer) -> Iterator[FhirClient]:
     with FhirClient(fhir_server.base_url) as c:
         yield c
 
 
 def run_sync(
-    fhir_server: Any, export: Path, state: Path, config: ClinicConfig, **options: Any
+    client: FhirClient,
+    export: Path,
+    state: Path,
+    config: ClinicConfig,
+    options: SyncOptions | None = None,
 ) -> SyncReport:
-    with Ledger.open(state) as ledger, FhirClient(fhir_server.base_url) as client:
-        return sync(load(export), client, config, ledger, SyncOptions(**options))
+    return sync_file(export, client, config, state, options)
 
 
 def on_server(client: FhirClient, config: ClinicConfig) -> dict[str, list[dict[str, Any]]]:
@@ -90,11 +92,18 @@ def on_server(client: FhirClient, config: ClinicConfig) -> dict[str, list[dict[s
     return found
 
 
+def example_keys(patients: set[str]) -> set[tuple[str, str]]:
+    """(kind, source id) of every record of ``patients`` in the example."""
+    doc = example_document()
+    return {
+        (list_name.removesuffix("s"), r["id"])
+        for list_name, field in PATIENT_FIELD.items()
+        for r in doc[list_name]
+        if r[field] in patients
+    }
+
+
 def mapped_counts(export: Path, config: ClinicConfig) -> dict[str, int]:
-    from collections import Counter
-
-    from meso_fhir.mapping import MapSummary, map_records
-
     summary = MapSummary()
     for _ in map_records(load(export), config, summary):
         pass
@@ -107,16 +116,16 @@ def _identifiers(resources: list[dict[str, Any]]) -> list[str]:
     )
 
 
-def _stats(fhir_server: Any) -> int | None:
+def _stats(fhir_server: FhirTestServer) -> int | None:
     stats = fhir_server.stats()
     return None if stats is None else stats["requests"]
 
 
 def test_first_sync_lands_every_resource_once_and_resync_sends_nothing(
-    fhir_server: Any, client: FhirClient, config: ClinicConfig, tmp_path: Path
+    fhir_server: FhirTestServer, client: FhirClient, config: ClinicConfig, tmp_path: Path
 ) -> None:
     export = small_export(tmp_path)
-    first = run_sync(fhir_server, export, tmp_path / "state.sqlite", config)
+    first = run_sync(client, export, tmp_path / "state.sqlite", config)
     assert first.failures == []
     assert first.records == {"synced": 27, "unchanged": 0}
     assert first.requests == 1  # 27 records: one transaction
@@ -131,7 +140,7 @@ def test_first_sync_lands_every_resource_once_and_resync_sends_nothing(
     assert {t: len(r) for t, r in landed.items()} == expected
 
     before = _stats(fhir_server)
-    second = run_sync(fhir_server, export, tmp_path / "state.sqlite", config)
+    second = run_sync(client, export, tmp_path / "state.sqlite", config)
     assert second.records == {"unchanged": 27}
     assert {t: dict(c) for t, c in second.resources.items()} == {
         t: {"unchanged": n} for t, n in expected.items()
@@ -142,16 +151,16 @@ def test_first_sync_lands_every_resource_once_and_resync_sends_nothing(
 
 
 def test_a_changed_record_updates_only_its_own_resources(
-    fhir_server: Any, client: FhirClient, config: ClinicConfig, tmp_path: Path
+    fhir_server: FhirTestServer, client: FhirClient, config: ClinicConfig, tmp_path: Path
 ) -> None:
     state = tmp_path / "state.sqlite"
-    run_sync(fhir_server, small_export(tmp_path), state, config)
+    run_sync(client, small_export(tmp_path), state, config)
 
-    def new_pain_score(doc: dict[str, Any]) -> None:
+    def new_pain_score(doc: Document) -> None:
         observation = next(o for o in doc["observations"] if o["id"] == "C001-S2-O1")
         observation["finding"]["score"] = 7
 
-    report = run_sync(fhir_server, small_export(tmp_path, new_pain_score), state, config)
+    report = run_sync(client, small_export(tmp_path, new_pain_score), state, config)
     assert report.records == {"synced": 1, "unchanged": 26}
     written = {
         (t, k): n for t, c in report.resources.items() for k, n in c.items() if k != "unchanged"
@@ -167,7 +176,7 @@ def test_a_changed_record_updates_only_its_own_resources(
 
 
 def test_one_invalid_record_fails_alone_and_the_rest_land(
-    fhir_server: Any,
+    fhir_server: FhirTestServer,
     client: FhirClient,
     config: ClinicConfig,
     tmp_path: Path,
@@ -176,18 +185,24 @@ def test_one_invalid_record_fails_alone_and_the_rest_land(
     """The server rejects the whole transaction; sync splits it until the bad record is alone."""
     real = plan.item
 
-    def corrupt_one(mapped: Any, export: Any, content_hash: str) -> Any:
+    def corrupt_one(mapped: Mapped, export: Export, content_hash: str) -> Item:
         if (mapped.kind, mapped.source_id) == ("observation", "C006-S2-O2"):
             del mapped.resources[0]["code"]  # Observation.code is 1..1 in base R4
         return real(mapped, export, content_hash)
 
     monkeypatch.setattr(plan, "item", corrupt_one)
-    report = run_sync(fhir_server, small_export(tmp_path), tmp_path / "state.sqlite", config)
+    report = run_sync(client, small_export(tmp_path), tmp_path / "state.sqlite", config)
     assert report.records == {"synced": 26, "failed": 1, "unchanged": 0}
     [failure] = report.failures
     assert (failure.kind, failure.source_id) == ("observation", "C006-S2-O2")
     assert "code" in failure.reason  # the server's own words
     assert failure.status in (400, 412, 422)
+    if fhir_server.is_local:  # the in-memory server's words, exactly (HAPI has its own)
+        assert failure.status == 400 and failure.at == ("Observation.code",)
+        assert failure.reason.startswith("error structure: Bundle.entry[")
+        assert failure.reason.endswith(
+            "Missing required property at Observation.code (base R4) (at Observation.code)"
+        )
     landed = on_server(client, config)
     assert len(landed["Procedure"]) == 7
     with Ledger.open(tmp_path / "state.sqlite") as ledger:
@@ -199,7 +214,7 @@ def test_one_invalid_record_fails_alone_and_the_rest_land(
 
 
 def test_must_exist_patient_policy_finds_the_ehr_patient_and_never_creates_one(
-    fhir_server: Any, client: FhirClient, config: ClinicConfig, tmp_path: Path
+    fhir_server: FhirTestServer, client: FhirClient, config: ClinicConfig, tmp_path: Path
 ) -> None:
     # The EHR already has P001 (with its own id); P006 and P007 are unknown to it.
     ehr_patient = {
@@ -209,27 +224,30 @@ def test_must_exist_patient_policy_finds_the_ehr_patient_and_never_creates_one(
     }
     created = client.create(ehr_patient)
     report = run_sync(
-        fhir_server,
+        client,
         small_export(tmp_path),
         tmp_path / "state.sqlite",
         config,
-        patient_policy="must-exist",
+        SyncOptions(patient_policy="must-exist"),
     )
-    failed = {(f.kind, f.source_id) for f in report.failures}
-    assert ("patient", "P006") in failed and ("patient", "P007") in failed
-    assert ("patient", "P001") not in failed
-    assert all(
-        source_id.startswith(("P006", "P007", "S006", "S007", "C006")) for _, source_id in failed
+    reasons = {(f.kind, f.source_id): f.reason for f in report.failures}
+    # P006 and P007 and every record of theirs; nothing of P001
+    assert set(reasons) == example_keys({"P006", "P007"})
+    assert {r for k, r in reasons.items() if k[0] == "patient"} == {
+        "no Patient with this MRN on the server (patient policy must-exist)"
+    }
+    assert reasons[("course", "C006")] == (
+        "not sent: patient 'P006' is not on the server (patient policy must-exist)"
     )
-    reasons = {f.reason for f in report.failures if f.kind == "patient"}
-    assert reasons == {"no Patient with this MRN on the server (patient policy must-exist)"}
     landed = on_server(client, config)
     assert [p["id"] for p in landed["Patient"]] == [created.id]  # none created
-    [plan] = landed["CarePlan"]
-    assert plan["subject"]["reference"] == f"Patient/{created.id}"
+    [care_plan] = landed["CarePlan"]
+    assert care_plan["subject"]["reference"] == f"Patient/{created.id}"
 
 
-def test_dry_run_writes_bundles_and_touches_no_server(fhir_server: Any, tmp_path: Path) -> None:
+def test_dry_run_writes_bundles_and_touches_no_server(
+    fhir_server: FhirTestServer, tmp_path: Path
+) -> None:
     before = _stats(fhir_server)
     env = {**os.environ, "MESO_FHIR_SERVER": ""}
     export = small_export(tmp_path)
@@ -249,7 +267,11 @@ def test_dry_run_writes_bundles_and_touches_no_server(fhir_server: Any, tmp_path
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert "dry run, nothing sent" in result.stderr
+    assert result.stdout == ""
+    assert (
+        "no server configured (--server or MESO_FHIR_SERVER): dry run, nothing sent"
+        in result.stderr.splitlines()
+    )
     bundles = sorted((tmp_path / "outbox").glob("bundle-*.json"))
     assert [b.name for b in bundles] == ["bundle-00001.json"]
     entries = len(orjson.loads(bundles[0].read_bytes())["entry"])
@@ -260,15 +282,15 @@ def test_dry_run_writes_bundles_and_touches_no_server(fhir_server: Any, tmp_path
 
 
 def test_withdrawn_record_becomes_entered_in_error(
-    fhir_server: Any, client: FhirClient, config: ClinicConfig, tmp_path: Path
+    fhir_server: FhirTestServer, client: FhirClient, config: ClinicConfig, tmp_path: Path
 ) -> None:
     state = tmp_path / "state.sqlite"
-    run_sync(fhir_server, small_export(tmp_path), state, config)
+    run_sync(client, small_export(tmp_path), state, config)
 
-    def withdraw(doc: dict[str, Any]) -> None:
+    def withdraw(doc: Document) -> None:
         next(o for o in doc["observations"] if o["id"] == "C001-S1-O2")["withdrawn"] = True
 
-    report = run_sync(fhir_server, small_export(tmp_path, withdraw), state, config)
+    report = run_sync(client, small_export(tmp_path, withdraw), state, config)
     assert report.records == {"withdrawn": 1, "unchanged": 26}
     [withdrawn] = client.search(
         "Observation", {"identifier": identifier_token(config.system("observation"), "C001-S1-O2")}
@@ -277,7 +299,7 @@ def test_withdrawn_record_becomes_entered_in_error(
 
 
 def test_killed_mid_run_then_restarted_ends_complete_without_duplicates(
-    fhir_server: Any, client: FhirClient, config: ClinicConfig, tmp_path: Path
+    fhir_server: FhirTestServer, client: FhirClient, config: ClinicConfig, tmp_path: Path
 ) -> None:
     """SIGKILL the CLI after the server has applied some bundles but not all."""
     export = small_export(tmp_path)
@@ -305,7 +327,7 @@ def test_killed_mid_run_then_restarted_ends_complete_without_duplicates(
         interrupted = ledger.counts()
     assert 3 <= sum(c["synced"] for c in interrupted.values()) < 27
 
-    report = run_sync(fhir_server, export, state, config, batch_size=1)
+    report = run_sync(client, export, state, config, SyncOptions(batch_size=1))
     assert report.failures == []
     with Ledger.open(state) as ledger:
         assert sum(c["synced"] for c in ledger.counts().values()) == 27
@@ -318,42 +340,50 @@ def test_killed_mid_run_then_restarted_ends_complete_without_duplicates(
 
 
 def test_retry_failed_sends_only_what_failed(
-    fhir_server: Any, config: ClinicConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    client: FhirClient, config: ClinicConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = plan.item
     state = tmp_path / "state.sqlite"
 
-    def corrupt(mapped: Any, export: Any, content_hash: str) -> Any:
+    def corrupt(mapped: Mapped, export: Export, content_hash: str) -> Item:
         if (mapped.kind, mapped.source_id) == ("course", "C006"):
             del mapped.resources[0]["subject"]
         return real(mapped, export, content_hash)
 
     with monkeypatch.context() as patch:
         patch.setattr(plan, "item", corrupt)
-        first = run_sync(fhir_server, small_export(tmp_path), state, config)
-    failed = sorted((f.kind, f.source_id) for f in first.failures)
-    assert failed[0] == ("course", "C006")
-    assert all(sid.startswith("C006") for _, sid in failed)  # its sessions and observations
-    again = run_sync(fhir_server, small_export(tmp_path), state, config, retry_failed=True)
+        first = run_sync(client, small_export(tmp_path), state, config)
+    failed = {(f.kind, f.source_id) for f in first.failures}
+    # the course, and its sessions and observations (which refer to it)
+    assert failed == {("course", "C006")} | {
+        key for key in example_keys({"P006"}) if key[1].startswith("C006-")
+    }
+    again = run_sync(client, small_export(tmp_path), state, config, SyncOptions(retry_failed=True))
     assert again.failures == []
     assert again.records["synced"] == len(failed)
 
 
-def test_cli_sync_report_and_status(fhir_server: Any, config: ClinicConfig, tmp_path: Path) -> None:
+def test_cli_sync_report_and_status(
+    fhir_server: FhirTestServer, config: ClinicConfig, tmp_path: Path
+) -> None:
     export = small_export(tmp_path)
     state = tmp_path / "state.sqlite"
     base = [sys.executable, "-m", "meso_fhir.cli"]
     ids = ["--mrn-system", config.mrn_system, "--identifier-base", config.identifier_base]
     result = subprocess.run(
         [*base, "sync", str(export), "--server", fhir_server.base_url, "--state", str(state), "--report", str(tmp_path / "r.json"), *ids],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True, text=True, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
     report = orjson.loads((tmp_path / "r.json").read_bytes())
     assert report["records"] == {"synced": 27, "unchanged": 0}
     assert report["failures"] == []
     status = subprocess.run(
-        [*base, "status", "--state", str(state), "--format", "json"], capture_output=True, text=True
+        [*base, "status", "--state", str(state), "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert status.returncode == 0
     listed = orjson.loads(status.stdout)
@@ -363,21 +393,23 @@ def test_cli_sync_report_and_status(fhir_server: Any, config: ClinicConfig, tmp_
     assert counts["session"]["synced"] == 7 and counts["patient"]["synced"] == 3
 
 
-def test_id_strategy_writes_resources_under_their_deterministic_ids(
-    fhir_server: Any, client: FhirClient, config: ClinicConfig, tmp_path: Path
-) -> None:
-    from meso_fhir.mapping.identity import resource_id
+# replace: the Patient too is written under its deterministic id (create-if-missing lets the
+# server pick it, see test_unattended)
+BY_ID = SyncOptions(strategy="id", patient_policy="replace")
 
+
+def test_id_strategy_writes_resources_under_their_deterministic_ids(
+    fhir_server: FhirTestServer, client: FhirClient, config: ClinicConfig, tmp_path: Path
+) -> None:
     export = small_export(tmp_path)
     state = tmp_path / "state.sqlite"
-    first = run_sync(fhir_server, export, state, config, strategy="id")
+    first = run_sync(client, export, state, config, BY_ID)
     assert first.failures == [] and first.records == {"synced": 27, "unchanged": 0}
-    [plan] = client.search(
+    [care_plan] = client.search(
         "CarePlan", {"identifier": identifier_token(config.system("course"), "C001")}
     )
-    assert plan["id"] == resource_id(config.system("course"), "C001")
-    assert (
-        plan["subject"]["reference"] == f"Patient/{resource_id(config.system('patient'), 'P001')}"
-    )
-    again = run_sync(fhir_server, export, state, config, strategy="id")
+    assert care_plan["id"] == resource_id(config.system("course"), "C001")
+    patient_id = resource_id(config.system("patient"), "P001")
+    assert care_plan["subject"]["reference"] == f"Patient/{patient_id}"
+    again = run_sync(client, export, state, config, BY_ID)
     assert again.requests == 0 and again.records == {"unchanged": 27}

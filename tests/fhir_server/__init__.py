@@ -23,9 +23,9 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Protocol, TypedDict
 
 import httpx
 import pytest
@@ -34,6 +34,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_SCRIPT = Path(__file__).with_name("server.mjs")
 ENV_VAR = "MESO_FHIR_TEST_SERVER"
 START_TIMEOUT = 30.0
+
+
+class ServerStats(TypedDict):
+    """What ``/__stats`` answers: requests served, by HTTP method and by FHIR interaction."""
+
+    requests: int
+    by_method: dict[str, int]
+    by_interaction: dict[str, int]
 
 
 class FhirTestServer:
@@ -46,13 +54,13 @@ class FhirTestServer:
         # /__stats and /__reset sit beside the FHIR base, outside it.
         self._admin_url = self.base_url.rsplit("/fhir", 1)[0]
 
-    def stats(self) -> dict[str, Any] | None:
+    def stats(self) -> ServerStats | None:
         """Requests served since the start or the last reset; None on an external server."""
         if not self.is_local:
             return None
         response = httpx.get(f"{self._admin_url}/__stats", timeout=10)
         response.raise_for_status()
-        result: dict[str, Any] = response.json()
+        result: ServerStats = response.json()
         return result
 
     def reset(self) -> None:
@@ -65,14 +73,20 @@ class FhirTestServer:
 
 
 class LocalFhirServer(FhirTestServer):
-    """``node server.mjs`` as a child process; ``stop()`` ends it."""
+    """``node server.mjs`` as a child process; ``stop()`` ends it and closes its pipes."""
 
     def __init__(
-        self, process: subprocess.Popen[str], stderr: IO[str], port: int, startup_seconds: float
+        self,
+        process: subprocess.Popen[str],
+        stdout_pump: threading.Thread,
+        stderr: IO[str],
+        port: int,
+        startup_seconds: float,
     ) -> None:
         url = f"http://127.0.0.1:{port}/fhir"
         super().__init__(url, is_local=True, startup_seconds=startup_seconds)
         self._process = process
+        self._stdout_pump = stdout_pump
         self._stderr = stderr
 
     def stop(self) -> None:
@@ -85,6 +99,10 @@ class LocalFhirServer(FhirTestServer):
                 self._process.wait()
         if self._process.stdin:
             self._process.stdin.close()
+        # The pump reads stdout to its end (the process is gone); then the pipe can be closed.
+        self._stdout_pump.join(timeout=5)
+        if self._process.stdout:
+            self._process.stdout.close()
         self._stderr.close()
 
 
@@ -132,7 +150,8 @@ def start_local_server(*args: str) -> LocalFhirServer:
             lines.put(line)
         lines.put(None)
 
-    threading.Thread(target=pump, daemon=True, name="fhir-server-stdout").start()
+    pump_thread = threading.Thread(target=pump, daemon=True, name="fhir-server-stdout")
+    pump_thread.start()
     deadline = started + START_TIMEOUT
     while True:
         try:
@@ -141,20 +160,30 @@ def start_local_server(*args: str) -> LocalFhirServer:
             line = None
         if line is not None and line.startswith("LISTENING "):
             port = int(line.split()[1])
-            return LocalFhirServer(process, stderr, port, time.monotonic() - started)
+            return LocalFhirServer(process, pump_thread, stderr, port, time.monotonic() - started)
         if line is None:  # exited, or timed out
             timed_out = process.poll() is None
             if timed_out:
                 process.kill()
             process.wait()
+            pump_thread.join(timeout=5)
+            for pipe in (process.stdin, process.stdout):
+                if pipe:
+                    pipe.close()
             stderr.seek(0)
             what = f"did not start within {START_TIMEOUT:.0f} s" if timed_out else "exited"
             message = f"{SERVER_SCRIPT.name} {what} (exit code {process.returncode}). stderr:\n"
-            pytest.fail(message + stderr.read())
+            output = stderr.read()
+            stderr.close()
+            pytest.fail(message + output)
+
+
+class ServerFactory(Protocol):
+    def __call__(self, *args: str) -> FhirTestServer: ...
 
 
 @pytest.fixture(scope="session")
-def fhir_server_factory() -> Iterator[Callable[..., FhirTestServer]]:
+def fhir_server_factory() -> Iterator[ServerFactory]:
     started: list[LocalFhirServer] = []
 
     def factory(*args: str) -> FhirTestServer:
@@ -168,7 +197,7 @@ def fhir_server_factory() -> Iterator[Callable[..., FhirTestServer]]:
 
 
 @pytest.fixture(scope="session")
-def fhir_server(fhir_server_factory: Callable[..., FhirTestServer]) -> FhirTestServer:
+def fhir_server(fhir_server_factory: ServerFactory) -> FhirTestServer:
     external = os.environ.get(ENV_VAR)
     if external:
         return FhirTestServer(external, is_local=False)

@@ -667,6 +667,8 @@ def sync_command(
         try:
             ledger = Ledger.open(state)
         except LedgerError as exc:
+            lock.close()
+            client.close()
             _echo_err(f"error: {exc}")
             sys.exit(ExitCode.SYNC_ABORTED)
         with lock, ledger, client:
@@ -926,6 +928,10 @@ def check_command(
 @main.group("config")
 def config_group() -> None:
     """Named server profiles: the settings of each server, written once in a TOML file.
+
+    \b
+    Example:
+      meso-fhir --profile staging config show
 
     \b
     A profile in ./meso-fhir.toml (or ~/.config/meso-fhir/config.toml, or --config PATH):
