@@ -27,27 +27,11 @@ from meso_fhir.cli import main
 from meso_fhir.errors import ExitCode
 from meso_fhir.syncing import Ledger
 
-from .helpers import EXAMPLE, EXAMPLE_LINES, example_document
+from .helpers import EXAMPLE, EXAMPLE_LINES, example_document, transaction_response
 
 BASE = "https://ehr.example/fhir"
 CAPABILITY = {"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1", "status": "active"}
 MRNS = [p["mrn"] for p in example_document()["patients"]]
-
-
-def transaction_response(request: httpx.Request) -> httpx.Response:
-    bundle = orjson.loads(request.content)
-    entries = [
-        {
-            "response": {
-                "status": "201 Created",
-                "location": f"{e['request']['url'].split('?')[0]}/s{i}/_history/1",
-            }
-        }
-        for i, e in enumerate(bundle["entry"])
-    ]
-    return httpx.Response(
-        200, json={"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
-    )
 
 
 @pytest.fixture
