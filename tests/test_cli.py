@@ -119,6 +119,12 @@ def test_map_with_a_bad_record_maps_the_rest_and_exits_3(tmp_path: Path) -> None
     report = orjson.loads(report_path.read_bytes())
     assert report["records_failed"] == 2
     assert sum(report["records_mapped"].values()) == 66
+    # sync names them in the same words, with the prefix once ("invalid: invalid: ..." once)
+    synced = invoke("sync", str(source), "--outbox", str(tmp_path / "outbox"))
+    assert synced.exit_code == ExitCode.INVALID_INPUT
+    assert [line for line in synced.stderr.splitlines() if "P002" in line] == (
+        result.stderr.splitlines()[:2]
+    )
     assert [(e["kind"], e["source_id"], e["field"]) for e in report["errors"]] == [
         ("patient", "P002", "birth_date"),
         ("screening", "S002", "patient_id"),

@@ -175,35 +175,7 @@ def test_volume_in_wrong_unit(tmp_path: Path) -> None:
     }
 
 
-def test_duplicate_source_id_keeps_the_first(tmp_path: Path) -> None:
-    doc = example_document()
-    records = [{"kind": "patient", **p} for p in doc["patients"]]
-    records.append({**records[1], "mrn": "MRN-99999"})
-    path = write_lines(tmp_path / "clinic.jsonl", records)
-    assert _errors(path) == [
-        {
-            "kind": "patient",
-            "source_id": "P002",
-            "field": "id",
-            "message": "duplicate id; the record at line 2 was kept",
-        }
-    ]
-    assert [p.id for p in load(path).records()] == [p["id"] for p in doc["patients"]]
-
-
-def test_duplicate_mrn(tmp_path: Path) -> None:
-    doc = example_document()
-    records = [{"kind": "patient", **p} for p in doc["patients"][:2]]
-    records[1]["mrn"] = records[0]["mrn"]
-    path = write_lines(tmp_path / "clinic.jsonl", records)
-    assert _errors(path) == [
-        {
-            "kind": "patient",
-            "source_id": "P002",
-            "field": "mrn",
-            "message": "MRN already used by patient 'P001'",
-        }
-    ]
+# Duplicate ids and MRNs: tests/test_input_safety.py (section C, both orders).
 
 
 def test_broken_json_line_and_unknown_kind(tmp_path: Path) -> None:

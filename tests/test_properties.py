@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from hypothesis import HealthCheck, given, settings
@@ -14,12 +14,17 @@ from meso_fhir import codes
 from meso_fhir.mapping import MapSummary, map_records
 from meso_fhir.mapping.identity import ClinicConfig
 from meso_fhir.model import load
+from meso_fhir.model.records import PLAUSIBLE
+
+T = TypeVar("T")
 
 text = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=20
 ).filter(lambda s: s.strip() == s and s.strip())
 ident = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,11}", fullmatch=True)
-dates = st.dates(min_value=dt.date(1920, 1, 1), max_value=dt.date(2030, 12, 31))
+# Every record of a patient is dated after the birth date, as the input requires.
+birth_dates = st.dates(min_value=dt.date(1920, 1, 1), max_value=dt.date(1999, 12, 31))
+dates = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2030, 12, 31))
 aware = st.datetimes(
     min_value=dt.datetime(2000, 1, 1),
     max_value=dt.datetime(2030, 12, 31),
@@ -28,14 +33,22 @@ aware = st.datetimes(
 naive = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2030, 12, 31))
 
 
-def qty(unit: str, high: float) -> st.SearchStrategy[dict[str, Any]]:
+def qty(unit: str, plausible: str) -> st.SearchStrategy[dict[str, Any]]:
+    """A quantity in ``unit`` within the range the input accepts for ``plausible``."""
+    low, high = PLAUSIBLE[plausible]
     return st.builds(
         lambda v: {"value": v, "unit": unit},
-        st.floats(min_value=0, max_value=high, allow_nan=False).map(lambda v: round(v, 2)),
+        st.floats(min_value=low, max_value=high, allow_nan=False).map(lambda v: round(v, 2)),
     )
 
 
-def optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+# The diastolic below the systolic, as the input requires.
+blood_pressure = st.fixed_dictionaries(
+    {"systolic": qty("mm[Hg]", "systolic"), "diastolic": qty("mm[Hg]", "diastolic")}
+).filter(lambda bp: bp["diastolic"]["value"] < bp["systolic"]["value"])
+
+
+def optional(strategy: st.SearchStrategy[T]) -> st.SearchStrategy[T | None]:
     return st.one_of(st.none(), strategy)
 
 
@@ -48,14 +61,14 @@ def exports(draw: st.DrawFn) -> dict[str, Any]:
     pid = draw(ident)
     patient = _drop_none({
         "id": pid, "mrn": draw(ident), "family": draw(text), "given": draw(st.lists(text, min_size=1, max_size=2)),
-        "gender": draw(st.sampled_from(["male", "female", "other", "unknown"])), "birth_date": draw(dates).isoformat(),
+        "gender": draw(st.sampled_from(["male", "female", "other", "unknown"])), "birth_date": draw(birth_dates).isoformat(),
         "phone": draw(optional(text)), "withdrawn": draw(st.booleans()),
     })  # fmt: skip
     vitals = _drop_none({
-        "blood_pressure": draw(optional(st.fixed_dictionaries({"systolic": qty("mm[Hg]", 250), "diastolic": qty("mm[Hg]", 150)}))),
-        "heart_rate": draw(optional(qty("/min", 220))), "body_temperature": draw(optional(qty("Cel", 43))),
-        "body_weight": draw(optional(qty("kg", 300))), "body_height": draw(optional(qty("cm", 250))),
-        "bmi": draw(optional(qty("kg/m2", 80))),
+        "blood_pressure": draw(optional(blood_pressure)),
+        "heart_rate": draw(optional(qty("/min", "heart_rate"))), "body_temperature": draw(optional(qty("Cel", "body_temperature"))),
+        "body_weight": draw(optional(qty("kg", "body_weight"))), "body_height": draw(optional(qty("cm", "body_height"))),
+        "bmi": draw(optional(qty("kg/m2", "bmi"))),
     })  # fmt: skip
     screening = _drop_none({
         "id": "S-" + pid, "patient_id": pid, "screened_at": draw(st.one_of(aware, naive, dates)).isoformat(),
@@ -85,10 +98,10 @@ def exports(draw: st.DrawFn) -> dict[str, Any]:
                 "id": f"{sid}-I{i}",
                 "product": {"code": draw(ident), "name": draw(text),
                             "ingredients": [{"substance": s} for s in draw(st.lists(st.sampled_from(list(codes.SUBSTANCE)), unique=True, max_size=2))]},
-                "volume": draw(qty("mL", 10)), "site": draw(st.sampled_from(list(codes.BODY_SITE))),
+                "volume": draw(qty("mL", "volume")), "site": draw(st.sampled_from(list(codes.BODY_SITE))),
                 "laterality": draw(optional(st.sampled_from(list(codes.LATERALITY)))),
                 "route": draw(st.sampled_from(list(codes.ROUTE))), "technique": draw(optional(st.sampled_from(list(codes.TECHNIQUE)))),
-                "depth": draw(optional(qty("mm", 13))), "needle": draw(optional(text)), "lot": draw(optional(ident)),
+                "depth": draw(optional(qty("mm", "depth"))), "needle": draw(optional(text)), "lot": draw(optional(ident)),
             })
             for i in range(draw(st.integers(0, 3)))
         ]  # fmt: skip
@@ -102,7 +115,7 @@ def exports(draw: st.DrawFn) -> dict[str, Any]:
         finding = draw(st.one_of(
             st.builds(lambda s: {"type": "pain", "score": s}, st.integers(0, 10)),
             st.builds(lambda r, a: {"type": "reaction", "reaction": r, "adverse": a}, st.sampled_from(list(codes.REACTION)), st.booleans()),
-            st.builds(lambda m, v: {"type": "measurement", "measurement": m, "value": v}, st.sampled_from(list(codes.MEASUREMENT)), qty("cm", 200)),
+            st.builds(lambda m, v: {"type": "measurement", "measurement": m, "value": v}, st.sampled_from(list(codes.MEASUREMENT)), qty("cm", "circumference")),
             st.builds(lambda s, v: {"type": "scale", "scale": s, "score": v}, st.sampled_from(list(codes.SCALE)), st.integers(0, 100)),
         ))  # fmt: skip
         observations.append(

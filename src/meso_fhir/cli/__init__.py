@@ -7,11 +7,13 @@ turns it into one.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 import orjson
@@ -88,7 +90,7 @@ patient_policy_option = click.option(
 
 
 def _config(mrn_system: str, identifier_base: str, timezone: str) -> ClinicConfig:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from zoneinfo import ZoneInfoNotFoundError
 
     try:
         ZoneInfo(timezone)
@@ -233,7 +235,7 @@ def map_command(
     config = _config(mrn_system, identifier_base, timezone)
     summary = MapSummary()
     try:
-        loaded = load(export)
+        loaded = load(export, today=_today(config))
         total = sum(loaded.counts.values())
         progress = _Progress()
 
@@ -254,7 +256,7 @@ def map_command(
         sys.exit(ExitCode.UNREADABLE_INPUT)
     _print_problems(
         [
-            (("input", e.kind, e.field, e.message), _who(e.kind, e.source_id), e)
+            (("input", e.kind, e.field, e.message), _who(e.kind, e.source_id))
             for e in summary.errors
         ],
         "invalid",
@@ -647,7 +649,7 @@ def sync_command(
         _require_explicit(["mrn_system", "identifier_base"])
     client = _client(server, timeout, auth) if server else None
     try:
-        loaded = load(export)
+        loaded = load(export, today=_today(config))
     except InputError as exc:
         _echo_err(f"error: cannot read {export}: {exc}")
         sys.exit(ExitCode.UNREADABLE_INPUT)
@@ -684,7 +686,7 @@ def sync_command(
         progress.close()
     _print_problems(
         [
-            ((f.stage, f.kind, f.field, f.reason), _who(f.kind, f.source_id), f)
+            ((f.stage, f.kind, f.field, f.reason), _who(f.kind, f.source_id))
             for f in result.failures
         ],
         "failed",
@@ -707,27 +709,36 @@ EXAMPLES = 3
 _QUOTED = re.compile(r"'[^']*'")
 
 
+def _today(config: ClinicConfig) -> dt.date:
+    """The clinic's date now: a birth date after it is refused (the loader reads no clock)."""
+    return dt.datetime.now(ZoneInfo(config.timezone)).date()
+
+
 def _who(kind: str, source_id: str | None) -> str:
     return f"{kind} {source_id!r}" if source_id is not None else kind
 
 
-def _print_problems(problems: list[tuple[tuple[Any, ...], str, Any]], verb: str) -> None:
+def _print_problems(
+    problems: list[tuple[tuple[str, str, str | None, str], str]], verb: str
+) -> None:
     """One line per reason: alone as it is, shared as 'N records: reason (e.g. ...)'.
 
-    Quoted names in a reason (the patient or parent a record depends on) do not make it
-    another reason: 'depends on session 'S1'' and '... 'S2'' are one line.
+    ``problems`` holds ((stage, kind, field, reason), who). Quoted names in a reason (the
+    patient or parent a record depends on) do not make it another reason: 'depends on
+    session 'S1'' and '... 'S2'' are one line.
     """
-    groups: dict[tuple[Any, ...], list[tuple[str, Any]]] = {}
-    for (stage, _kind, field, text), who, problem in problems:
+    groups: dict[tuple[str, str | None, str], list[tuple[str, str]]] = {}
+    for (stage, _kind, field, text), who in problems:
         key = (stage, field, _QUOTED.sub("'…'", text))
-        groups.setdefault(key, []).append((who, problem))
+        groups.setdefault(key, []).append((who, text))
     ordered = sorted(groups.items(), key=lambda group: -len(group[1]))
     for (stage, field, text), members in ordered[:MAX_REASONS]:
         label = "invalid" if stage == "input" else verb
-        if len(members) == 1:
-            _echo_err(f"{label}: {members[0][1]}")
-            continue
         where = f"{field}: " if field else ""
+        if len(members) == 1:
+            who, own_text = members[0]
+            _echo_err(f"{label}: {who}: {where}{own_text}")
+            continue
         examples = ", ".join(who for who, _ in members[:EXAMPLES])
         more = f" and {len(members) - EXAMPLES} more" if len(members) > EXAMPLES else ""
         _echo_err(f"{label}: {len(members)} records: {where}{text} (e.g. {examples}{more})")

@@ -42,6 +42,14 @@ REFERENCE_FIELDS: Final[dict[str, tuple[tuple[str, RecordKind], ...]]] = {
     "observation": (("patient_id", "patient"), ("session_id", "session")),
 }
 
+# The field each kind of record is dated by: no record of a patient predates the patient's birth.
+DATE_FIELD: Final[dict[str, str]] = {
+    "screening": "screened_at",
+    "course": "start_date",
+    "session": "performed_at",
+    "observation": "observed_at",
+}
+
 
 class RecordKey(NamedTuple):
     """A clinic record: its kind and its id in the clinic system.

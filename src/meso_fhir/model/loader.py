@@ -1,17 +1,25 @@
 """Reading a clinic export (JSON document or JSON Lines) into checked records.
 
 Bad input never stops the batch: every problem becomes an ``InputError`` that names the record
-kind, its source id and the field, and every valid record is still yielded. Reading is two
-passes over the source: the first checks every record and keeps only a small index (kind, id,
-the ids it refers to), so that references can be checked in any order; the second yields the
-valid records. For JSON Lines the file is streamed both times, so memory grows with the index
-(tens of bytes a record), not with the records.
+kind, its source id and the field, and every valid record is still yielded. Any JSON value in
+any place gives such an error, never another exception; only a file that cannot be read at all
+raises ``InputError``. Reading is two passes over the source: the first checks every record and
+keeps only a small index (kind, id, the ids it refers to), so that references can be checked in
+any order; the second yields the valid records. For JSON Lines the file is streamed both times,
+so memory grows with the index (tens of bytes a record), not with the records.
+
+Conflicts do not depend on the order of the records: when two records share a kind and id, two
+patients an MRN, or two sessions an injection id, every record in the conflict is refused, each
+naming the others, and the records depending on them fail with it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +29,21 @@ import orjson
 from pydantic import ValidationError
 
 from ..errors import InputError
-from .kinds import KIND_RANK, LIST_NAME, RECORD_KINDS, REFERENCE_FIELDS, RecordKey
-from .records import MODEL_OF_KIND, Course, Record, Session
+from .kinds import DATE_FIELD, KIND_RANK, LIST_NAME, RECORD_KINDS, REFERENCE_FIELDS, RecordKey
+from .records import (
+    FORM_ERRORS,
+    MODEL_OF_KIND,
+    PATTERN_MESSAGES,
+    Course,
+    Patient,
+    Record,
+    form_problem,
+    record_day,
+    shown,
+)
 
-# (position among the source's records, line or list index, where, raw record or None, problem)
+# (position among the source's records, line or list index, where, raw record or None, problem).
+# A problem with a raw record is one with its "kind"; without a record, the record is unreadable.
 Raw = tuple[int, int, str, dict[str, Any] | None, str | None]
 
 
@@ -96,90 +115,258 @@ class Export:
             yield MODEL_OF_KIND[RECORD_KINDS[send[position] - 1]].model_validate(raw)  # type: ignore[misc]
 
 
-def load(source: str | os.PathLike[str] | Iterable[Mapping[str, Any]]) -> Export:
+def load(
+    source: str | os.PathLike[str] | Iterable[Mapping[str, Any]],
+    *,
+    today: dt.date | None = None,
+) -> Export:
     """Read and check an export; never raises for bad records (see ``Export.errors``).
 
     ``source`` is a file (a JSON document, or JSON Lines when it ends in ``.jsonl`` or
-    ``.ndjson``) or the records themselves: an iterable of dicts, each with its ``kind``, as a
-    clinic system holding them in memory would pass them (they are kept, to be read twice).
-    Raises ``InputError`` only when the file itself cannot be read.
+    ``.ndjson``; either may start with a UTF-8 byte order mark) or the records themselves: an
+    iterable of dicts, each with its ``kind``, as a clinic system holding them in memory would
+    pass them (they are kept, to be read twice). A patient's birth date is never after the date
+    of one of the patient's records; given ``today`` (the loader reads no clock), it is never
+    after ``today`` either. Raises ``InputError`` only when the file itself cannot be read.
     """
     export = Export(_source(source))
-    index = export._index
-    mrns: dict[str, str] = {}
-    injections: dict[int, str] = {}
+    checks = _Checks(export, today)
     for position, at, where, raw, problem in export.source.read():
-        if raw is None:
-            export.errors.append(InputError("record", None, "(json)", f"{where}: {problem}"))
-            continue
-        kind = raw.get("kind")
-        source_id = raw.get("id") if isinstance(raw.get("id"), str) else None
-        if kind not in MODEL_OF_KIND:
-            field_msg = (
-                f"{where}: unknown kind {kind!r}; expected one of: {', '.join(MODEL_OF_KIND)}"
-            )
-            export.errors.append(InputError("record", source_id, "kind", field_msg))
-            continue
-        export.counts[kind] = export.counts.get(kind, 0) + 1
-        try:
-            record = MODEL_OF_KIND[kind].model_validate(raw)
-        except ValidationError as exc:
-            export.errors.extend(_input_errors(kind, source_id, where, exc))
-            if source_id is not None and (kind, source_id) not in index:
-                # Keep the key so that records referring to it fail with the right reason.
-                index[RecordKey(kind, source_id)] = _Entry(kind, position, at, (), valid=False)
-            continue
-        key = RecordKey(kind, record.id)
-        if key in index:
-            first = export.source.where(index[key].kind, index[key].at)
-            export.errors.append(
-                InputError(kind, record.id, "id", f"duplicate id; the record at {first} was kept")
-            )
-            continue
-        values = record.__dict__
-        entry = _Entry(
-            kind,
-            position,
-            at,
-            tuple(values[name] or "" for name, _ in REFERENCE_FIELDS[kind]),
-            indication=record.indication if isinstance(record, Course) else None,
-            withdrawn=record.withdrawn,
-            # 128 bits are plenty to tell a changed record from an unchanged one.
-            digest=hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).digest()[:16],
-        )
-        index[key] = entry
-        problem_field, message = _unique_keys(record, mrns, injections)
-        if problem_field:
-            export.errors.append(InputError(kind, record.id, problem_field, message))
-            entry.valid = False
+        checks.add(position, at, where, raw, problem)
+    checks.finish()
     _check_references(export)
     return export
 
 
-def _unique_keys(record: Any, mrns: dict[str, str], injections: dict[int, str]) -> tuple[str, str]:
-    """MRNs and injection ids become business identifiers: they must be unique in the export.
+# Injection ids are the most numerous ids of an export, and MRNs are kept only to be compared:
+# both are kept as 64-bit digests (a collision refuses two records, it never lets one through).
+_CLAIMS = {"patient": "MRN", "session": "injection id"}
 
-    Injection ids are the most numerous ids of an export: they are kept as 64-bit digests.
-    """
-    if record.kind == "patient":
-        if record.mrn in mrns:
-            return "mrn", f"MRN already used by patient {mrns[record.mrn]!r}"
-        mrns[record.mrn] = record.id
-    elif isinstance(record, Session):
-        digests = [_id_digest(injection.id) for injection in record.injections]
-        for i, digest in enumerate(digests):
-            if digest in injections:
-                return (
-                    f"injections[{i}].id",
-                    f"injection id already used in session {injections[digest]!r}",
+
+def _claims(kind: str, raw: Mapping[str, Any]) -> list[tuple[int, int]]:
+    """The values of a record that become business identifiers, so must be unique in the export,
+    read from the record as given, valid or not: (injection index, or -1 for the MRN; digest)."""
+    if kind == "patient":
+        mrn = raw.get("mrn")
+        if isinstance(mrn, str) and mrn.strip():
+            return [(-1, _digest(b"mrn", mrn.strip()))]
+    elif kind == "session":
+        injections = raw.get("injections")
+        if isinstance(injections, list):
+            return [
+                (i, _digest(b"injection", source_id.strip()))
+                for i, injection in enumerate(injections)
+                if isinstance(injection, Mapping)
+                and isinstance(source_id := injection.get("id"), str)
+                and source_id.strip()
+            ]
+    return []
+
+
+def _claim_field(index: int) -> str:
+    return "mrn" if index < 0 else f"injections[{index}].id"
+
+
+def _digest(what: bytes, text: str) -> int:
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate, from records in memory
+        data = text.encode(errors="surrogatepass")
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8, person=what).digest(), "big")
+
+
+_NAMEABLE = re.compile(r"[^\x00-\x1f\ud800-\udfff]{1,200}")
+
+
+def _nameable(value: object) -> str | None:
+    """A record's id as errors name it: any short printable string (valid or not)."""
+    if isinstance(value, str):
+        if 0 < len(value) <= 200 and value.isprintable() and value[0] != " " != value[-1]:
+            return value  # the usual case, quickly
+        value = value.strip()
+        if _NAMEABLE.fullmatch(value):
+            return value
+    return None
+
+
+class _Checks:
+    """The first pass: each record checked alone, then what needs all of them (conflicts, birth
+    dates), independent of the order the records come in."""
+
+    def __init__(self, export: Export, today: dt.date | None) -> None:
+        self.export = export
+        self.today = today
+        # Positions and places of every record of a key seen more than once.
+        self.repeated: dict[RecordKey, list[tuple[int, int]]] = {}
+        # Claimed value digest → the first key claiming it; the keys of values claimed by more.
+        self.claimed: dict[int, RecordKey] = {}
+        self.clashes: dict[int, set[RecordKey]] = {}
+        # Per patient id: the birth date, and the patient's earliest dated record.
+        self.births: dict[str, dt.date] = {}
+        self.earliest: dict[str, tuple[dt.date, RecordKey]] = {}
+        self.future_births: set[RecordKey] = set()  # given today
+
+    def add(
+        self, position: int, at: int, where: str, raw: dict[str, Any] | None, problem: str | None
+    ) -> None:
+        export, index = self.export, self.export._index
+        if raw is None:
+            export.errors.append(InputError("record", None, "(json)", f"{where}: {problem}"))
+            return
+        kind = raw.get("kind")
+        source_id = _nameable(raw.get("id"))
+        if not (isinstance(kind, str) and kind in MODEL_OF_KIND):
+            message = (
+                f"{where}: unknown kind {shown(kind)}; expected one of: {', '.join(MODEL_OF_KIND)}"
+            )
+            export.errors.append(InputError("record", source_id, "kind", message))
+            return
+        export.counts[kind] = export.counts.get(kind, 0) + 1
+        record: Any = None
+        if problem is not None:
+            export.errors.append(InputError(kind, source_id, "kind", f"{where}: {problem}"))
+        else:
+            try:
+                record = MODEL_OF_KIND[kind].model_validate(raw)
+            except ValidationError as exc:
+                export.errors.extend(_input_errors(kind, source_id, where, exc))
+        if source_id is None:
+            return  # cannot be referred to, nor conflict: nothing to keep
+        # A valid record's own id: pydantic hands out one string object per id, shared with the
+        # records referring to it, which keeps the index small.
+        key = RecordKey(kind, source_id if record is None else record.id)
+        if record is not None:
+            self._dates(key, record)
+        known = index.get(key)
+        if known is not None:
+            self.repeated.setdefault(key, [(known.position, known.at)]).append((position, at))
+            known.valid = False
+        elif record is None:
+            # Kept so that records referring to it fail with the right reason.
+            index[key] = _Entry(kind, position, at, (), valid=False)
+        else:
+            try:
+                # 128 bits are plenty to tell a changed record from an unchanged one.
+                digest = hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).digest()
+            except TypeError:  # records in memory holding what JSON cannot
+                export.errors.append(InputError(kind, source_id, "(record)", "not JSON data"))
+                index[key] = _Entry(kind, position, at, (), valid=False)
+                return
+            values = record.__dict__
+            index[key] = _Entry(
+                kind,
+                position,
+                at,
+                tuple(values[name] or "" for name, _ in REFERENCE_FIELDS[kind]),
+                indication=record.indication if isinstance(record, Course) else None,
+                withdrawn=record.withdrawn,
+                digest=digest[:16],
+                valid=key not in self.future_births,
+            )
+        if kind in _CLAIMS:
+            for _, claim in _claims(kind, raw):
+                owner = self.claimed.setdefault(claim, key)
+                if owner is not key and owner != key:
+                    self.clashes.setdefault(claim, {owner}).add(key)
+
+    def _dates(self, key: RecordKey, record: Any) -> None:
+        """Keep what the birth date checks need: every valid record counts, repeated or not."""
+        if isinstance(record, Patient):
+            if self.today is not None and record.birth_date > self.today:
+                self.export.errors.append(
+                    InputError(
+                        "patient", key[1], "birth_date", f"after today ({self.today.isoformat()})"
+                    )
                 )
-        for digest in digests:
-            injections[digest] = record.id
-    return "", ""
+                self.future_births.add(key)
+            self.births[key[1]] = record.birth_date
+            return
+        day = record_day(record)
+        if day is not None:
+            earliest = self.earliest.get(record.patient_id)
+            # (day, key): the same record is named whatever the order
+            if earliest is None or (day <= earliest[0] and (day, key) < earliest):
+                self.earliest[record.patient_id] = (day, key)
 
+    def finish(self) -> None:
+        """The checks that need every record: births against dates, then conflicts."""
+        export, index = self.export, self.export._index
+        for patient_id, born in self.births.items():
+            entry = index[RecordKey("patient", patient_id)]
+            first = self.earliest.get(patient_id)
+            if entry.valid and first is not None and first[0] < born:
+                kind, source_id = first[1]
+                entry.valid = False
+                export.errors.append(
+                    InputError(
+                        "patient",
+                        patient_id,
+                        "birth_date",
+                        f"after the {DATE_FIELD[kind]} of {kind} {source_id!r}"
+                        f" ({self._where(first[1])}), a record of this patient",
+                    )
+                )
+        for key, places in self.repeated.items():
+            for n, (_position, at) in enumerate(places):
+                others = ", ".join(
+                    self.export.source.where(key[0], other)
+                    for m, (_, other) in enumerate(places)
+                    if m != n
+                )
+                here = self.export.source.where(key[0], at)
+                export.errors.append(
+                    InputError(
+                        key[0],
+                        key[1],
+                        "id",
+                        f"{here}: the same id as the {key[0]} at {others};"
+                        f" {'neither' if len(places) == 2 else 'none of them'} is sent",
+                    )
+                )
+        if self.clashes:
+            self._report_clashes()
 
-def _id_digest(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+    def _where(self, key: RecordKey) -> str:
+        """Where a record is, or each of the records sharing its key."""
+        places = self.repeated.get(key) or [(0, self.export._index[key].at)]
+        return ", ".join(self.export.source.where(key[0], at) for _, at in places)
+
+    def _report_clashes(self) -> None:
+        """Every record claiming a value another record claims is refused, naming the others.
+
+        The index does not keep which field claimed what: the records in a clash (few) are read
+        again for it.
+        """
+        export, index = self.export, self.export._index
+        keys = set().union(*self.clashes.values())
+        positions = [
+            position
+            for key in keys
+            for position, _ in (self.repeated.get(key) or [(index[key].position, 0)])
+        ]
+        send = bytearray(max(positions) + 1)
+        for position in positions:
+            send[position] = 1
+        for _position, raw in export.source.selected(send):
+            kind = raw.get("kind")
+            source_id = _nameable(raw.get("id"))
+            if not isinstance(kind, str) or source_id is None:
+                continue  # the file changed since the first pass
+            key = RecordKey(kind, source_id)
+            for claimed_at, claim in _claims(kind, raw):
+                if key in self.clashes.get(claim, ()):
+                    others = sorted(self.clashes[claim] - {key})
+                    named = ", ".join(f"{k[0]} {k[1]!r} ({self._where(k)})" for k in others)
+                    export.errors.append(
+                        InputError(
+                            kind,
+                            source_id,
+                            _claim_field(claimed_at),
+                            f"{_CLAIMS[kind]} also used by {named}; none of them is sent",
+                        )
+                    )
+            if key in index:
+                index[key].valid = False
 
 
 def _check_references(export: Export) -> None:
@@ -217,20 +404,55 @@ def _reference_problem(index: dict[RecordKey, _Entry], entry: _Entry, target: Re
     return ""
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    """A field path for messages: ``injections[1].site``; a key from the input is quoted."""
+    parts = []
+    for part in loc:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        elif part == "[key]":  # pydantic: the error is in the key itself
+            parts.append("[key]")
+        elif _PLAIN_KEY.fullmatch(part):
+            parts.append(f".{part}")
+        else:
+            parts.append(f"[{shown(part)}]")
+    return "".join(parts).lstrip(".")
+
+
+def _message(error: Any) -> str:
+    """Pydantic's message, in the export's words, never quoting more than a short value."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "missing":
+        return "required field is missing"
+    if kind in FORM_ERRORS:
+        return form_problem(kind, error.get("input"))
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in PATTERN_MESSAGES:
+        return PATTERN_MESSAGES[ctx["pattern"]]
+    if kind == "union_tag_invalid":
+        expected = str(ctx.get("expected_tags", "")).replace("'", "")
+        return (
+            f"unknown {str(ctx.get('discriminator', '')).strip(chr(39))} {shown(ctx.get('tag'))};"
+            f" expected one of: {expected}"
+        )
+    message: str = error["msg"].removeprefix("Value error, ")
+    return message if message.isprintable() else shown(message, 300)
+
+
 def _input_errors(
     kind: str, source_id: str | None, where: str, exc: ValidationError
 ) -> list[InputError]:
     errors = []
-    for error in exc.errors(include_url=False, include_input=False):
-        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(
-            "."
-        )
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "missing":
-            message = "required field is missing"
+    for error in exc.errors(include_url=False):  # the input: only to say why a date was refused
+        message = _message(error)
         errors.append(
             InputError(
-                kind, source_id, path or "(record)", message if source_id else f"{where}: {message}"
+                kind,
+                source_id,
+                _path(error["loc"]) or "(record)",
+                message if source_id else f"{where}: {message}",
             )
         )
     return errors
@@ -239,13 +461,40 @@ def _input_errors(
 def _source(source: str | os.PathLike[str] | Iterable[Mapping[str, Any]]) -> _Source:
     if isinstance(source, str | os.PathLike):
         path = Path(source)
-        if not path.exists():
-            raise InputError("file", path.name, "(path)", "no such file")
+        try:
+            found = path.is_file()
+        except (OSError, ValueError) as exc:  # e.g. a NUL in the name, a path too long
+            raise InputError("file", path.name, "(path)", f"cannot be read ({exc})") from exc
+        if not found:
+            problem = "not a file" if path.exists() else "no such file"
+            raise InputError("file", path.name, "(path)", problem)
         return _LinesFile(path) if path.suffix in _LINE_SUFFIXES else _DocumentFile(path)
     return _Records(list(source))
 
 
 _LINE_SUFFIXES = (".jsonl", ".ndjson")
+_BOM = b"\xef\xbb\xbf"
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse(data: bytes) -> Any:
+    """JSON text → Python. orjson refuses some valid JSON (a number beyond a double, such as
+    1e400): the standard library reads what orjson cannot, so such a value is refused with its
+    field named instead of costing the whole line or file."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        try:
+            return json.loads(data, parse_constant=_no_constant)
+        except (ValueError, RecursionError):
+            raise exc from None
+
+
+def _unreadable(path: Path, exc: OSError) -> InputError:
+    return InputError("file", path.name, "(path)", f"cannot be read ({exc.strerror or exc})")
 
 
 class _Source:
@@ -275,34 +524,38 @@ class _LinesFile(_Source):
     def where(self, kind: str, at: int) -> str:
         return f"line {at}"
 
+    def _lines(self) -> Iterator[tuple[int, bytes]]:
+        """(line number, line) of the lines that are not blank."""
+        try:
+            with self.path.open("rb") as lines:
+                for number, line in enumerate(lines, start=1):
+                    if number == 1 and line.startswith(_BOM):
+                        line = line[len(_BOM) :]
+                    if line.strip():
+                        yield number, line
+        except OSError as exc:
+            raise _unreadable(self.path, exc) from exc
+
     def read(self) -> Iterator[Raw]:
-        with self.path.open("rb") as lines:
-            position = 0
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
-                    continue
-                where = f"line {number}"
-                try:
-                    raw = orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    yield position, number, where, None, f"not valid JSON ({exc})"
+        for position, (number, line) in enumerate(self._lines()):
+            where = f"line {number}"
+            try:
+                raw = _parse(line)
+            except orjson.JSONDecodeError as exc:
+                yield position, number, where, None, f"not valid JSON ({exc})"
+            else:
+                if isinstance(raw, dict):
+                    yield position, number, where, raw, None
                 else:
-                    if isinstance(raw, dict):
-                        yield position, number, where, raw, None
-                    else:
-                        yield position, number, where, None, "a line must be one JSON object"
-                position += 1
+                    yield position, number, where, None, "a line must be one JSON object"
 
     def selected(self, send: bytearray) -> Iterator[tuple[int, dict[str, Any]]]:
         # Lines left out are not even parsed: sync maps a large export a chunk at a time.
-        with self.path.open("rb") as lines:
-            position = 0
-            for line in lines:
-                if not line.strip():
-                    continue
-                if position < len(send) and send[position]:
-                    yield position, orjson.loads(line)
-                position += 1
+        for position, (_number, line) in enumerate(self._lines()):
+            if position >= len(send):
+                return
+            if send[position]:
+                yield position, _parse(line)
 
 
 class _DocumentFile(_Source):
@@ -313,7 +566,11 @@ class _DocumentFile(_Source):
     def read(self) -> Iterator[Raw]:
         path = self.path
         try:
-            document = orjson.loads(path.read_bytes())
+            data = path.read_bytes()
+        except OSError as exc:
+            raise _unreadable(path, exc) from exc
+        try:
+            document = _parse(data.removeprefix(_BOM))
         except orjson.JSONDecodeError as exc:
             raise InputError("file", path.name, "(json)", f"not valid JSON ({exc})") from exc
         if not isinstance(document, dict):
@@ -325,7 +582,7 @@ class _DocumentFile(_Source):
             raise InputError(
                 "file",
                 path.name,
-                unknown[0],
+                _path((unknown[0],)),
                 f"unknown list; expected: {', '.join(LIST_NAME.values())}",
             )
         position = 0
@@ -335,10 +592,13 @@ class _DocumentFile(_Source):
                 raise InputError("file", path.name, list_name, "must be a list of records")
             for i, raw in enumerate(items):
                 where = f"{list_name}[{i}]"
-                if isinstance(raw, dict):
-                    yield position, i, where, {**raw, "kind": raw.get("kind", kind)}, None
-                else:
+                if not isinstance(raw, dict):
                     yield position, i, where, None, "a record must be a JSON object"
+                elif raw.get("kind", kind) == kind:
+                    yield position, i, where, {**raw, "kind": kind}, None
+                else:  # refused, but known by its list's kind
+                    problem = f"a record in {list_name} has kind {kind!r}, not {shown(raw['kind'])}"
+                    yield position, i, where, {**raw, "kind": kind}, problem
                 position += 1
 
 
