@@ -17,7 +17,6 @@ from .helpers import (
     example_document,
     example_export,
     write_document,
-    write_lines,
 )
 
 
