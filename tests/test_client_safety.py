@@ -672,6 +672,46 @@ def test_a_slow_drip_server_is_cut_at_the_whole_request_limit(serve: Serve) -> N
     )
 
 
+class _HeaderDrip(_Quiet):
+    """A status line, then headers one byte every 0.2 s, for ever: h11 reads headers inside
+    httpcore, where no check between body chunks can see the time."""
+
+    def do_GET(self) -> None:
+        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        while not self.server.stopping.is_set():  # type: ignore[attr-defined]
+            try:
+                self.wfile.write(b"X")
+                self.wfile.flush()
+            except OSError:  # the client hung up
+                return
+            self.server.stopping.wait(0.2)  # type: ignore[attr-defined]
+
+
+class _Silent(_Quiet):
+    """Reads the request, then answers nothing until stopped."""
+
+    def do_GET(self) -> None:
+        self.server.stopping.wait()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("handler", [_HeaderDrip, _Silent], ids=["header-drip", "silent"])
+def test_the_whole_request_limit_holds_before_the_body(
+    serve: Serve, handler: type[BaseHTTPRequestHandler]
+) -> None:
+    """Each read gets what is left of the request's time, not httpx's 60 s per read."""
+    server = serve(handler)
+    base = f"http://127.0.0.1:{server.server_address[1]}/fhir"
+    began = time.monotonic()
+    client = FhirClient(base, timeout=60, request_timeout=1.0, retry=RetryPolicy(max_attempts=2))
+    with client, pytest.raises(TransientError) as caught:
+        client.capabilities()
+    took = time.monotonic() - began
+    assert 2.0 <= took < 4.0  # two attempts of 1 s, and the backoff between them
+    assert str(caught.value) == (
+        "GET /fhir/metadata: whole-request time limit of 1s exceeded (gave up after 2 attempts)"
+    )
+
+
 # -- 3. TLS -------------------------------------------------------------------------------------
 
 

@@ -22,13 +22,13 @@ Time limits, from the innermost:
   httpx applies it to every read, so alone it lets a server that sends a byte a second keep a
   request going for ever.
 - ``request_timeout`` (default 300 s, enough for a large transaction): one attempt as a whole,
-  from sending the request to the last byte of the response. The body is streamed and the time
-  checked after every chunk; a server that stops sending is caught by the per-read timeout, so
-  an attempt ends by ``request_timeout`` plus at most one read timeout. Exceeding it is a
+  from sending the request to the last byte of the response: every socket read and write waits
+  at most for what is left of it, and the time is checked again after every chunk of the body,
+  so an attempt ends by ``request_timeout`` whatever the server sends. Exceeding it is a
   timeout like any other: retried if the request is replay-safe, ``TransientError`` once the
-  retries or the deadline are spent. (The status line and headers are read inside httpcore, so a
-  server that drips its *headers* is bounded only by the per-read timeout and h11's 16 KiB
-  header limit.)
+  retries or the deadline are spent. The status line and headers are read inside httpcore, so
+  the limit is also enforced at the socket (``deadline.py``): a server that drips its headers is
+  cut off at ``request_timeout`` too.
 - ``RetryPolicy.deadline`` (default 120 s) for one call: no retry starts if the time since the
   first attempt plus the wait before the retry would pass it. An attempt under way is never cut
   short by it (a transaction may rightly take longer than the deadline), so a call ends within
@@ -79,6 +79,7 @@ from ..errors import (
     VersionConflict,
 )
 from ..mapping.identity import identifier_token
+from . import deadline
 from .outcome import EntryResult, entry_result, operation_outcome_text, outcome_issues
 from .redact import SCAN_LIMIT, Redactor, cap, credential_secrets, query_values, request_values
 
@@ -433,6 +434,7 @@ class FhirClient:
             transport=transport,
             headers={"User-Agent": USER_AGENT, "Accept": FHIR_JSON},
         )
+        deadline.install(self._http)
 
     def __repr__(self) -> str:
         return f"FhirClient({self.public_url!r})"
@@ -710,12 +712,18 @@ class FhirClient:
         """Send once and read the whole body under ``request_timeout`` and
         ``max_response_bytes``."""
         in_request = _IN_REQUEST.set(True)
+        left = self._request_timeout - (self._clock() - began)
         try:
-            response = self._http.send(request, stream=True)
-            try:
-                content = self._read_body(response, path, began)
-            finally:
-                response.close()
+            with deadline.until(time.monotonic() + left):
+                response = self._http.send(request, stream=True)
+                try:
+                    content = self._read_body(response, path, began)
+                finally:
+                    response.close()
+        except httpx.TimeoutException as exc:
+            if str(exc) != deadline.REACHED:
+                raise
+            raise self._time_limit(request) from exc
         except httpx.DecodingError as exc:  # a body its Content-Encoding does not describe
             raise MalformedResponse(
                 "body could not be decoded", method=request.method, path=path
@@ -752,11 +760,13 @@ class FhirClient:
                 raise too_large
             chunks.append(chunk)
             if self._clock() - began > self._request_timeout:
-                raise _RequestTimeLimit(
-                    f"whole-request time limit of {self._request_timeout:g}s exceeded",
-                    request=response.request,
-                )
+                raise self._time_limit(response.request)
         return b"".join(chunks)
+
+    def _time_limit(self, request: httpx.Request) -> _RequestTimeLimit:
+        return _RequestTimeLimit(
+            f"whole-request time limit of {self._request_timeout:g}s exceeded", request=request
+        )
 
     def _retry_delay(
         self, failure: _Failure, attempt: int, start: float, method: str, path: str
