@@ -42,6 +42,7 @@ class HapiServer:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    startup_seconds: float = 0.0  # from starting the JVM to the first answer of /metadata
 
     def log_tail(self, lines: int = 60) -> str:
         return _tail(self.log_path, lines)
@@ -134,7 +135,8 @@ def start_hapi(
         )
     server = HapiServer(base_url, port, proc, log_path)
     _running.add(server)
-    deadline = time.monotonic() + timeout
+    began = time.monotonic()
+    deadline = began + timeout
     with httpx.Client(timeout=10) as client:
         while True:
             if proc.poll() is not None:
@@ -144,6 +146,7 @@ def start_hapi(
                 )
             try:
                 if client.get(f"{base_url}/metadata").status_code == 200:
+                    server.startup_seconds = time.monotonic() - began
                     return server
             except httpx.TransportError:
                 pass

@@ -295,6 +295,19 @@ def test_transaction_of_conditional_writes_is_replayed(
     assert fake_time.sleeps == [0.5]
 
 
+def test_transactions_ask_for_minimal_responses_and_batches_do_not(
+    httpx_mock: HTTPXMock, make_client: ClientFactory
+) -> None:
+    """A sync reads only status, location and ETag; a batch of searches needs its bodies."""
+    response = {"resourceType": "Bundle", "type": "transaction-response", "entry": []}
+    httpx_mock.add_response(method="POST", url=BASE, json=response, is_reusable=True)
+    client = make_client()
+    client.transaction({"resourceType": "Bundle", "type": "transaction", "entry": []})
+    client.batch({"resourceType": "Bundle", "type": "batch", "entry": []})
+    sent = httpx_mock.get_requests()
+    assert [r.headers.get("Prefer") for r in sent] == ["return=minimal", None]
+
+
 # -- errors -------------------------------------------------------------------------------------
 
 

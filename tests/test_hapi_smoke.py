@@ -9,7 +9,6 @@ FHIR package. Needs Java 17 and Maven; the first run builds the server (minutes,
 from __future__ import annotations
 
 import json
-import tarfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,24 +29,6 @@ SYSTEM = "urn:meso-fhir:test:hapi"
 @pytest.fixture(scope="module")
 def hapi() -> Iterator[HapiServer]:
     server = start_hapi()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def package_tgz(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """profiles/package/ as an NPM-style FHIR package: package/package.json, package/*.json."""
-    path = tmp_path_factory.mktemp("pkg") / "meso-fhir.profiles.tgz"
-    with tarfile.open(path, "w:gz") as tar:
-        for f in sorted(PACKAGE_DIR.iterdir()):
-            if f.suffix == ".json":
-                tar.add(f, arcname=f"package/{f.name}")
-    return path
-
-
-@pytest.fixture(scope="module")
-def hapi_validating(package_tgz: Path) -> Iterator[HapiServer]:
-    server = start_hapi(validate=True, package=str(package_tgz))
     yield server
     server.stop()
 
@@ -258,6 +239,30 @@ def test_prefer_return_minimal_transaction(client: httpx.Client) -> None:
         assert e["response"]["status"].startswith("201")
         assert e["response"]["location"].startswith("Patient/")
         assert e["response"]["etag"]
+
+
+def test_entries_through_one_conditional_url_are_merged_into_one_answer(
+    client: httpx.Client,
+) -> None:
+    """HAPI answers once for entries that write through the same conditional URL, so the
+    response has fewer entries than the request (syncing/sinks.py fans the answer out)."""
+    once, twice = uid(), uid()
+    create = {"method": "POST", "url": "Patient", "ifNoneExist": f"identifier={SYSTEM}|{once}"}
+    put = {"method": "PUT", "url": f"Patient?identifier={SYSTEM}|{twice}"}
+    # Each with a fullUrl, as meso-fhir sends them (HAPI-2008 refuses anonymous duplicates).
+    bundle = transaction(
+        *(
+            {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": patient(value), "request": request}
+            for value, request in ((once, create), (twice, put), (once, create), (twice, put))
+        )
+    )
+    r = client.post("", json=bundle, headers={"Prefer": "return=minimal"})
+    assert r.status_code == 200, r.text
+    locations = [e["response"]["location"].split("/_history")[0] for e in r.json()["entry"]]
+    assert len(locations) == 2
+    for value, location in zip((once, twice), locations, strict=True):
+        found = client.get("/Patient", params={"identifier": f"{SYSTEM}|{value}"}).json()
+        assert [f"Patient/{e['resource']['id']}" for e in found["entry"]] == [location]
 
 
 def test_conditional_put_creates_then_updates_and_noop_keeps_version(client: httpx.Client) -> None:

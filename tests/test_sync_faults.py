@@ -13,10 +13,12 @@ import orjson
 import pytest
 from pytest_httpx import HTTPXMock
 
-from meso_fhir.errors import ExitCode
+from meso_fhir.errors import ExitCode, MalformedResponse
 from meso_fhir.fhir import RetryPolicy
+from meso_fhir.fhir.outcome import parse_transaction_response
 from meso_fhir.mapping.identity import ClinicConfig
 from meso_fhir.syncing import Ledger, SyncOptions, SyncReport
+from meso_fhir.syncing.sinks import _fanned_out
 
 from .helpers import (
     EXAMPLE_LINES,
@@ -184,6 +186,45 @@ def test_malformed_response_fails_the_bundle_without_splitting(
     assert len(httpx_mock.get_requests(method="POST")) == 1
     assert {f.reason for f in report.failures} == {"POST /fhir -> 200: body is not JSON"}
     assert len(report.failures) == 12
+
+
+def test_a_response_short_of_entries_fails_the_bundle(httpx_mock: HTTPXMock, run: Run) -> None:
+    def one_short(request: httpx.Request) -> httpx.Response:
+        answer = orjson.loads(transaction_response(request).content)
+        answer["entry"].pop()
+        return httpx.Response(200, json=answer)
+
+    httpx_mock.add_callback(one_short, method="POST", url=BASE)
+    report = run()
+    assert report.records == {"failed": 12, "unchanged": 0}
+    assert {f.reason for f in report.failures} == {
+        "POST /fhir: transaction-response has 34 entries for 35 sent"
+    }
+
+
+def test_entries_hapi_merged_get_the_one_answer_each() -> None:
+    """HAPI answers once for entries that write through one conditional URL (seen on 8.8.0:
+    four entries, two URLs, two answers, in the order of first occurrence)."""
+
+    def put(value: str) -> dict[str, Any]:
+        return {"request": {"method": "PUT", "url": f"Patient?identifier=urn:t|{value}"}}
+
+    def create(value: str) -> dict[str, Any]:
+        request = {"method": "POST", "url": "Patient", "ifNoneExist": f"identifier=urn:t|{value}"}
+        return {"request": request}
+
+    def answer(*locations: str) -> dict[str, Any]:
+        entries = [{"response": {"status": "201 Created", "location": x}} for x in locations]
+        return {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
+
+    sent = {"entry": [create("d1"), put("d2"), create("d1"), put("d2"), put("d3")]}
+    got = parse_transaction_response(answer("Patient/1", "Patient/2", "Patient/3"))
+    merged = _fanned_out(sent, got, 5)
+    assert [r.id for r in merged] == ["1", "2", "1", "2", "3"]
+    # Plain POSTs are never merged: one answer short is a malformed response.
+    plain = {"entry": [{"request": {"method": "POST", "url": "Patient"}}] * 2}
+    with pytest.raises(MalformedResponse, match="has 1 entries for 2 sent"):
+        _fanned_out(plain, got[:1], 2)
 
 
 # A sync with a server needs the identity settings given, not defaulted: these are run()'s.

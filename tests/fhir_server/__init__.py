@@ -2,14 +2,18 @@
 
 Fixtures (registered by tests/conftest.py):
 
-- ``fhir_server`` (session): an object with ``base_url`` (``http://127.0.0.1:<port>/fhir``),
-  ``stats()`` (``{"requests": n, "by_method": {...}, "by_interaction": {...}}``), ``reset()``
-  (empties the server and its counters), ``is_local`` and ``startup_seconds``.
-  By default it is the in-memory server in ``server.mjs`` (Medplum's FHIR router, validating every
-  write against base R4 and the profiles in ``profiles/package``), started once per session.
-  With ``MESO_FHIR_TEST_SERVER=<base url>`` it targets that server instead (e.g. HAPI in Docker):
-  ``stats()`` returns None and ``reset()`` does nothing there, so tests must cope (use unique
-  identifiers, skip what only the local server does: ``if not fhir_server.is_local``).
+- ``fhir_server`` (session, parametrised): every test that uses it runs once per server, with
+  the server's name in its id: ``[memory]``, the in-memory server in ``server.mjs`` (Medplum's
+  FHIR router, validating every write against base R4 and the profiles in ``profiles/package``),
+  and ``[hapi]``, HAPI FHIR JPA 8.8.0 (tests/hapi) validating every write against base R4 and
+  the project's FHIR package, marked ``hapi`` (``-m "not hapi"`` leaves it out). Each is
+  started once per session. With ``MESO_FHIR_TEST_SERVER=<base url>`` the tests run once,
+  ``[external]``, against that server instead. The object has ``name``, ``base_url``
+  (``http://127.0.0.1:<port>/fhir``), ``stats()`` (``{"requests": n, "by_method": {...},
+  "by_interaction": {...}}``), ``reset()`` (empties the server and its counters), ``is_local``
+  and ``startup_seconds``. Only the in-memory server counts and resets: elsewhere ``stats()``
+  returns None and ``reset()`` does nothing, so tests must cope (unique identifiers; skip what
+  only the in-memory server shows: ``if not fhir_server.is_local``).
 - ``fhir_server_factory`` (session): ``factory("--profiles", dir, ...)`` starts another local
   server with other command-line options; all of them are stopped at the end of the session.
 """
@@ -20,15 +24,18 @@ import os
 import queue
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Protocol, TypedDict
+from typing import IO, Any, Protocol, TypedDict
 
 import httpx
 import pytest
+
+from ..hapi_server import HapiServer, start_hapi
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_SCRIPT = Path(__file__).with_name("server.mjs")
@@ -47,7 +54,10 @@ class ServerStats(TypedDict):
 class FhirTestServer:
     """A FHIR server the tests talk to; only the local one can count requests and reset."""
 
-    def __init__(self, base_url: str, *, is_local: bool, startup_seconds: float = 0.0) -> None:
+    def __init__(
+        self, base_url: str, *, is_local: bool, startup_seconds: float = 0.0, name: str = "memory"
+    ) -> None:
+        self.name = name
         self.base_url = base_url.rstrip("/")
         self.is_local = is_local
         self.startup_seconds = startup_seconds
@@ -69,7 +79,7 @@ class FhirTestServer:
             httpx.post(f"{self._admin_url}/__reset", timeout=10).raise_for_status()
 
     def __repr__(self) -> str:
-        return f"FhirTestServer({self.base_url!r}, is_local={self.is_local})"
+        return f"FhirTestServer({self.name}: {self.base_url!r})"
 
 
 class LocalFhirServer(FhirTestServer):
@@ -196,9 +206,44 @@ def fhir_server_factory() -> Iterator[ServerFactory]:
         server.stop()
 
 
+def _servers() -> list[Any]:
+    if os.environ.get(ENV_VAR):
+        return [pytest.param("external", id="external")]
+    return [
+        pytest.param("memory", id="memory"),
+        pytest.param("hapi", id="hapi", marks=pytest.mark.hapi),
+    ]
+
+
+@pytest.fixture(scope="session", params=_servers())
+def fhir_server(request: pytest.FixtureRequest) -> FhirTestServer:
+    if request.param == "external":
+        return FhirTestServer(os.environ[ENV_VAR], is_local=False, name="external")
+    if request.param == "hapi":
+        hapi: HapiServer = request.getfixturevalue("hapi_validating")
+        return FhirTestServer(
+            hapi.base_url, is_local=False, startup_seconds=hapi.startup_seconds, name="hapi"
+        )
+    factory: ServerFactory = request.getfixturevalue("fhir_server_factory")
+    return factory()
+
+
 @pytest.fixture(scope="session")
-def fhir_server(fhir_server_factory: ServerFactory) -> FhirTestServer:
-    external = os.environ.get(ENV_VAR)
-    if external:
-        return FhirTestServer(external, is_local=False)
-    return fhir_server_factory()
+def hapi_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's FHIR package (scripts/make_fhir_package.py), as HAPI installs it."""
+    out = tmp_path_factory.mktemp("fhir-package") / "meso-fhir-profiles.tgz"
+    subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "make_fhir_package.py"), "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def hapi_validating(hapi_package: Path) -> Iterator[HapiServer]:
+    """HAPI FHIR JPA validating every write against base R4 and the project's package
+    (unknown profiles are errors), started once per session."""
+    server = start_hapi(validate=True, package=str(hapi_package))
+    yield server
+    server.stop()

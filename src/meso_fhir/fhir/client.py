@@ -471,8 +471,13 @@ class FhirClient:
 
         Retried after a dropped connection only if every entry is replay-safe (GET, PUT,
         DELETE, POST with ifNoneExist) unless ``replay_safe`` says otherwise.
+
+        Sends ``Prefer: return=minimal``: a sync needs from each entry only its status,
+        location and ETag, and a server that returns every resource in full makes the
+        response as large as the request. A server that ignores the preference still works:
+        ``parse_transaction_response`` falls back to the returned resources.
         """
-        return self._bundle(bundle, replay_safe)
+        return self._bundle(bundle, replay_safe, {"Prefer": "return=minimal"})
 
     def batch(
         self, bundle: Mapping[str, Any], *, replay_safe: bool | None = None
@@ -596,9 +601,15 @@ class FhirClient:
             return None
         return url
 
-    def _bundle(self, bundle: Mapping[str, Any], replay_safe: bool | None) -> dict[str, Any]:
+    def _bundle(
+        self,
+        bundle: Mapping[str, Any],
+        replay_safe: bool | None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         safe = _bundle_replay_safe(bundle) if replay_safe is None else replay_safe
-        answer = self._send("POST", httpx.URL(self.base_url), bundle, {}, replay_safe=safe)
+        url = httpx.URL(self.base_url)
+        answer = self._send("POST", url, bundle, headers or {}, replay_safe=safe)
         response = _expect(answer, "Bundle")
         _scrub_outcomes(response, answer.redact)
         return response

@@ -6,10 +6,11 @@ does not know which it has. Sinks run in worker threads and never touch the ledg
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -137,10 +138,7 @@ class Sender:
             response = self.client.transaction(bundle)
         results = parse_transaction_response(response)
         if len(results) != sent:
-            raise MalformedResponse(
-                f"transaction-response has {len(results)} entries for {sent} sent",
-                method="POST",
-            )
+            results = _fanned_out(bundle, results, sent, urlsplit(self.client.public_url).path)
         return results
 
 
@@ -188,3 +186,31 @@ def _failure(one: Item, exc: FhirError) -> Outcome:
     at = tuple(e for issue in issues for e in (issue.get("expression") or []))
     failure = Failure("server", *one.key, text, status=exc.status, at=at)
     return Outcome(one, "failed", failure=failure)
+
+
+def _fanned_out(
+    bundle: Mapping[str, object], results: list[EntryResult], sent: int, path: str | None = None
+) -> list[EntryResult]:
+    """One result per entry sent, from a response that merged entries.
+
+    HAPI merges the entries of a transaction that write through one conditional URL (the same
+    method, URL and ``ifNoneExist``) and answers once for them, in the order of their first
+    occurrence. Each merged entry gets that one answer; any other shortfall is malformed.
+    """
+    entries = bundle.get("entry")
+    keys: list[object] = []
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        request = entry.get("request", {}) if isinstance(entry, dict) else {}
+        url, if_none_exist = str(request.get("url", "")), request.get("ifNoneExist")
+        conditional = "?" in url or bool(if_none_exist)
+        keys.append((request.get("method"), url, if_none_exist) if conditional else index)
+    first: dict[object, int] = {}
+    for key in keys:
+        first.setdefault(key, len(first))
+    if len(keys) != sent or len(first) != len(results):
+        raise MalformedResponse(
+            f"transaction-response has {len(results)} entries for {sent} sent",
+            method="POST",
+            path=path,
+        )
+    return [results[first[key]] for key in keys]
