@@ -113,12 +113,12 @@ def sync_file(
     return sync(load(export), client, config, ledger, options, now=now)
 
 
-def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+def invoke(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = None) -> Result:
     """Run the CLI in-process; ``result.stdout`` and ``result.stderr`` are apart (click 8.2+).
 
     A traceback is never an answer: only a ``sys.exit`` may end the command.
     """
-    result = CliRunner(env=env).invoke(main, list(args))
+    result = CliRunner(env=env).invoke(main, list(args), input=stdin)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.stderr
     return result

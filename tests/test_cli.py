@@ -195,3 +195,47 @@ def test_schema_describes_both_forms() -> None:
     }
     assert schema["$defs"]["VolumeML"]["properties"]["unit"]["const"] == "mL"
     assert "Line" in schema["$defs"]
+
+
+@pytest.mark.parametrize("source", [EXAMPLE, EXAMPLE_LINES], ids=["document", "lines"])
+def test_an_export_on_standard_input_maps_as_the_file_does(tmp_path: Path, source: Path) -> None:
+    """'-' reads standard input; its form is found from the first line."""
+    from_file, from_stdin = tmp_path / "file.json", tmp_path / "stdin.json"
+    assert invoke("map", str(source), "--out", str(from_file)).exit_code == ExitCode.OK
+    piped = invoke("map", "-", "--out", str(from_stdin), stdin=source.read_bytes())
+    assert piped.exit_code == ExitCode.OK, piped.stderr
+    assert from_stdin.read_bytes() == from_file.read_bytes()
+    # sync reads it twice (checked, then mapped a chunk at a time): the spooled copy holds
+    outbox = tmp_path / "outbox"
+    synced = invoke("sync", "-", "--outbox", str(outbox), stdin=source.read_bytes())
+    assert synced.exit_code == ExitCode.OK, synced.stderr
+    assert "wrote 1 bundle(s) with 68 record(s)" in synced.stderr
+
+
+@pytest.mark.parametrize(
+    ("source", "form"), [(EXAMPLE, "json"), (EXAMPLE_LINES, "jsonl")], ids=["document", "lines"]
+)
+def test_a_name_that_says_no_form_is_read_by_its_content_or_format(
+    tmp_path: Path, source: Path, form: str
+) -> None:
+    unnamed = tmp_path / "export.txt"
+    unnamed.write_bytes(b"\xef\xbb\xbf\n" + source.read_bytes())  # a BOM, a blank line
+    result = invoke("map", str(unnamed), "--out", str(tmp_path / "a.json"))
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert (tmp_path / "a.json").read_bytes() == invoke_map_bytes(source, tmp_path)
+    other = "jsonl" if form == "json" else "json"
+    wrong = invoke("map", str(unnamed), "--format", other, "--out", str(tmp_path / "b.json"))
+    assert wrong.exit_code in (ExitCode.INVALID_INPUT, ExitCode.UNREADABLE_INPUT)
+
+
+def invoke_map_bytes(source: Path, tmp_path: Path) -> bytes:
+    out = tmp_path / "reference.json"
+    assert invoke("map", str(source), "--out", str(out)).exit_code == ExitCode.OK
+    return out.read_bytes()
+
+
+def test_the_cli_offers_the_loaders_formats() -> None:
+    from meso_fhir.cli import EXPORT_FORMATS
+    from meso_fhir.model.loader import FORMS
+
+    assert EXPORT_FORMATS == FORMS

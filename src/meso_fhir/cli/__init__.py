@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 import click
@@ -22,6 +23,9 @@ from .._version import __version__
 from ..errors import ExitCode, InputError
 from ..mapping.bundle import WRITE_STRATEGIES
 from ..mapping.identity import PATIENT_POLICIES, ClinicConfig
+
+if TYPE_CHECKING:
+    from ..model import Export
 
 # Every option can come from MESO_FHIR_<OPTION> (e.g. MESO_FHIR_BATCH_SIZE), whatever the command:
 # each command sets the prefix itself, or click would read MESO_FHIR_<COMMAND>_<OPTION>.
@@ -72,6 +76,20 @@ write_strategy_option = click.option(
     show_default=True,
     help="conditional: PUT Type?identifier=system|value (for EHRs that forbid client ids); "
     "id: PUT Type/<deterministic id> (no search per write; the server must allow client ids).",
+)
+
+
+# The loader's FORMS (model/loader.py), written out: importing the model costs every command
+# start-up time (tests/test_cli.py holds the two together).
+EXPORT_FORMATS = ("json", "jsonl")
+
+export_format_option = click.option(
+    "--format",
+    "export_format",
+    type=click.Choice(EXPORT_FORMATS),
+    help="json: one JSON document with lists of records; jsonl: JSON Lines, one record a line. "
+    "Default: from the name (.json, .jsonl, .ndjson), else from the first line. EXPORT '-' "
+    "reads standard input.",
 )
 
 
@@ -193,6 +211,7 @@ def main(ctx: click.Context, verbose: int, config_file: Path | None, profile: st
 
 @main.command("map", context_settings=ENV)
 @click.argument("export", type=click.Path(dir_okay=False, path_type=Path))
+@export_format_option
 @click.option(
     "--out",
     "-o",
@@ -211,6 +230,7 @@ def main(ctx: click.Context, verbose: int, config_file: Path | None, profile: st
 @clinic_options
 def map_command(
     export: Path,
+    export_format: str | None,
     out: Path,
     write_strategy: str,
     patient_policy: str,
@@ -230,12 +250,11 @@ def map_command(
       meso-fhir map examples/clinic.jsonl --out out/bundle.json --report out/map-report.json
     """
     from ..mapping import Mapped, MapSummary, map_records, write_bundle
-    from ..model import load
 
     config = _config(mrn_system, identifier_base, timezone)
     summary = MapSummary()
     try:
-        loaded = load(export, today=_today(config))
+        loaded = _load(export, export_format, config)
         total = sum(loaded.counts.values())
         progress = _Progress()
 
@@ -541,6 +560,7 @@ state_option = click.option(
 
 @main.command("sync", context_settings=ENV)
 @click.argument("export", type=click.Path(dir_okay=False, path_type=Path))
+@export_format_option
 @server_options
 @state_option
 @click.option(
@@ -596,6 +616,7 @@ state_option = click.option(
 @clinic_options
 def sync_command(
     export: Path,
+    export_format: str | None,
     server: str | None,
     state: Path,
     batch_size: int,
@@ -631,7 +652,6 @@ def sync_command(
       meso-fhir sync examples/clinic.json           # dry run: writes meso-fhir-outbox/
     """
     from ..errors import LedgerError, LedgerMismatch
-    from ..model import load
     from ..syncing import Ledger, SyncOptions, sync
     from ..syncing import dry_run as write_outbox
 
@@ -649,7 +669,7 @@ def sync_command(
         _require_explicit(["mrn_system", "identifier_base"])
     client = _client(server, timeout, auth) if server else None
     try:
-        loaded = load(export, today=_today(config))
+        loaded = _load(export, export_format, config)
     except InputError as exc:
         _echo_err(f"error: cannot read {export}: {exc}")
         sys.exit(ExitCode.UNREADABLE_INPUT)
@@ -707,6 +727,25 @@ def sync_command(
 MAX_REASONS = 20
 EXAMPLES = 3
 _QUOTED = re.compile(r"'[^']*'")
+
+
+def _load(export: Path, export_format: str | None, config: ClinicConfig) -> Export:
+    """Load EXPORT; '-' is standard input, spooled to a temporary file first: records are
+    read twice (checked, then mapped a chunk at a time), and a pipe can be read once."""
+    from ..model import load
+
+    if str(export) == "-":
+        folder = click.get_current_context().with_resource(
+            tempfile.TemporaryDirectory(prefix="meso-fhir-stdin-")
+        )
+        spooled = Path(folder) / "export"
+        stdin = sys.stdin.buffer
+        with spooled.open("wb") as out:
+            while chunk := stdin.read(1 << 20):
+                out.write(chunk)
+        export = spooled
+    form = cast("Literal['json', 'jsonl'] | None", export_format)
+    return load(export, today=_today(config), form=form)
 
 
 def _today(config: ClinicConfig) -> dt.date:

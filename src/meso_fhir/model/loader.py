@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 
 import orjson
 from pydantic import ValidationError
@@ -119,17 +119,20 @@ def load(
     source: str | os.PathLike[str] | Iterable[Mapping[str, Any]],
     *,
     today: dt.date | None = None,
+    form: Form | None = None,
 ) -> Export:
     """Read and check an export; never raises for bad records (see ``Export.errors``).
 
-    ``source`` is a file (a JSON document, or JSON Lines when it ends in ``.jsonl`` or
-    ``.ndjson``; either may start with a UTF-8 byte order mark) or the records themselves: an
+    ``source`` is a file (``form`` "json", a JSON document, or "jsonl", JSON Lines; without
+    ``form``, JSON Lines when the name ends in ``.jsonl`` or ``.ndjson``, a document when it
+    ends in ``.json``, else whichever the first line shows; either may start with a UTF-8 byte
+    order mark) or the records themselves: an
     iterable of dicts, each with its ``kind``, as a clinic system holding them in memory would
     pass them (they are kept, to be read twice). A patient's birth date is never after the date
     of one of the patient's records; given ``today`` (the loader reads no clock), it is never
     after ``today`` either. Raises ``InputError`` only when the file itself cannot be read.
     """
-    export = Export(_source(source))
+    export = Export(_source(source, form))
     checks = _Checks(export, today)
     for position, at, where, raw, problem in export.source.read():
         checks.add(position, at, where, raw, problem)
@@ -458,7 +461,13 @@ def _input_errors(
     return errors
 
 
-def _source(source: str | os.PathLike[str] | Iterable[Mapping[str, Any]]) -> _Source:
+Form = Literal["json", "jsonl"]
+FORMS: Final[tuple[Form, ...]] = ("json", "jsonl")
+
+
+def _source(
+    source: str | os.PathLike[str] | Iterable[Mapping[str, Any]], form: Form | None
+) -> _Source:
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         try:
@@ -468,8 +477,30 @@ def _source(source: str | os.PathLike[str] | Iterable[Mapping[str, Any]]) -> _So
         if not found:
             problem = "not a file" if path.exists() else "no such file"
             raise InputError("file", path.name, "(path)", problem)
-        return _LinesFile(path) if path.suffix in _LINE_SUFFIXES else _DocumentFile(path)
+        form = form or _form_of(path)
+        return _LinesFile(path) if form == "jsonl" else _DocumentFile(path)
     return _Records(list(source))
+
+
+def _form_of(path: Path) -> Form:
+    """The form a file's name says, or else its first line: one JSON object with a ``kind``
+    is a line of JSON Lines; anything else (``{`` alone, a document on one line) a document."""
+    if path.suffix in _LINE_SUFFIXES:
+        return "jsonl"
+    if path.suffix == ".json":
+        return "json"
+    try:
+        with path.open("rb") as file:
+            first = file.readline(1 << 20).removeprefix(_BOM)
+            while first and not first.strip():
+                first = file.readline(1 << 20)
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
+    try:
+        value = _parse(first)
+    except (orjson.JSONDecodeError, RecursionError):
+        return "json"
+    return "jsonl" if isinstance(value, dict) and "kind" in value else "json"
 
 
 _LINE_SUFFIXES = (".jsonl", ".ndjson")
