@@ -1,24 +1,31 @@
-"""Benchmark sync against the in-memory FHIR server: requests, time, client vs server CPU.
+"""Benchmark sync against a real server: requests, time, client vs server CPU, side by side.
 
 For each write strategy: a first sync of a generated export (default batch size), a re-sync of
-the unchanged export, and the naive way (one request per resource) for comparison. The client's
-CPU is this process's; the server's is read from /proc for the node process, so the two are
-reported apart (the in-memory server's search is a linear scan: conditional writes get slower
-as it fills, which is the server's cost, not the client's).
+the unchanged export, and the naive way (one request per resource) for comparison, all on the
+same export in one run. The client's CPU is this process's; the server's is read from /proc
+(the node process, or every process of HAPI's group), so the two are reported apart.
 
-    .venv/bin/python bench/bench_sync.py            # 10,000 records
-    .venv/bin/python bench/bench_sync.py 2000       # quicker
+    .venv/bin/python bench/bench_sync.py                        # in-memory server, 10,000 records
+    .venv/bin/python bench/bench_sync.py 2000                   # quicker
+    .venv/bin/python bench/bench_sync.py 5000 --server hapi     # HAPI FHIR JPA (tests/hapi)
+
+The in-memory server is started afresh for each job, with validation off (this measures sync,
+not Medplum's validator); its search is a linear scan, so conditional writes get slower as it
+fills, which is the server's cost, not the client's. HAPI is started once, without request
+validation, and each job writes under its own identifier systems (HAPI indexes identifiers, so
+what the earlier jobs stored costs the later ones little).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -38,7 +45,7 @@ T = TypeVar("T")
 
 
 @contextmanager
-def server() -> Iterator[tuple[str, int]]:
+def memory_server() -> Iterator[tuple[str, Callable[[], float]]]:
     """A fresh in-memory server (validation off: this measures sync, not Medplum's validator)."""
     process = subprocess.Popen(
         [
@@ -58,7 +65,7 @@ def server() -> Iterator[tuple[str, int]]:
     line = process.stdout.readline()
     port = int(line.split()[1])
     try:
-        yield f"http://127.0.0.1:{port}/fhir", process.pid
+        yield f"http://127.0.0.1:{port}/fhir", lambda: process_cpu(process.pid)
     finally:
         process.kill()
         process.wait()
@@ -67,50 +74,87 @@ def server() -> Iterator[tuple[str, int]]:
             process.stdin.close()
 
 
-def server_cpu(pid: int) -> float:
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of one process (all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def measure(pid: int, job: Callable[[], T]) -> tuple[T, float, float, float]:
-    s0, c0, w0 = server_cpu(pid), time.process_time(), time.perf_counter()
+def group_cpu(group: int) -> float:
+    """CPU seconds of every live process in a process group (run.sh and HAPI's JVM)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[2]) == group:
+            total += (int(fields[11]) + int(fields[12])) / TICKS
+    return total
+
+
+@contextmanager
+def hapi_server() -> Iterator[tuple[str, Callable[[], float]]]:
+    """HAPI FHIR JPA (tests/hapi, built on first use), started once for the whole run."""
+    sys.path.insert(0, str(ROOT))
+    from tests.hapi_server import start_hapi
+
+    began = time.perf_counter()
+    hapi = start_hapi()
+    print(f"HAPI FHIR JPA up in {time.perf_counter() - began:.0f} s at {hapi.base_url}")
+    try:
+        yield hapi.base_url, lambda: group_cpu(hapi.process.pid)
+    finally:
+        hapi.stop()
+
+
+Server = Callable[[], AbstractContextManager[tuple[str, Callable[[], float]]]]
+
+
+def measure(server_cpu: Callable[[], float], job: Callable[[], T]) -> tuple[T, float, float, float]:
+    s0, c0, w0 = server_cpu(), time.process_time(), time.perf_counter()
     result = job()
-    return result, time.perf_counter() - w0, time.process_time() - c0, server_cpu(pid) - s0
+    return result, time.perf_counter() - w0, time.process_time() - c0, server_cpu() - s0
 
 
-def bench(records: int, strategy: WriteStrategy, workdir: Path) -> None:
-    export_path = workdir / "export.jsonl"
-    written = write_export(export_path, records)
-    config = ClinicConfig()
+def job_config(name: str) -> ClinicConfig:
+    """Identifier systems of one job: on a shared server no job sees another's resources."""
+    return ClinicConfig(
+        mrn_system=f"https://hospital.example.org/mrn/{name}",
+        identifier_base=f"https://clinic.example.org/bench/{name}",
+    )
+
+
+def bench(export_path: Path, written: int, strategy: WriteStrategy, server: Server) -> None:
+    workdir = export_path.parent
+    config = job_config(strategy)
     summary = MapSummary()
     resources = sum(len(m.resources) for m in map_records(load(export_path), config, summary))
     options = SyncOptions(strategy=strategy)
-    with server() as (base, pid), FhirClient(base, timeout=600) as client:
+    with server() as (base, cpu_of_server), FhirClient(base, timeout=600) as client:
         state = workdir / f"state-{strategy}.sqlite"
 
         def run() -> SyncReport:
             return sync(load(export_path), client, config, state, options)
 
-        first, wall, cpu, srv = measure(pid, run)
+        first, wall, cpu, srv = measure(cpu_of_server, run)
         assert not first.failures, first.failures[:3]
         print(
             f"{strategy:>11} first sync: {written} records, {resources} resources, "
             f"{first.requests} requests = {first.requests / written:.4f}/record, {wall:.1f} s wall, "
             f"client CPU {cpu:.1f} s = {1000 * cpu / resources:.3f} s/1,000 resources, server CPU {srv:.1f} s"
         )
-        again, wall, cpu, srv = measure(pid, run)
+        again, wall, cpu, srv = measure(cpu_of_server, run)
         print(
             f"{strategy:>11} re-sync unchanged: {again.requests} requests, {wall:.2f} s wall, "
             f"client CPU {cpu:.2f} s, server CPU {srv:.2f} s"
         )
 
 
-def naive(records: int, workdir: Path) -> None:
+def naive(export_path: Path, written: int, server: Server) -> None:
     """One PUT Type/id per resource, in dependency order: what a simple script would do."""
-    export_path = workdir / "export.jsonl"
-    written = write_export(export_path, records)
-    config = ClinicConfig()
-    with server() as (base, pid), FhirClient(base, timeout=600) as client:
+    config = job_config("naive")
+    with server() as (base, cpu_of_server), FhirClient(base, timeout=600) as client:
 
         def run() -> int:
             count = 0
@@ -120,7 +164,7 @@ def naive(records: int, workdir: Path) -> None:
                     count += 1
             return count
 
-        count, wall, cpu, srv = measure(pid, run)
+        count, wall, cpu, srv = measure(cpu_of_server, run)
         print(
             f"      naive: {written} records, {count} requests = {count / written:.2f}/record, "
             f"{wall:.1f} s wall, client CPU {cpu:.1f} s = {1000 * cpu / count:.3f} s/1,000 resources, "
@@ -128,10 +172,28 @@ def naive(records: int, workdir: Path) -> None:
         )
 
 
-if __name__ == "__main__":
-    size = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
-    with tempfile.TemporaryDirectory() as tmp:
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("records", nargs="?", type=int, default=10_000)
+    parser.add_argument("--server", choices=("memory", "hapi"), default="memory")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        export_path = Path(tmp) / "export.jsonl"
+        written = write_export(export_path, args.records)
+        server: Server = memory_server
+        if args.server == "hapi":
+            shared = stack.enter_context(hapi_server())
+
+            @contextmanager
+            def reuse() -> Iterator[tuple[str, Callable[[], float]]]:
+                yield shared
+
+            server = reuse
         strategies: tuple[WriteStrategy, ...] = ("conditional", "id")
         for strategy in strategies:
-            bench(size, strategy, Path(tmp))
-        naive(size, Path(tmp))
+            bench(export_path, written, strategy, server)
+        naive(export_path, written, server)
+
+
+if __name__ == "__main__":
+    main()
