@@ -239,3 +239,13 @@ def test_the_cli_offers_the_loaders_formats() -> None:
     from meso_fhir.model.loader import FORMS
 
     assert EXPORT_FORMATS == FORMS
+
+
+def test_shell_completion_as_the_readme_gives_it() -> None:
+    from click.testing import CliRunner
+
+    runner = CliRunner(env={"_MESO_FHIR_COMPLETE": "bash_source"})
+    result = runner.invoke(main, [], prog_name="meso-fhir")
+    assert result.exit_code == 0
+    assert "_meso_fhir_completion()" in result.stdout
+    assert "complete -o nosort -F _meso_fhir_completion meso-fhir" in result.stdout
