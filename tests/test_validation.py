@@ -121,7 +121,7 @@ def contraindication() -> Resource:
         "code": concept(*codes.CONTRAINDICATION["diabetes"]),
         "subject": PATIENT_REF,
         "effectiveDateTime": WHEN,
-        "valueBoolean": False,
+        "valueCodeableConcept": concept(*codes.ANSWER[False]),
     }
 
 
@@ -137,7 +137,6 @@ def eligibility() -> Resource:
         "subject": PATIENT_REF,
         "effectiveDateTime": WHEN,
         "valueCodeableConcept": concept(codes.ELIGIBILITY_ANSWER["eligible"]),
-        "hasMember": [{"reference": "Observation/ci1"}],
         "derivedFrom": [{"reference": "Observation/ci1"}],
     }
 
@@ -785,8 +784,16 @@ def test_fast_invariants_agree_with_fhirpathpy(validator: Validator) -> None:
         broken(contraindication, lambda r: r.update(category=[concept(codes.SURVEY_CATEGORY)])),
         broken(
             contraindication,
-            lambda r: (r.pop("valueBoolean"), r.update(valueCodeableConcept={"text": "yes"})),
+            lambda r: r.update(valueCodeableConcept={"text": "yes"}),
         ),
+        broken(contraindication, lambda r: r.update(valueBoolean=False)),
+        broken(  # the disorder's code beside the question's: a "no" would index as diabetes
+            contraindication,
+            lambda r: r["code"]["coding"].append(
+                {"system": codes.SCT, "code": "73211009", "display": "Diabetes mellitus"}
+            ),
+        ),
+        broken(eligibility, lambda r: r.update(hasMember=[{"reference": "Observation/ci1"}])),
         broken(contraindication, lambda r: r.update(code=concept(codes.FITZPATRICK))),
         broken(contraindication, lambda r: r.update(code=concept(codes.PREGNANCY_STATUS))),
         broken(contraindication, lambda r: r.update(code=concept(codes.PHOTOAGEING))),

@@ -84,12 +84,13 @@ Coding = tuple[str, str, str]  # (system, code, display)
 # --- procedure, route, technique ---------------------------------------------------------------
 MESOTHERAPY_SESSION: Final[list[Coding]] = [
     (LOCAL, "mesotherapy", "Mesotherapy session"),
-    (SCT, "433590000", "Administration of substance via specific route (procedure)"),
+    (SCT, "432102000", "Administration of substance"),
 ]
 
 ROUTE: Final[dict[str, list[Coding]]] = {
     "intradermal": [
-        (SCT, "372464004", "Intradermal route"),
+        # The meaning DICOM gives; SNOMED CT's preferred term was not seen (terminology.md).
+        (SCT, "372464004", "Intracutaneous route"),
         (V3_ROUTE, "IDINJ", "Injection, intradermal"),
     ],
     "subcutaneous": [
@@ -120,19 +121,20 @@ BODY_SITE: Final[dict[str, Coding]] = {
     "face": (SCT, "89545001", "Face"),
     "forehead": (SCT, "68698007", "Skin of forehead"),
     "cheek": (SCT, "36141000", "Skin of cheek"),
-    "submental": (SCT, "34926004", "Submental area"),
+    "submental": (SCT, "34926004", "Skin of submental area"),
     "neck": (SCT, "45048000", "Neck"),
     "decolletage": (SCT, "74160004", "Skin of chest"),
     "scalp": (SCT, "41695006", "Scalp"),
-    "abdomen": (SCT, "818981001", "Abdomen"),
+    # 818983003, not 818981001: that one is the cross-sectional segment of imaging.
+    "abdomen": (SCT, "818983003", "Abdomen"),
     "thigh": (SCT, "68367000", "Thigh"),
-    "thigh-anterior": (SCT, "61248009", "Skin of anterior thigh"),
-    "thigh-posterior": (SCT, "4578000", "Skin of posterior thigh"),
-    "thigh-medial": (SCT, "73958006", "Skin of medial thigh"),
+    "thigh-anterior": (SCT, "61248009", "Skin of anterior surface of thigh"),
+    "thigh-posterior": (SCT, "4578000", "Skin of posterior surface of thigh"),
+    "thigh-medial": (SCT, "73958006", "Skin of medial surface of thigh"),
     "buttock": (SCT, "46862004", "Buttock"),
     "upper-arm": (SCT, "40983000", "Upper arm"),
-    "upper-arm-posterior": (SCT, "72939005", "Skin of posterior upper arm"),
-    "upper-arm-anterior": (SCT, "45981001", "Skin of anterior upper arm"),
+    "upper-arm-posterior": (SCT, "72939005", "Skin of posterior surface of upper arm"),
+    "upper-arm-anterior": (SCT, "45981001", "Skin of anterior surface of upper arm"),
 }
 # Text shown with the décolletage coding: SNOMED has only "skin of chest".
 BODY_SITE_TEXT: Final[dict[str, str]] = {"decolletage": "décolletage"}
@@ -140,7 +142,7 @@ BODY_SITE_TEXT: Final[dict[str, str]] = {"decolletage": "décolletage"}
 LATERALITY: Final[dict[str, Coding]] = {
     "left": (SCT, "7771000", "Left"),
     "right": (SCT, "24028007", "Right"),
-    "bilateral": (SCT, "51440002", "Bilateral"),
+    "bilateral": (SCT, "51440002", "Right and left"),  # the PT; "Bilateral" is a synonym
 }
 
 # --- screening ---------------------------------------------------------------------------------
@@ -158,6 +160,7 @@ DIASTOLIC: Final = ("8462-4", "Diastolic blood pressure")
 VITAL_SIGNS_CATEGORY: Final = (OBS_CATEGORY, "vital-signs", "Vital Signs")
 EXAM_CATEGORY: Final = (OBS_CATEGORY, "exam", "Exam")
 SURVEY_CATEGORY: Final = (OBS_CATEGORY, "survey", "Survey")
+SOCIAL_HISTORY_CATEGORY: Final = (OBS_CATEGORY, "social-history", "Social History")
 PROCEDURE_CATEGORY: Final = (OBS_CATEGORY, "procedure", "Procedure")
 
 PREGNANCY_STATUS: Final = (LOINC, "82810-3", "Pregnancy status")
@@ -168,9 +171,19 @@ PREGNANCY_ANSWER: Final[dict[str, Coding]] = {
     "possible": (SCT, "146799005", "Possible pregnancy"),
 }
 
-FITZPATRICK: Final = (SCT, "443635002", "Fitzpatrick classification of skin type")
-FITZPATRICK_TYPE: Final[dict[str, Coding]] = {
-    t: (LOCAL, f"fitzpatrick-{t}", f"Fitzpatrick skin type {t}")
+FITZPATRICK: Final = (LOINC, "66555-4", "Skin type [Fitzpatrick Classification Scale]")
+# The skin phototype findings (SNOMED CT) follow the local answer; their displays are the
+# FSN-style ones of the source that confirmed them (the preferred terms were not seen).
+_PHOTOTYPE: Final = {
+    "I": ("403221005", "Skin phototype I (always burn, never tan) (finding)"),
+    "II": ("403222003", "Skin phototype II (initially always burn, then usually tan) (finding)"),
+    "III": ("403226000", "Skin phototype III (initially sometimes burn, then usually tan)"),
+    "IV": ("403231003", "Skin phototype IV (rarely burn, then always tan) (finding)"),
+    "V": ("403235007", "Skin phototype V (moderately pigmented) (finding)"),
+    "VI": ("403236008", "Skin phototype VI (deeply pigmented) (finding)"),
+}
+FITZPATRICK_TYPE: Final[dict[str, list[Coding]]] = {
+    t: [(LOCAL, f"fitzpatrick-{t}", f"Fitzpatrick skin type {t}"), (SCT, *_PHOTOTYPE[t])]
     for t in ("I", "II", "III", "IV", "V", "VI")
 }
 PHOTOAGEING: Final = (LOCAL, "glogau-photoageing", "Glogau photo-ageing classification")
@@ -178,18 +191,16 @@ GLOGAU_GRADE: Final[dict[str, Coding]] = {
     g: (LOCAL, f"glogau-{g}", f"Glogau photo-ageing type {g}") for g in ("I", "II", "III", "IV")
 }
 
-# Contraindication questions: always the local code first (one system for the question), then
-# the verified SNOMED concept of the condition asked about, where there is one.
+# Contraindication questions: the Observation's code is the *question*, local (no standard code
+# means the question). Never the code of the disorder asked about: anything indexing
+# Observation.code would show "Diabetes mellitus" for a patient who answered no.
 CONTRAINDICATION: Final[dict[str, list[Coding]]] = {
     "pregnancy": [(LOCAL, "ci-pregnancy", "Pregnancy")],
     "breastfeeding": [(LOCAL, "ci-breastfeeding", "Breastfeeding")],
-    "bleeding-disorder": [
-        (LOCAL, "ci-bleeding-disorder", "Bleeding disorder"),
-        (SCT, "64779008", "Blood coagulation disorder"),
-    ],
+    "bleeding-disorder": [(LOCAL, "ci-bleeding-disorder", "Bleeding disorder")],
     "anticoagulants": [(LOCAL, "ci-anticoagulants", "Anticoagulant therapy")],
-    "diabetes": [(LOCAL, "ci-diabetes", "Diabetes"), (SCT, "73211009", "Diabetes mellitus")],
-    "lupus": [(LOCAL, "ci-lupus", "Lupus"), (SCT, "200936003", "Lupus erythematosus")],
+    "diabetes": [(LOCAL, "ci-diabetes", "Diabetes")],
+    "lupus": [(LOCAL, "ci-lupus", "Lupus")],
     "autoimmune-disease": [(LOCAL, "ci-autoimmune-disease", "Autoimmune disease")],
     "active-skin-infection": [(LOCAL, "ci-active-skin-infection", "Active skin infection")],
     "herpes": [(LOCAL, "ci-herpes", "Herpes (active or recurrent at the site)")],
@@ -197,6 +208,11 @@ CONTRAINDICATION: Final[dict[str, list[Coding]]] = {
     "component-allergy": [(LOCAL, "ci-component-allergy", "Allergy to a component")],
 }
 CONTRAINDICATION_CATEGORY: Final = (LOCAL, "contraindication", "Contraindication screening answer")
+# The answer, coded as US Core's survey examples do (LOINC answer, then SNOMED CT qualifier).
+ANSWER: Final[dict[bool, list[Coding]]] = {
+    True: [(LOINC, "LA33-6", "Yes"), (SCT, "373066001", "Yes")],
+    False: [(LOINC, "LA32-8", "No"), (SCT, "373067005", "No")],
+}
 
 ELIGIBILITY: Final = (LOCAL, "eligibility", "Mesotherapy eligibility decision")
 ELIGIBILITY_ANSWER: Final[dict[str, Coding]] = {
@@ -208,16 +224,15 @@ ELIGIBILITY_ANSWER: Final[dict[str, Coding]] = {
 # Medicines reviewed at screening -> codings (RxNorm / SNOMED substance / ATC, verified).
 MEDICATION: Final[dict[str, list[Coding]]] = {
     "aspirin": [
+        # SNOMED CT 387458008 is confirmed as a code only, its display was not seen: left out.
         (RXNORM, "1191", "aspirin"),
-        (SCT, "387458008", "Aspirin"),
         (ATC, "B01AC06", "acetylsalicylic acid"),
     ],
     "ibuprofen": [
-        (RXNORM, "5640", "ibuprofen"),
-        (SCT, "387207008", "Ibuprofen"),
+        (RXNORM, "5640", "ibuprofen"),  # SNOMED CT 387207008 is unverified: left out
         (ATC, "M01AE01", "ibuprofen"),
     ],
-    "nsaid": [(ATC, "M01A", "Antiinflammatory and antirheumatic products, non-steroids")],
+    "nsaid": [(ATC, "M01A", "ANTIINFLAMMATORY AND ANTIRHEUMATIC PRODUCTS, NON-STEROIDS")],
     "anticoagulant": [(SCT, "372862008", "Anticoagulant")],
 }
 
@@ -229,8 +244,9 @@ PAIN_SCORE: Final = (
 )
 MEASUREMENT: Final[dict[str, Coding]] = {
     "waist-circumference": (LOINC, "8280-0", "Waist Circumference at umbilicus by Tape measure"),
-    "neck-circumference": (LOINC, "56074-8", "Neck circumference"),
-    "upper-arm-circumference": (LOINC, "56072-2", "Mid upper arm circumference"),
+    "neck-circumference": (LOINC, "56074-8", "Circumference Neck"),
+    # LOINC 56072-2 is unverified: local.
+    "upper-arm-circumference": (LOCAL, "upper-arm-circumference", "Mid upper arm circumference"),
     "hip-circumference": (LOCAL, "hip-circumference", "Hip circumference"),
     "thigh-circumference": (LOCAL, "thigh-circumference", "Thigh circumference"),
 }
@@ -241,14 +257,14 @@ SCALE: Final[dict[str, Coding]] = {
     "satisfaction": (LOCAL, "satisfaction", "Patient satisfaction"),
 }
 ADVERSE_EVENT_CATEGORY: Final = (LOCAL, "adverse-event", "Reported as an adverse event")
-REACTION_OBSERVATION: Final = (SCT, "95377006", "Injection site reaction")
+REACTION_OBSERVATION: Final = (SCT, "95376002", "Injection site disorder")
 REACTION: Final[dict[str, Coding]] = {
     "bruising": (SCT, "95401009", "Injection site bruising"),
-    "hematoma": (SCT, "35566002", "Hematoma"),
+    "hematoma": (SCT, "385494008", "Hematoma"),  # the finding; 35566002 is the morphology
     "erythema": (SCT, "247441003", "Erythema"),
     "oedema": (SCT, "95392007", "Injection site edema"),
     "nodule": (SCT, "95395009", "Injection site mass"),
-    "granuloma": (SCT, "24389009", "Granuloma"),
+    "granuloma": (SCT, "24389009", "Injection site granuloma"),
     "induration": (SCT, "95402002", "Injection site induration"),
     "infection": (SCT, "95381006", "Injection site infection"),
     "abscess": (SCT, "95382004", "Injection site abscess"),
@@ -264,18 +280,21 @@ REACTION: Final[dict[str, Coding]] = {
 # --- substances ---------------------------------------------------------------------------------
 SUBSTANCE: Final[dict[str, list[Coding]]] = {
     "hyaluronic-acid": [
-        (UNII, "S270N0TRQY", "Hyaluronic acid"),
+        (UNII, "S270N0TRQY", "HYALURONIC ACID"),
         (ATC, "D03AX05", "hyaluronic acid"),
     ],
     "vitamin-c": [
         (SCT, "43706004", "Ascorbic acid"),
-        (UNII, "PQ6CK8PD0R", "Ascorbic acid"),
+        (UNII, "PQ6CK8PD0R", "ASCORBIC ACID"),
         (ATC, "A11GA01", "ascorbic acid (vit C)"),
     ],
     "biotin": [(ATC, "A11HA05", "biotin")],
-    "lidocaine": [(SCT, "387480006", "Lidocaine")],
+    "lidocaine": [(SCT, "387480006", "Lidocaine"), (ATC, "N01BB02", "lidocaine")],
     "phosphatidylcholine": [(LOCAL, "substance-phosphatidylcholine", "Phosphatidylcholine")],
-    "deoxycholic-acid": [(LOCAL, "substance-deoxycholic-acid", "Deoxycholic acid")],
+    "deoxycholic-acid": [
+        (LOCAL, "substance-deoxycholic-acid", "Deoxycholic acid"),
+        (ATC, "D11AX24", "deoxycholic acid"),
+    ],
 }
 
 # Units the input accepts, as UCUM codes (input unit -> UCUM code).
@@ -298,7 +317,7 @@ def local_codes() -> set[str]:
         MESOTHERAPY_SESSION,
         list(TECHNIQUE.values()),
         list(INDICATION.values()),
-        list(FITZPATRICK_TYPE.values()),
+        [c for cs in FITZPATRICK_TYPE.values() for c in cs],
         [PHOTOAGEING],
         list(GLOGAU_GRADE.values()),
         [c for cs in CONTRAINDICATION.values() for c in cs],

@@ -20,7 +20,7 @@ Description: "A planned course of mesotherapy: the indication, the treated areas
 * activity.detail.code 1..1
 * insert RequiredCoding(activity.detail.code, mesotherapy, $meso, mesotherapy)
 * activity.detail.code.coding contains generic 0..1
-* activity.detail.code.coding[generic] = $sct#433590000
+* activity.detail.code.coding[generic] = $sct#432102000
 * activity.detail.code.coding[generic] ^short = "Generic SNOMED CT parent (no SNOMED CT concept for mesotherapy exists)"
 * activity.detail.reasonCode 1..*
 * activity.detail.reasonCode from MesoIndication (required)

@@ -2,7 +2,7 @@ Profile: MesoEligibility
 Parent: Observation
 Id: meso-eligibility
 Title: "meso-fhir eligibility decision"
-Description: "The decision at the end of the pre-treatment screening: eligible, deferred or contraindicated. hasMember points at the screening findings and vital signs, derivedFrom at the findings the decision rests on, and the extension workflow-supportingInfo at the medication statements reviewed (R4 derivedFrom cannot reference a MedicationStatement)."
+Description: "The decision at the end of the pre-treatment screening: eligible, deferred or contraindicated. derivedFrom points at the findings the decision rests on (not hasMember: the decision is not a panel), and the extension workflow-supportingInfo at the medication statements reviewed (R4 derivedFrom cannot reference a MedicationStatement)."
 * insert Publication
 * identifier 1..*
 * category 1..*
@@ -14,7 +14,7 @@ Description: "The decision at the end of the pre-treatment screening: eligible, 
 * value[x] 1..1
 * value[x] only CodeableConcept
 * value[x] from MesoEligibilityDecision (required)
-* hasMember only Reference(Observation)
+* hasMember 0..0
 * derivedFrom only Reference(Observation)
 // R4 Observation.derivedFrom cannot point at a MedicationStatement: the medication statements
 // the decision rests on go in the core extension workflow-supportingInfo.

@@ -2,7 +2,7 @@ Profile: MesoScreeningFinding
 Parent: Observation
 Id: meso-screening-finding
 Title: "meso-fhir screening finding"
-Description: "One finding of the pre-treatment screening: pregnancy status (LOINC 82810-3, coded answer), Fitzpatrick skin type (SNOMED CT 443635002, local answer), Glogau photo-ageing grade (local question and answer), or the yes/no answer to one contraindication question (local ci-* code first, the SNOMED CT concept of the condition after it where there is one; category contraindication and survey)."
+Description: "One finding of the pre-treatment screening: pregnancy status (LOINC 82810-3, coded answer), Fitzpatrick skin type (LOINC 66555-4, local answer and SNOMED CT phototype), Glogau photo-ageing grade (local question and answer), or the answer to one contraindication question (the local ci-* question as code, never the condition asked about; yes or no coded in LOINC and SNOMED CT; category contraindication and survey)."
 * insert Publication
 * obeys meso-screen-1 and meso-screen-2 and meso-screen-3 and meso-screen-4
 * identifier 1..*
@@ -13,7 +13,7 @@ Description: "One finding of the pre-treatment screening: pregnancy status (LOIN
 * effective[x] 1..1
 * effective[x] only dateTime
 * value[x] 1..1
-* value[x] only CodeableConcept or boolean
+* value[x] only CodeableConcept
 * value[x] from MesoScreeningFindingValues (required)
 
 Invariant: meso-screen-1
@@ -22,9 +22,9 @@ Severity: #error
 Expression: "code.coding.where(system = 'http://loinc.org' and code = '82810-3').exists() implies value.coding.where(system = 'http://snomed.info/sct' and (code = '77386006' or code = '60001007' or code = '152231000119106' or code = '146799005')).exists()"
 
 Invariant: meso-screen-2
-Description: "The Fitzpatrick classification (SNOMED CT 443635002) is answered with a Fitzpatrick skin type (meso-fitzpatrick-skin-type)."
+Description: "The Fitzpatrick skin type (LOINC 66555-4) is answered with a Fitzpatrick skin type (meso-fitzpatrick-skin-type)."
 Severity: #error
-Expression: "code.coding.where(system = 'http://snomed.info/sct' and code = '443635002').exists() implies value.coding.where(system = 'https://meso-fhir.org/fhir/CodeSystem/meso' and code.startsWith('fitzpatrick-')).exists()"
+Expression: "code.coding.where(system = 'http://loinc.org' and code = '66555-4').exists() implies value.coding.where(system = 'https://meso-fhir.org/fhir/CodeSystem/meso' and code.startsWith('fitzpatrick-')).exists()"
 
 Invariant: meso-screen-3
 Description: "The Glogau photo-ageing classification is answered with a Glogau grade (meso-glogau-grade)."
@@ -32,6 +32,6 @@ Severity: #error
 Expression: "code.coding.where(system = 'https://meso-fhir.org/fhir/CodeSystem/meso' and code = 'glogau-photoageing').exists() implies value.coding.where(system = 'https://meso-fhir.org/fhir/CodeSystem/meso' and code.startsWith('glogau-')).exists()"
 
 Invariant: meso-screen-4
-Description: "A contraindication question (local ci-* code) is answered yes or no (valueBoolean) and has the category contraindication."
+Description: "A contraindication question (local ci-* code) is answered yes or no (LOINC LA33-6 or LA32-8), carries no other code than the question's, and has the category contraindication."
 Severity: #error
-Expression: "code.coding.where(system = 'https://meso-fhir.org/fhir/CodeSystem/meso' and code.startsWith('ci-')).exists() implies (value.coding.empty() and value.text.empty() and category.coding.where(system = 'https://meso-fhir.org/fhir/CodeSystem/meso' and code = 'contraindication').exists())"
+Expression: "code.coding.where(system = 'https://meso-fhir.org/fhir/CodeSystem/meso' and code.startsWith('ci-')).exists() implies (code.coding.count() = 1 and value.coding.where(system = 'http://loinc.org' and (code = 'LA33-6' or code = 'LA32-8')).exists() and category.coding.where(system = 'https://meso-fhir.org/fhir/CodeSystem/meso' and code = 'contraindication').exists())"

@@ -12,7 +12,7 @@ Description: "One mesotherapy session of a course: when, by whom, which areas, w
 * code 1..1
 * insert RequiredCoding(code, mesotherapy, $meso, mesotherapy)
 * code.coding contains generic 0..1
-* code.coding[generic] = $sct#433590000
+* code.coding[generic] = $sct#432102000
 * code.coding[generic] ^short = "Generic SNOMED CT parent (no SNOMED CT concept for mesotherapy exists)"
 * subject only Reference(Patient)
 * performed[x] 1..1

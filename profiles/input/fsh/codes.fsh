@@ -27,7 +27,7 @@ Description: "Local concepts of mesotherapy records for which no verified SNOMED
 * #indication-wrinkles "Wrinkles and fine lines" "Treatment of wrinkles and fine lines of the skin."
 * #indication-hair-loss "Hair loss" "Treatment of hair loss or thinning of the scalp hair."
 
-// Fitzpatrick skin type (value of the Observation coded SCT 443635002)
+// Fitzpatrick skin type (value of the Observation coded LOINC 66555-4)
 * #fitzpatrick-I "Fitzpatrick skin type I" "Fitzpatrick skin phototype I: always burns, never tans."
 * #fitzpatrick-II "Fitzpatrick skin type II" "Fitzpatrick skin phototype II: usually burns, tans minimally."
 * #fitzpatrick-III "Fitzpatrick skin type III" "Fitzpatrick skin phototype III: sometimes burns mildly, tans uniformly."
@@ -42,7 +42,7 @@ Description: "Local concepts of mesotherapy records for which no verified SNOMED
 * #glogau-III "Glogau photo-ageing type III" "Glogau type III, wrinkles at rest: advanced photo-ageing, visible wrinkles and dyschromia at rest."
 * #glogau-IV "Glogau photo-ageing type IV" "Glogau type IV, only wrinkles: severe photo-ageing, wrinkles throughout, little normal skin."
 
-// contraindication questions (Observation.code, valueBoolean answers) and their category
+// contraindication questions (Observation.code, answered yes or no in LOINC/SNOMED CT) and their category
 * #contraindication "Contraindication screening answer" "Observation category: the answer to one contraindication question asked at the pre-treatment screening."
 * #ci-pregnancy "Pregnancy" "Contraindication question: is the patient pregnant?"
 * #ci-breastfeeding "Breastfeeding" "Contraindication question: is the patient breastfeeding?"
@@ -63,6 +63,7 @@ Description: "Local concepts of mesotherapy records for which no verified SNOMED
 * #contraindicated "Contraindicated" "The patient must not receive mesotherapy."
 
 // measurements without a verified LOINC code
+* #upper-arm-circumference "Mid upper arm circumference" "Circumference of the upper arm midway between the acromion and the olecranon, measured with a tape measure (LOINC 56072-2 could not be verified)."
 * #hip-circumference "Hip circumference" "Circumference of the hips at the level of the greatest protrusion of the buttocks, measured with a tape measure."
 * #thigh-circumference "Thigh circumference" "Circumference of the thigh at a documented level, measured with a tape measure."
 

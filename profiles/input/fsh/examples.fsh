@@ -58,7 +58,7 @@ Title: "Screening: pregnancy status"
 * identifier.system = "https://clinic.example.org/fhir/sid/screening-observation"
 * identifier.value = "SCR-42-pregnancy-status"
 * status = #final
-* category = $obs-category#exam "Exam"
+* category = $obs-category#social-history "Social History"
 * code = $loinc#82810-3 "Pregnancy status"
 * subject = Reference(Patient/example-patient)
 * effectiveDateTime = "2024-03-01T09:30:00+01:00"
@@ -72,10 +72,11 @@ Title: "Screening: Fitzpatrick skin type"
 * identifier.value = "SCR-42-fitzpatrick"
 * status = #final
 * category = $obs-category#exam "Exam"
-* code = $sct#443635002 "Fitzpatrick classification of skin type"
+* code = $loinc#66555-4 "Skin type [Fitzpatrick Classification Scale]"
 * subject = Reference(Patient/example-patient)
 * effectiveDateTime = "2024-03-01T09:30:00+01:00"
-* valueCodeableConcept = $meso#fitzpatrick-III "Fitzpatrick skin type III"
+* valueCodeableConcept.coding[0] = $meso#fitzpatrick-III "Fitzpatrick skin type III"
+* valueCodeableConcept.coding[1] = $sct#403226000 "Skin phototype III (initially sometimes burn, then usually tan)"
 
 Instance: example-glogau
 InstanceOf: MesoScreeningFinding
@@ -99,11 +100,11 @@ Title: "Screening: contraindication answer (diabetes)"
 * status = #final
 * category[0] = $obs-category#survey "Survey"
 * category[1] = $meso#contraindication "Contraindication screening answer"
-* code.coding[0] = $meso#ci-diabetes "Diabetes"
-* code.coding[1] = $sct#73211009 "Diabetes mellitus"
+* code = $meso#ci-diabetes "Diabetes"
 * subject = Reference(Patient/example-patient)
 * effectiveDateTime = "2024-03-01T09:30:00+01:00"
-* valueBoolean = false
+* valueCodeableConcept.coding[0] = $loinc#LA32-8 "No"
+* valueCodeableConcept.coding[1] = $sct#373067005 "No"
 
 Instance: example-aspirin
 InstanceOf: MesoMedicationStatement
@@ -113,8 +114,7 @@ Title: "Screening: aspirin stopped"
 * identifier.value = "SCR-42-aspirin"
 * status = #stopped
 * medicationCodeableConcept.coding[0] = http://www.nlm.nih.gov/research/umls/rxnorm#1191 "aspirin"
-* medicationCodeableConcept.coding[1] = $sct#387458008 "Aspirin"
-* medicationCodeableConcept.coding[2] = http://www.whocc.no/atc#B01AC06 "acetylsalicylic acid"
+* medicationCodeableConcept.coding[1] = http://www.whocc.no/atc#B01AC06 "acetylsalicylic acid"
 * subject = Reference(Patient/example-patient)
 * effectivePeriod.end = "2024-02-10"
 * dateAsserted = "2024-03-01T09:30:00+01:00"
@@ -131,12 +131,6 @@ Title: "Screening: eligibility decision"
 * subject = Reference(Patient/example-patient)
 * effectiveDateTime = "2024-03-01T09:30:00+01:00"
 * valueCodeableConcept = $meso#eligible "Eligible"
-* hasMember[0] = Reference(Observation/example-blood-pressure)
-* hasMember[1] = Reference(Observation/example-heart-rate)
-* hasMember[2] = Reference(Observation/example-pregnancy-status)
-* hasMember[3] = Reference(Observation/example-fitzpatrick)
-* hasMember[4] = Reference(Observation/example-glogau)
-* hasMember[5] = Reference(Observation/example-contraindication-diabetes)
 * derivedFrom[0] = Reference(Observation/example-pregnancy-status)
 * derivedFrom[1] = Reference(Observation/example-contraindication-diabetes)
 * extension[supportingInfo].valueReference = Reference(MedicationStatement/example-aspirin)
@@ -157,7 +151,7 @@ Title: "Course"
 * supportingInfo = Reference(Observation/example-eligibility)
 * activity.detail.kind = #ServiceRequest
 * activity.detail.code.coding[mesotherapy] = $meso#mesotherapy "Mesotherapy session"
-* activity.detail.code.coding[generic] = $sct#433590000 "Administration of substance via specific route (procedure)"
+* activity.detail.code.coding[generic] = $sct#432102000 "Administration of substance"
 * activity.detail.reasonCode = $meso#indication-skin-rejuvenation "Skin rejuvenation"
 * activity.detail.status = #in-progress
 * activity.detail.scheduledTiming.repeat.count = 4
@@ -174,7 +168,7 @@ Title: "Session"
 * basedOn = Reference(CarePlan/example-course)
 * status = #completed
 * code.coding[mesotherapy] = $meso#mesotherapy "Mesotherapy session"
-* code.coding[generic] = $sct#433590000 "Administration of substance via specific route (procedure)"
+* code.coding[generic] = $sct#432102000 "Administration of substance"
 * subject = Reference(Patient/example-patient)
 * performedDateTime = "2024-03-08T14:00:00+01:00"
 * performer.actor.identifier.system = "https://clinic.example.org/fhir/sid/practitioner"
@@ -190,10 +184,10 @@ InstanceOf: Medication
 Usage: #inline
 * code.coding = https://clinic.example.org/fhir/CodeSystem/product#HA-VITC "Hyaluronic acid and vitamin C cocktail"
 * code.text = "Hyaluronic acid and vitamin C cocktail"
-* ingredient[0].itemCodeableConcept.coding[0] = http://fdasis.nlm.nih.gov#S270N0TRQY "Hyaluronic acid"
+* ingredient[0].itemCodeableConcept.coding[0] = http://fdasis.nlm.nih.gov#S270N0TRQY "HYALURONIC ACID"
 * ingredient[0].itemCodeableConcept.coding[1] = http://www.whocc.no/atc#D03AX05 "hyaluronic acid"
 * ingredient[1].itemCodeableConcept.coding[0] = $sct#43706004 "Ascorbic acid"
-* ingredient[1].itemCodeableConcept.coding[1] = http://fdasis.nlm.nih.gov#PQ6CK8PD0R "Ascorbic acid"
+* ingredient[1].itemCodeableConcept.coding[1] = http://fdasis.nlm.nih.gov#PQ6CK8PD0R "ASCORBIC ACID"
 * batch.lotNumber = "LOT-2024-0117"
 
 Instance: example-injection
@@ -211,7 +205,7 @@ Title: "Injection"
 * dosage.extension[injectionDepth].valueQuantity = 1.5 'mm' "mm"
 * dosage.extension[needle].valueString = "32G 4 mm"
 * dosage.site = $sct#36141000 "Skin of cheek"
-* dosage.route.coding[0] = $sct#372464004 "Intradermal route"
+* dosage.route.coding[0] = $sct#372464004 "Intracutaneous route"
 * dosage.route.coding[1] = $v3-route#IDINJ "Injection, intradermal"
 * dosage.method = $meso#technique-nappage "Nappage"
 * dosage.dose = 2 'mL' "mL"
@@ -253,7 +247,7 @@ Title: "Session observation: injection site reaction reported as an adverse even
 * status = #final
 * category[0] = $obs-category#exam "Exam"
 * category[1] = $meso#adverse-event "Reported as an adverse event"
-* code = $sct#95377006 "Injection site reaction"
+* code = $sct#95376002 "Injection site disorder"
 * subject = Reference(Patient/example-patient)
 * partOf = Reference(Procedure/example-session)
 * effectiveDateTime = "2024-03-08T14:40:00+01:00"

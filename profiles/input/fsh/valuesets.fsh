@@ -25,10 +25,10 @@ Description: "The components of the blood pressure panel (LOINC)."
 ValueSet: MesoScreeningFindingCodes
 Id: meso-screening-finding-codes
 Title: "meso-fhir screening findings"
-Description: "What a screening finding records: pregnancy status, Fitzpatrick skin type, Glogau photo-ageing grade, or the answer to one contraindication question (local code; the SNOMED CT concept of the condition asked about may follow it as a second coding and is listed here too)."
+Description: "What a screening finding records: pregnancy status, Fitzpatrick skin type, Glogau photo-ageing grade, or one contraindication question (local code: the question, never the code of the condition asked about)."
 * insert Publication
 * $loinc#82810-3 "Pregnancy status"
-* $sct#443635002 "Fitzpatrick classification of skin type"
+* $loinc#66555-4 "Skin type [Fitzpatrick Classification Scale]"
 * $meso#glogau-photoageing "Glogau photo-ageing classification"
 * $meso#ci-pregnancy "Pregnancy"
 * $meso#ci-breastfeeding "Breastfeeding"
@@ -41,9 +41,6 @@ Description: "What a screening finding records: pregnancy status, Fitzpatrick sk
 * $meso#ci-herpes "Herpes (active or recurrent at the site)"
 * $meso#ci-keloid "Keloid tendency"
 * $meso#ci-component-allergy "Allergy to a component"
-* $sct#64779008 "Blood coagulation disorder"
-* $sct#73211009 "Diabetes mellitus"
-* $sct#200936003 "Lupus erythematosus"
 
 ValueSet: MesoPregnancyStatus
 Id: meso-pregnancy-status
@@ -58,14 +55,20 @@ Description: "Answers to the pregnancy status question (LOINC 82810-3)."
 ValueSet: MesoFitzpatrickSkinType
 Id: meso-fitzpatrick-skin-type
 Title: "meso-fhir Fitzpatrick skin types"
-Description: "Fitzpatrick skin types I to VI (answers to SNOMED CT 443635002)."
+Description: "Fitzpatrick skin types I to VI (answers to LOINC 66555-4): the local types and the SNOMED CT skin phototype findings."
 * insert Publication
 * $meso#fitzpatrick-I "Fitzpatrick skin type I"
+* $sct#403221005 "Skin phototype I (always burn, never tan) (finding)"
 * $meso#fitzpatrick-II "Fitzpatrick skin type II"
+* $sct#403222003 "Skin phototype II (initially always burn, then usually tan) (finding)"
 * $meso#fitzpatrick-III "Fitzpatrick skin type III"
+* $sct#403226000 "Skin phototype III (initially sometimes burn, then usually tan)"
 * $meso#fitzpatrick-IV "Fitzpatrick skin type IV"
+* $sct#403231003 "Skin phototype IV (rarely burn, then always tan) (finding)"
 * $meso#fitzpatrick-V "Fitzpatrick skin type V"
+* $sct#403235007 "Skin phototype V (moderately pigmented) (finding)"
 * $meso#fitzpatrick-VI "Fitzpatrick skin type VI"
+* $sct#403236008 "Skin phototype VI (deeply pigmented) (finding)"
 
 ValueSet: MesoGlogauGrade
 Id: meso-glogau-grade
@@ -80,7 +83,7 @@ Description: "Glogau photo-ageing types I to IV."
 ValueSet: MesoScreeningFindingValues
 Id: meso-screening-finding-values
 Title: "meso-fhir coded screening answers"
-Description: "Every coded answer of a screening finding: the pregnancy status answers, the Fitzpatrick skin types and the Glogau grades (contraindication answers are booleans)."
+Description: "Every coded answer of a screening finding: the pregnancy status answers, the Fitzpatrick skin types, the Glogau grades and yes or no (LOINC and SNOMED CT) for a contraindication question."
 * insert Publication
 // Listed concept by concept (not "include codes from valueset"): offline validators such as
 // pyfhircheck 0.2 do not expand a value set that includes another.
@@ -89,15 +92,25 @@ Description: "Every coded answer of a screening finding: the pregnancy status an
 * $sct#152231000119106 "Pregnancy not yet confirmed"
 * $sct#146799005 "Possible pregnancy"
 * $meso#fitzpatrick-I "Fitzpatrick skin type I"
+* $sct#403221005 "Skin phototype I (always burn, never tan) (finding)"
 * $meso#fitzpatrick-II "Fitzpatrick skin type II"
+* $sct#403222003 "Skin phototype II (initially always burn, then usually tan) (finding)"
 * $meso#fitzpatrick-III "Fitzpatrick skin type III"
+* $sct#403226000 "Skin phototype III (initially sometimes burn, then usually tan)"
 * $meso#fitzpatrick-IV "Fitzpatrick skin type IV"
+* $sct#403231003 "Skin phototype IV (rarely burn, then always tan) (finding)"
 * $meso#fitzpatrick-V "Fitzpatrick skin type V"
+* $sct#403235007 "Skin phototype V (moderately pigmented) (finding)"
 * $meso#fitzpatrick-VI "Fitzpatrick skin type VI"
+* $sct#403236008 "Skin phototype VI (deeply pigmented) (finding)"
 * $meso#glogau-I "Glogau photo-ageing type I"
 * $meso#glogau-II "Glogau photo-ageing type II"
 * $meso#glogau-III "Glogau photo-ageing type III"
 * $meso#glogau-IV "Glogau photo-ageing type IV"
+* $loinc#LA33-6 "Yes"
+* $loinc#LA32-8 "No"
+* $sct#373066001 "Yes"
+* $sct#373067005 "No"
 
 ValueSet: MesoEligibilityDecision
 Id: meso-eligibility
@@ -128,26 +141,26 @@ Description: "Treated body areas and skin regions (SNOMED CT)."
 * $sct#89545001 "Face"
 * $sct#68698007 "Skin of forehead"
 * $sct#36141000 "Skin of cheek"
-* $sct#34926004 "Submental area"
+* $sct#34926004 "Skin of submental area"
 * $sct#45048000 "Neck"
 * $sct#74160004 "Skin of chest"
 * $sct#41695006 "Scalp"
-* $sct#818981001 "Abdomen"
+* $sct#818983003 "Abdomen"
 * $sct#68367000 "Thigh"
-* $sct#61248009 "Skin of anterior thigh"
-* $sct#4578000 "Skin of posterior thigh"
-* $sct#73958006 "Skin of medial thigh"
+* $sct#61248009 "Skin of anterior surface of thigh"
+* $sct#4578000 "Skin of posterior surface of thigh"
+* $sct#73958006 "Skin of medial surface of thigh"
 * $sct#46862004 "Buttock"
 * $sct#40983000 "Upper arm"
-* $sct#72939005 "Skin of posterior upper arm"
-* $sct#45981001 "Skin of anterior upper arm"
+* $sct#72939005 "Skin of posterior surface of upper arm"
+* $sct#45981001 "Skin of anterior surface of upper arm"
 
 ValueSet: MesoRoute
 Id: meso-route
 Title: "meso-fhir routes"
 Description: "Routes of a mesotherapy injection: intradermal or subcutaneous (SNOMED CT and the v3 RouteOfAdministration equivalents)."
 * insert Publication
-* $sct#372464004 "Intradermal route"
+* $sct#372464004 "Intracutaneous route"
 * $sct#34206005 "Subcutaneous route"
 * $v3-route#IDINJ "Injection, intradermal"
 * $v3-route#SQ "Injection, subcutaneous"
@@ -168,11 +181,11 @@ Title: "meso-fhir reactions and complications"
 Description: "Injection site reactions and systemic reactions after a mesotherapy session (SNOMED CT)."
 * insert Publication
 * $sct#95401009 "Injection site bruising"
-* $sct#35566002 "Hematoma"
+* $sct#385494008 "Hematoma"
 * $sct#247441003 "Erythema"
 * $sct#95392007 "Injection site edema"
 * $sct#95395009 "Injection site mass"
-* $sct#24389009 "Granuloma"
+* $sct#24389009 "Injection site granuloma"
 * $sct#95402002 "Injection site induration"
 * $sct#95381006 "Injection site infection"
 * $sct#95382004 "Injection site abscess"
@@ -190,10 +203,10 @@ Title: "meso-fhir session observations"
 Description: "What is observed at or after a session: pain, injection site reactions, measurements and outcome scales."
 * insert Publication
 * $loinc#72514-3 "Pain severity - 0-10 verbal numeric rating [Score] - Reported"
-* $sct#95377006 "Injection site reaction"
+* $sct#95376002 "Injection site disorder"
 * $loinc#8280-0 "Waist Circumference at umbilicus by Tape measure"
-* $loinc#56074-8 "Neck circumference"
-* $loinc#56072-2 "Mid upper arm circumference"
+* $loinc#56074-8 "Circumference Neck"
+* $meso#upper-arm-circumference "Mid upper arm circumference"
 * $meso#hip-circumference "Hip circumference"
 * $meso#thigh-circumference "Thigh circumference"
 * $meso#gais "Global aesthetic improvement scale"

@@ -39,7 +39,7 @@ Resource = dict[str, Any]
 # What the mapped output looks like. A changed version resends every record on the next sync
 # (and bumps every resource's version on the server), so it changes when, and only when, the
 # output does: tests/test_mapping.py fails when the golden files change and this does not.
-MAPPING_VERSION = 2
+MAPPING_VERSION = 3
 
 # The resource types the mapper emits (a test holds it to the mapped example).
 RESOURCE_TYPES = (
@@ -213,7 +213,7 @@ def map_screening(screening: Screening, config: ClinicConfig) -> list[Resource]:
         obs = observation(
             "pregnancy-status",
             [codes.PROFILE_SCREENING_FINDING],
-            exam,
+            [concept([codes.SOCIAL_HISTORY_CATEGORY])],  # as US Core's pregnancy status
             concept([codes.PREGNANCY_STATUS]),
         )
         obs["valueCodeableConcept"] = concept([codes.PREGNANCY_ANSWER[screening.pregnancy]])
@@ -221,7 +221,7 @@ def map_screening(screening: Screening, config: ClinicConfig) -> list[Resource]:
         obs = observation(
             "fitzpatrick", [codes.PROFILE_SCREENING_FINDING], exam, concept([codes.FITZPATRICK])
         )
-        obs["valueCodeableConcept"] = concept([codes.FITZPATRICK_TYPE[screening.fitzpatrick]])
+        obs["valueCodeableConcept"] = concept(codes.FITZPATRICK_TYPE[screening.fitzpatrick])
     if screening.glogau is not None:
         obs = observation(
             "photoageing", [codes.PROFILE_SCREENING_FINDING], exam, concept([codes.PHOTOAGEING])
@@ -239,7 +239,7 @@ def map_screening(screening: Screening, config: ClinicConfig) -> list[Resource]:
             contraindication_category,
             concept(codes.CONTRAINDICATION[name]),
         )
-        obs["valueBoolean"] = screening.contraindications[name]
+        obs["valueCodeableConcept"] = concept(codes.ANSWER[screening.contraindications[name]])
 
     statements = [
         _medication_statement(use, screening, system, subject, when)
@@ -268,13 +268,13 @@ def map_screening(screening: Screening, config: ClinicConfig) -> list[Resource]:
             for s in statements
         ]
         eligibility = {"extension": eligibility.pop("extension"), **eligibility}
-    if findings:
-        eligibility["hasMember"] = [{"reference": f"Observation/{o['id']}"} for o in findings]
     # The decision rests on the positive answers: a contraindication present, a pregnancy.
+    # (Not hasMember: the decision is not a panel of the findings.)
+    yes = concept(codes.ANSWER[True])
     positive = [
         o
         for o in findings
-        if o.get("valueBoolean") is True
+        if o.get("valueCodeableConcept") == yes
         or (
             screening.pregnancy == "pregnant"
             and o["identifier"][0]["value"].endswith("/pregnancy-status")
