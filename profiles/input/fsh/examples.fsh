@@ -1,6 +1,8 @@
 // One example per profile (and a few more), shaped as the mapper emits them. build.sh validates
 // each against its meta.profile (check-examples.mjs). Identifier systems are placeholders of a
 // clinic's configurable base URI.
+// Each narrative (text.div) is what src/meso_fhir/mapping/narrative.py makes of the instance
+// (tests/test_narrative.py holds them together).
 
 Alias: $mrn = https://hospital.example.org/fhir/sid/mrn
 Alias: $clinic-id = https://clinic.example.org/fhir/sid
@@ -9,6 +11,8 @@ Instance: example-patient
 InstanceOf: MesoPatient
 Usage: #example
 Title: "Patient"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Patient: Claire Martin</p><p>female, born 1981-04-12</p><p>Identifier: MRN-000123</p></div>"
 * identifier[mrn].use = #usual
 * identifier[mrn].type = $v2-0203#MR "Medical record number"
 * identifier[mrn].system = $mrn
@@ -24,6 +28,8 @@ Instance: example-blood-pressure
 InstanceOf: MesoVitalSigns
 Usage: #example
 Title: "Vital signs: blood pressure"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Blood pressure panel with all children optional: Systolic blood pressure 118 mm[Hg]; Diastolic blood pressure 76 mm[Hg]</p><p>When: 2024-03-01T09:30:00+01:00</p><p>Status: final</p></div>"
 * meta.profile[+] = "http://hl7.org/fhir/StructureDefinition/bp"
 * identifier.system = "https://clinic.example.org/fhir/sid/screening-observation"
 * identifier.value = "SCR-42-bp"
@@ -41,6 +47,8 @@ Instance: example-heart-rate
 InstanceOf: MesoVitalSigns
 Usage: #example
 Title: "Vital signs: heart rate"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Heart rate: 64 /min</p><p>When: 2024-03-01T09:30:00+01:00</p><p>Status: final</p></div>"
 * meta.profile[+] = "http://hl7.org/fhir/StructureDefinition/heartrate"
 * identifier.system = "https://clinic.example.org/fhir/sid/screening-observation"
 * identifier.value = "SCR-42-hr"
@@ -55,6 +63,8 @@ Instance: example-pregnancy-status
 InstanceOf: MesoScreeningFinding
 Usage: #example
 Title: "Screening: pregnancy status"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Pregnancy status: Not pregnant</p><p>When: 2024-03-01T09:30:00+01:00</p><p>Status: final</p></div>"
 * identifier.system = "https://clinic.example.org/fhir/sid/screening-observation"
 * identifier.value = "SCR-42-pregnancy-status"
 * status = #final
@@ -68,6 +78,8 @@ Instance: example-fitzpatrick
 InstanceOf: MesoScreeningFinding
 Usage: #example
 Title: "Screening: Fitzpatrick skin type"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Skin type [Fitzpatrick Classification Scale]: Fitzpatrick skin type III</p><p>When: 2024-03-01T09:30:00+01:00</p><p>Status: final</p></div>"
 * identifier.system = "https://clinic.example.org/fhir/sid/screening-observation"
 * identifier.value = "SCR-42-fitzpatrick"
 * status = #final
@@ -82,6 +94,8 @@ Instance: example-glogau
 InstanceOf: MesoScreeningFinding
 Usage: #example
 Title: "Screening: Glogau photo-ageing grade"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Glogau photo-ageing classification: Glogau photo-ageing type II</p><p>When: 2024-03-01T09:30:00+01:00</p><p>Status: final</p></div>"
 * identifier.system = "https://clinic.example.org/fhir/sid/screening-observation"
 * identifier.value = "SCR-42-glogau"
 * status = #final
@@ -95,6 +109,8 @@ Instance: example-contraindication-diabetes
 InstanceOf: MesoScreeningFinding
 Usage: #example
 Title: "Screening: contraindication answer (diabetes)"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Diabetes: No</p><p>When: 2024-03-01T09:30:00+01:00</p><p>Status: final</p></div>"
 * identifier.system = "https://clinic.example.org/fhir/sid/screening-observation"
 * identifier.value = "SCR-42-ci-diabetes"
 * status = #final
@@ -110,6 +126,8 @@ Instance: example-aspirin
 InstanceOf: MesoMedicationStatement
 Usage: #example
 Title: "Screening: aspirin stopped"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Medication: aspirin</p><p>Status: stopped</p></div>"
 * identifier.system = "https://clinic.example.org/fhir/sid/screening-medication"
 * identifier.value = "SCR-42-aspirin"
 * status = #stopped
@@ -123,6 +141,8 @@ Instance: example-eligibility
 InstanceOf: MesoEligibility
 Usage: #example
 Title: "Screening: eligibility decision"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Mesotherapy eligibility decision: Eligible</p><p>When: 2024-03-01T09:30:00+01:00</p><p>Status: final</p></div>"
 * identifier.system = "https://clinic.example.org/fhir/sid/screening-observation"
 * identifier.value = "SCR-42-eligibility"
 * status = #final
@@ -139,6 +159,8 @@ Instance: example-course
 InstanceOf: MesoCourse
 Usage: #example
 Title: "Course"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Skin rejuvenation, face and neck</p><p>From: 2024-03-08</p><p>Status: active</p></div>"
 * identifier.system = "https://clinic.example.org/fhir/sid/course"
 * identifier.value = "C-7"
 * extension[treatmentArea][0].valueCodeableConcept = $sct#89545001 "Face"
@@ -162,6 +184,8 @@ Instance: example-session
 InstanceOf: MesoSession
 Usage: #example
 Title: "Session"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Mesotherapy session</p><p>Sites: Face, Neck</p><p>Performed: 2024-03-08T14:00:00+01:00</p><p>Complications: Injection site bruising</p><p>Status: completed</p></div>"
 * identifier.system = "https://clinic.example.org/fhir/sid/session"
 * identifier.value = "S-7-1"
 * extension[sessionNumber].valuePositiveInt = 1
@@ -194,6 +218,8 @@ Instance: example-injection
 InstanceOf: MesoInjection
 Usage: #example
 Title: "Injection"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Administered: Hyaluronic acid and vitamin C cocktail</p><p>Dose: 2 mL</p><p>Route: Intracutaneous route</p><p>Site: Skin of cheek</p><p>When: 2024-03-08T14:05:00+01:00</p><p>Status: completed</p></div>"
 * identifier.system = "https://clinic.example.org/fhir/sid/injection"
 * identifier.value = "S-7-1-1"
 * contained[0] = product
@@ -214,6 +240,8 @@ Instance: example-pain
 InstanceOf: MesoSessionObservation
 Usage: #example
 Title: "Session observation: pain score"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Pain severity - 0-10 verbal numeric rating [Score] - Reported: 3</p><p>When: 2024-03-08T14:30:00+01:00</p><p>Status: final</p></div>"
 * identifier.system = "https://clinic.example.org/fhir/sid/session-observation"
 * identifier.value = "S-7-1-pain"
 * status = #final
@@ -228,6 +256,8 @@ Instance: example-waist
 InstanceOf: MesoSessionObservation
 Usage: #example
 Title: "Session observation: waist circumference"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Waist Circumference at umbilicus by Tape measure: 82.5 cm</p><p>When: 2024-03-08T13:50:00+01:00</p><p>Status: final</p></div>"
 * identifier.system = "https://clinic.example.org/fhir/sid/session-observation"
 * identifier.value = "S-7-1-waist"
 * status = #final
@@ -242,6 +272,8 @@ Instance: example-reaction
 InstanceOf: MesoSessionObservation
 Usage: #example
 Title: "Session observation: injection site reaction reported as an adverse event"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Injection site disorder: Injection site bruising</p><p>Site: left skin of cheek</p><p>When: 2024-03-08T14:40:00+01:00</p><p>Status: final</p></div>"
 * identifier.system = "https://clinic.example.org/fhir/sid/session-observation"
 * identifier.value = "S-7-1-reaction-1"
 * status = #final

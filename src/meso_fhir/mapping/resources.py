@@ -33,6 +33,7 @@ from ..model.records import (
     SessionObservation,
 )
 from .identity import ClinicConfig, resource_id
+from .narrative import with_narrative
 
 Resource = dict[str, Any]
 
@@ -528,4 +529,4 @@ def map_record(
         resources = map_session(record, course_indication, config)
     else:
         resources = map_observation(record, config)
-    return Mapped(record.kind, record.id, resources)
+    return Mapped(record.kind, record.id, [with_narrative(r) for r in resources])

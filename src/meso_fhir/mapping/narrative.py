@@ -1,0 +1,146 @@
+"""The generated narrative (``Resource.text``) of every mapped resource.
+
+An EHR shows the narrative where it cannot render the structured data, and the HL7 validator
+warns on a resource without one (dom-6). It is a short summary in XHTML built only from the
+resource's own elements, so it says nothing the resource does not (``status: generated``).
+Every value is escaped: a clinic's free text never becomes markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from html import escape
+from typing import Any
+
+Resource = dict[str, Any]
+
+_XHTML = "http://www.w3.org/1999/xhtml"
+
+
+def with_narrative(resource: Resource) -> Resource:
+    """``resource`` with ``text`` after its ``id`` and ``meta`` (where a reader looks for it)."""
+    summary = _SUMMARY.get(resource["resourceType"], _generic)(resource)
+    lines = "".join(f"<p>{escape(line, quote=False)}</p>" for line in summary if line)
+    text = {"status": "generated", "div": f'<div xmlns="{_XHTML}">{lines}</div>'}
+    ordered: Resource = {}
+    for key, value in resource.items():
+        if key == "text":
+            continue
+        ordered[key] = value
+        if key == "meta" or (key == "id" and "meta" not in resource):
+            ordered["text"] = text
+    if "text" not in ordered:
+        ordered = {"text": text, **ordered}
+    return ordered
+
+
+def _display(concept: dict[str, Any] | None) -> str:
+    """What a person reads of a CodeableConcept: its text, else its first coding's display."""
+    if not concept:
+        return ""
+    if concept.get("text"):
+        return str(concept["text"])
+    for coding in concept.get("coding", []):
+        if coding.get("display"):
+            return str(coding["display"])
+    return ""
+
+
+def _displays(concepts: Iterable[dict[str, Any]] | None) -> str:
+    return ", ".join(d for d in (_display(c) for c in concepts or []) if d)
+
+
+def _quantity(q: dict[str, Any] | None) -> str:
+    if not q or "value" not in q:
+        return ""
+    return f"{q['value']:g} {q.get('unit') or q.get('code') or ''}".strip()
+
+
+def _value(resource: Resource) -> str:
+    if "valueQuantity" in resource:
+        return _quantity(resource["valueQuantity"])
+    if "valueCodeableConcept" in resource:
+        return _display(resource["valueCodeableConcept"])
+    for key in ("valueInteger", "valueString", "valueBoolean"):
+        if key in resource:
+            return str(resource[key]).lower() if key == "valueBoolean" else str(resource[key])
+    return ""
+
+
+def _status(resource: Resource) -> str:
+    return f"Status: {resource['status']}" if resource.get("status") else ""
+
+
+def _patient(r: Resource) -> list[str]:
+    names = [
+        " ".join([*n.get("given", []), n.get("family", "")]).strip() for n in r.get("name", [])
+    ]
+    born = f"born {r['birthDate']}" if r.get("birthDate") else ""
+    who = ", ".join(x for x in (r.get("gender", ""), born) if x)
+    mrn = [i["value"] for i in r.get("identifier", []) if i.get("value")]
+    return [
+        f"Patient: {'; '.join(n for n in names if n)}",
+        who,
+        f"Identifier: {mrn[0]}" if mrn else "",
+    ]
+
+
+def _observation(r: Resource) -> list[str]:
+    components = [
+        f"{_display(c.get('code'))} {_quantity(c.get('valueQuantity'))}".strip()
+        for c in r.get("component", [])
+    ]
+    value = _value(r) or "; ".join(components)
+    site = _display(r.get("bodySite"))
+    return [
+        f"{_display(r.get('code'))}: {value}" if value else _display(r.get("code")),
+        f"Site: {site}" if site else "",
+        f"When: {r['effectiveDateTime']}" if r.get("effectiveDateTime") else "",
+        _status(r),
+    ]
+
+
+def _procedure(r: Resource) -> list[str]:
+    return [
+        _display(r.get("code")),
+        f"Sites: {_displays(r.get('bodySite'))}" if r.get("bodySite") else "",
+        f"Performed: {r['performedDateTime']}" if r.get("performedDateTime") else "",
+        f"Complications: {_displays(r.get('complication'))}" if r.get("complication") else "",
+        _status(r),
+    ]
+
+
+def _medication_administration(r: Resource) -> list[str]:
+    medication = r.get("contained", [{}])[0].get("code") or r.get("medicationCodeableConcept")
+    dosage = r.get("dosage", {})
+    return [
+        f"Administered: {_display(medication)}",
+        f"Dose: {_quantity(dosage.get('dose'))}" if dosage.get("dose") else "",
+        f"Route: {_display(dosage.get('route'))}" if dosage.get("route") else "",
+        f"Site: {_display(dosage.get('site'))}" if dosage.get("site") else "",
+        f"When: {r['effectiveDateTime']}" if r.get("effectiveDateTime") else "",
+        _status(r),
+    ]
+
+
+def _medication_statement(r: Resource) -> list[str]:
+    return [f"Medication: {_display(r.get('medicationCodeableConcept'))}", _status(r)]
+
+
+def _care_plan(r: Resource) -> list[str]:
+    start = r.get("period", {}).get("start")
+    return [r.get("title", "Care plan"), f"From: {start}" if start else "", _status(r)]
+
+
+def _generic(r: Resource) -> list[str]:
+    return [r["resourceType"], _display(r.get("code")), _status(r)]
+
+
+_SUMMARY: dict[str, Callable[[Resource], list[str]]] = {
+    "Patient": _patient,
+    "Observation": _observation,
+    "Procedure": _procedure,
+    "MedicationAdministration": _medication_administration,
+    "MedicationStatement": _medication_statement,
+    "CarePlan": _care_plan,
+}
