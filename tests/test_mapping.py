@@ -20,11 +20,11 @@ import pytest
 from meso_fhir import codes
 from meso_fhir.mapping.bundle import conditional_url, transaction
 from meso_fhir.mapping.identity import ClinicConfig, full_url, resource_id
-from meso_fhir.mapping.resources import fhir_datetime, map_record
+from meso_fhir.mapping.resources import fhir_datetime, map_record, strength
 from meso_fhir.model import Export, Record, load
 from meso_fhir.model.records import Session
 
-from .helpers import EXAMPLE
+from .helpers import EXAMPLE, example_document
 
 GOLDEN = Path(__file__).parent / "golden"
 CONFIG = ClinicConfig(
@@ -202,3 +202,58 @@ def test_conditional_url_escapes_only_what_needs_it() -> None:
     odd = {"resourceType": "Procedure", "identifier": [{"system": "urn:x", "value": "S 1&x=é"}]}
     assert conditional_url(plain) == "Procedure?identifier=https://c.org/sid/session|S-1"
     assert conditional_url(odd) == "Procedure?identifier=urn:x|S%201%26x%3D%C3%A9"
+
+
+@pytest.mark.parametrize(
+    ("label", "numerator", "denominator"),
+    [
+        ("20 mg/mL", (20, "mg"), 1),
+        ("0.5 g / 10 mL", (0.5, "g"), 10),
+        ("50 µg/mL", (50, "ug"), 1),
+        ("500 mcg/2 mL", (500, "ug"), 2),
+        ("1000 IU/mL", (1000, "[iU]"), 1),
+    ],
+)
+def test_a_concentration_becomes_a_ucum_ratio(
+    label: str, numerator: tuple[float, str], denominator: float
+) -> None:
+    ratio = strength(label)
+    value, unit = numerator
+    assert ratio == {
+        "numerator": {"value": value, "unit": unit, "system": codes.UCUM, "code": unit},
+        "denominator": {"value": denominator, "unit": "mL", "system": codes.UCUM, "code": "mL"},
+    }
+
+
+@pytest.mark.parametrize("label", ["0.5 %", "20 mg", "20 mg/g", "mg/mL", "20 mg/mL/h"])
+def test_a_concentration_that_is_not_per_volume_is_refused_with_its_field(label: str) -> None:
+    doc = example_document()
+    session = next(s for s in doc["sessions"] if s["injections"])
+    session["injections"][0]["product"]["ingredients"] = [
+        {"substance": "lidocaine", "concentration": label}
+    ]
+    errors = load([{"kind": "session", **session}]).errors
+    assert [(e.source_id, e.field) for e in errors] == [
+        (session["id"], "injections[0].product.ingredients[0].concentration")
+    ]
+    assert "amount per volume" in errors[0].message
+
+
+def test_every_optional_injection_field_arrives() -> None:
+    doc = example_document()
+    session = next(s for s in doc["sessions"] if s["injections"])
+    injection = session["injections"][0]
+    injection.update(lot="LOT-9", expiry="2027-05-31", needle="30G 4 mm", technique="nappage")
+    injection["depth"] = {"value": 2, "unit": "mm"}
+    injection["product"]["ingredients"] = [{"substance": "lidocaine", "concentration": "5 mg/mL"}]
+    mapped = map_record(Session.model_validate_json(orjson.dumps(session)), CONFIG, "wrinkles")
+    administration = mapped.resources[1]
+    medication = administration["contained"][0]
+    assert medication["batch"] == {"lotNumber": "LOT-9", "expirationDate": "2027-05-31"}
+    assert medication["ingredient"][0]["strength"] == strength("5 mg/mL")
+    dosage = administration["dosage"]
+    assert {e["url"].rsplit("/", 1)[1] for e in dosage["extension"]} == {
+        "injection-depth",
+        "needle",
+    }
+    assert dosage["method"]["coding"][0]["code"] == "technique-nappage"

@@ -212,7 +212,12 @@ Usage: #inline
 * ingredient[0].itemCodeableConcept.coding[1] = http://www.whocc.no/atc#D03AX05 "hyaluronic acid"
 * ingredient[1].itemCodeableConcept.coding[0] = $sct#43706004 "Ascorbic acid"
 * ingredient[1].itemCodeableConcept.coding[1] = http://fdasis.nlm.nih.gov#PQ6CK8PD0R "ASCORBIC ACID"
+* ingredient[0].strength.numerator = 10 'mg' "mg"
+* ingredient[0].strength.denominator = 1 'mL' "mL"
+* ingredient[1].strength.numerator = 20 'mg' "mg"
+* ingredient[1].strength.denominator = 1 'mL' "mL"
 * batch.lotNumber = "LOT-2024-0117"
+* batch.expirationDate = "2025-06-30"
 
 Instance: example-injection
 InstanceOf: MesoInjection

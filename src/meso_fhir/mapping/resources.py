@@ -12,6 +12,7 @@ them into ``urn:uuid:`` full URLs (see identity.full_url).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,7 +22,9 @@ from zoneinfo import ZoneInfo
 from .. import codes
 from ..codes import Coding
 from ..model.records import (
+    CONCENTRATION_PATTERN,
     Course,
+    Ingredient,
     MeasurementFinding,
     MedicationUse,
     PainScore,
@@ -417,12 +420,14 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
             "code": concept([(config.system("product"), product.code, product.name)], product.name),
         }
         if product.ingredients:
-            medication["ingredient"] = [
-                {"itemCodeableConcept": concept(codes.SUBSTANCE[i.substance])}
-                for i in product.ingredients
-            ]
+            medication["ingredient"] = [_ingredient(i) for i in product.ingredients]
+        batch = {}
         if injection.lot:
-            medication["batch"] = {"lotNumber": injection.lot}
+            batch["lotNumber"] = injection.lot
+        if injection.expiry:
+            batch["expirationDate"] = injection.expiry.isoformat()
+        if batch:
+            medication["batch"] = batch
         dosage: dict[str, Any] = {}
         extensions = []
         if injection.depth is not None:
@@ -459,6 +464,33 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
         )
         administrations.append(administration)
     return [procedure, *administrations]
+
+
+# The units a labelled concentration may use (model.records.CONCENTRATION_PATTERN), in UCUM.
+_AMOUNT_UNIT = {"mg": "mg", "g": "g", "ug": "ug", "µg": "ug", "mcg": "ug", "IU": "[iU]"}
+
+
+def strength(concentration: str) -> dict[str, Any]:
+    """'20 mg/mL' or '0.5 g / 10 mL' as the UCUM Ratio of Medication.ingredient.strength."""
+    match = re.fullmatch(CONCENTRATION_PATTERN, concentration)
+    if match is None:  # the input model admits no other form
+        raise ValueError(f"not a concentration: {concentration!r}")
+    amount, unit, per = match.groups()
+    return {
+        "numerator": quantity(_number(amount), _AMOUNT_UNIT[unit]),
+        "denominator": quantity(_number(per or "1"), "mL"),
+    }
+
+
+def _number(text: str) -> float | int:
+    return float(text) if "." in text else int(text)
+
+
+def _ingredient(ingredient: Ingredient) -> dict[str, Any]:
+    mapped: dict[str, Any] = {"itemCodeableConcept": concept(codes.SUBSTANCE[ingredient.substance])}
+    if ingredient.concentration:
+        mapped["strength"] = strength(ingredient.concentration)
+    return mapped
 
 
 # --- session observation -----------------------------------------------------------------------

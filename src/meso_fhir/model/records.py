@@ -97,8 +97,17 @@ NOTE_PATTERN: Final = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
 # A source id becomes part of FHIR identifiers and of file names in reports: keep it printable.
 SOURCE_ID_PATTERN: Final = r"^[^\s|\x00-\x1f]+$"
 
+# A labelled concentration, e.g. "20 mg/mL" or "0.5 g / 10 mL": an amount of substance per
+# volume, which becomes Medication.ingredient.strength (a UCUM Ratio). Percentages are refused:
+# "2 %" may be w/v or w/w, and the difference is tenfold for some products.
+CONCENTRATION_PATTERN: Final = (
+    r"^\s*(\d+(?:\.\d+)?)\s*(mg|g|ug|µg|mcg|IU)\s*/\s*(?:(\d+(?:\.\d+)?)\s*)?mL\s*$"
+)
+
 # What a pattern mismatch means, in words (the loader uses these instead of the regex).
 PATTERN_MESSAGES: Final[dict[str, str]] = {
+    CONCENTRATION_PATTERN: "a concentration is an amount per volume: '<number> mg|g|ug|IU /"
+    " [<number>] mL', e.g. '20 mg/mL'",
     LINE_PATTERN: "control characters (U+0000 to U+001F) are not allowed",
     NOTE_PATTERN: "control characters other than tab, line feed and carriage return are not"
     " allowed",
@@ -114,6 +123,7 @@ SourceId = Annotated[
 Text = Annotated[str, StringConstraints(pattern=LINE_PATTERN)]  # one line of text
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=LINE_PATTERN)]
 Note = Annotated[str, StringConstraints(pattern=NOTE_PATTERN)]  # free text, several lines
+Concentration = Annotated[str, StringConstraints(pattern=CONCENTRATION_PATTERN)]
 
 
 _SHORT = reprlib.Repr()
@@ -475,7 +485,9 @@ class Performer(_Model):
 
 class Ingredient(_Model):
     substance: Substance  # type: ignore[valid-type]
-    concentration: Text | None = Field(default=None, description="As labelled, e.g. '20 mg/mL'.")
+    concentration: Concentration | None = Field(
+        default=None, description="As labelled, per volume: e.g. '20 mg/mL', '0.5 g/10 mL'."
+    )
 
 
 class Product(_Model):
@@ -499,6 +511,7 @@ class Injection(_Model):
     depth: LengthMM | None = None
     needle: Text | None = Field(default=None, description="e.g. '32G 4 mm'.")
     lot: Text | None = None
+    expiry: Date | None = Field(default=None, description="The expiry date of the product's lot.")
 
 
 class Session(_Record):
