@@ -48,6 +48,7 @@ RESOURCE_TYPES = (
     "CarePlan",
     "MedicationAdministration",
     "MedicationStatement",
+    "Encounter",
     "Medication",
     "Bundle",
     "Practitioner",

@@ -95,7 +95,9 @@ def test_every_resource_declares_its_profile_and_a_business_identifier() -> None
             profile + "meso-medication-statement",
             sid + "screening",
         ),
+        ("screening", "Encounter", profile + "meso-encounter", sid + "encounter"),
         ("course", "CarePlan", profile + "meso-course", sid + "course"),
+        ("session", "Encounter", profile + "meso-encounter", sid + "encounter"),
         ("session", "Procedure", profile + "meso-session", sid + "session"),
         ("session", "MedicationAdministration", profile + "meso-injection", sid + "injection"),
         ("observation", "Observation", profile + "meso-session-observation", sid + "observation"),
@@ -110,7 +112,7 @@ def test_ids_are_deterministic_hapi_safe_and_unique() -> None:
             assert re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", rid) and not rid.isdigit()
             assert (resource["resourceType"], rid) not in ids
             ids.add((resource["resourceType"], rid))
-    assert len(ids) == 238
+    assert len(ids) == 261
 
 
 def test_resource_id_is_mf_and_40_hex_digits_of_the_sha256_of_system_and_value() -> None:
@@ -247,7 +249,7 @@ def test_every_optional_injection_field_arrives() -> None:
     injection["depth"] = {"value": 2, "unit": "mm"}
     injection["product"]["ingredients"] = [{"substance": "lidocaine", "concentration": "5 mg/mL"}]
     mapped = map_record(Session.model_validate_json(orjson.dumps(session)), CONFIG, "wrinkles")
-    administration = mapped.resources[1]
+    administration = mapped.resources[2]  # after the visit and the Procedure
     medication = administration["contained"][0]
     assert medication["batch"] == {"lotNumber": "LOT-9", "expirationDate": "2027-05-31"}
     assert medication["ingredient"][0]["strength"] == strength("5 mg/mL")

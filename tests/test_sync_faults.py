@@ -198,7 +198,7 @@ def test_a_response_short_of_entries_fails_the_bundle(httpx_mock: HTTPXMock, run
     report = run()
     assert report.records == {"failed": 12, "unchanged": 0}
     assert {f.reason for f in report.failures} == {
-        "POST /fhir: transaction-response has 34 entries for 35 sent"
+        "POST /fhir: transaction-response has 38 entries for 39 sent"
     }
 
 

@@ -84,6 +84,7 @@ def on_server(client: FhirClient, config: ClinicConfig) -> dict[str, list[dict[s
         ("CarePlan", "course"),
         ("Procedure", "session"),
         ("MedicationAdministration", "injection"),
+        ("Encounter", "encounter"),
     ):
         # token search on the system alone: every resource of that kind in this test
         found.setdefault(resource_type, []).extend(

@@ -202,6 +202,20 @@ def session() -> Resource:
     }
 
 
+def visit() -> Resource:
+    return {
+        "resourceType": "Encounter",
+        "id": "e1",
+        "meta": meta(codes.PROFILE_ENCOUNTER),
+        "identifier": ident("e1"),
+        "status": "finished",
+        "class": {"system": codes.V3_ACT_CODE, "code": "AMB", "display": "ambulatory"},
+        "type": [concept(codes.VISIT_TYPE["session"])],
+        "subject": PATIENT_REF,
+        "period": {"start": WHEN},
+    }
+
+
 def injection() -> Resource:
     return {
         "resourceType": "MedicationAdministration",
@@ -264,6 +278,7 @@ VALID: dict[str, Callable[[], Resource]] = {
     "meso-session": session,
     "meso-injection": injection,
     "meso-session-observation": pain,
+    "meso-encounter": visit,
 }
 
 
@@ -794,6 +809,9 @@ def test_fast_invariants_agree_with_fhirpathpy(validator: Validator) -> None:
             ),
         ),
         broken(eligibility, lambda r: r.update(hasMember=[{"reference": "Observation/ci1"}])),
+        broken(visit, lambda r: r.update({"class": {"system": codes.V3_ACT_CODE, "code": "IMP"}})),
+        broken(visit, lambda r: r.pop("period")),
+        broken(visit, lambda r: r.update(type=[concept(codes.INDICATION["wrinkles"])])),
         broken(contraindication, lambda r: r.update(code=concept(codes.FITZPATRICK))),
         broken(contraindication, lambda r: r.update(code=concept(codes.PREGNANCY_STATUS))),
         broken(contraindication, lambda r: r.update(code=concept(codes.PHOTOAGEING))),

@@ -42,6 +42,7 @@ UNII: Final = "http://fdasis.nlm.nih.gov"
 V2_0203: Final = "http://terminology.hl7.org/CodeSystem/v2-0203"
 OBS_CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/observation-category"
 V3_ROUTE: Final = "http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration"
+V3_ACT_CODE: Final = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 # The project's own CodeSystem: one system, every local concept (profiles/input/fsh/codes.fsh).
 LOCAL: Final = code_system_url("meso")
 
@@ -55,6 +56,7 @@ PROFILE_COURSE: Final = profile_url("meso-course")
 PROFILE_SESSION: Final = profile_url("meso-session")
 PROFILE_INJECTION: Final = profile_url("meso-injection")
 PROFILE_SESSION_OBSERVATION: Final = profile_url("meso-session-observation")
+PROFILE_ENCOUNTER: Final = profile_url("meso-encounter")
 # Every profile the mapper declares in meta.profile (what `meso-fhir check` asks a server for).
 PROFILES: Final = (
     PROFILE_PATIENT,
@@ -66,6 +68,7 @@ PROFILES: Final = (
     PROFILE_SESSION,
     PROFILE_INJECTION,
     PROFILE_SESSION_OBSERVATION,
+    PROFILE_ENCOUNTER,
 )
 
 # --- extensions --------------------------------------------------------------------------------
@@ -80,6 +83,15 @@ EXT_SUPPORTING_INFO: Final = "http://hl7.org/fhir/StructureDefinition/workflow-s
 
 
 Coding = tuple[str, str, str]  # (system, code, display)
+
+# --- encounters ------------------------------------------------------------------------------
+# A screening visit and a session are ambulatory encounters (R4 v3-ActEncounterCode, verified).
+AMBULATORY: Final = (V3_ACT_CODE, "AMB", "ambulatory")
+# Encounter.type (an example binding; R4's encounter-type code system has nothing that fits).
+VISIT_TYPE: Final[dict[str, Coding]] = {
+    "screening": (LOCAL, "visit-screening", "Pre-treatment screening visit"),
+    "session": (LOCAL, "visit-session", "Mesotherapy session visit"),
+}
 
 # --- procedure, route, technique ---------------------------------------------------------------
 MESOTHERAPY_SESSION: Final[list[Coding]] = [
@@ -315,6 +327,7 @@ def local_codes() -> set[str]:
     """Every code in the project's CodeSystem that the mapper can send."""
     tables: list[object] = [
         MESOTHERAPY_SESSION,
+        list(VISIT_TYPE.values()),
         list(TECHNIQUE.values()),
         list(INDICATION.values()),
         [c for cs in FITZPATRICK_TYPE.values() for c in cs],

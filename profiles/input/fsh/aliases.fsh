@@ -5,6 +5,7 @@ Alias: $ucum = http://unitsofmeasure.org
 Alias: $v2-0203 = http://terminology.hl7.org/CodeSystem/v2-0203
 Alias: $obs-category = http://terminology.hl7.org/CodeSystem/observation-category
 Alias: $v3-route = http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration
+Alias: $v3-act = http://terminology.hl7.org/CodeSystem/v3-ActCode
 Alias: $meso = https://meso-fhir.org/fhir/CodeSystem/meso
 Alias: $vitalsigns = http://hl7.org/fhir/StructureDefinition/vitalsigns
 

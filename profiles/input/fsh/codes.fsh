@@ -27,6 +27,10 @@ Description: "Local concepts of mesotherapy records for which no verified SNOMED
 * #indication-wrinkles "Wrinkles and fine lines" "Treatment of wrinkles and fine lines of the skin."
 * #indication-hair-loss "Hair loss" "Treatment of hair loss or thinning of the scalp hair."
 
+// visit types (Encounter.type)
+* #visit-screening "Pre-treatment screening visit" "The visit at which the pre-treatment screening is done: questionnaire, vital signs, skin assessment and the eligibility decision."
+* #visit-session "Mesotherapy session visit" "The visit at which one session of a course of mesotherapy is given."
+
 // Fitzpatrick skin type (value of the Observation coded LOINC 66555-4)
 * #fitzpatrick-I "Fitzpatrick skin type I" "Fitzpatrick skin phototype I: always burns, never tans."
 * #fitzpatrick-II "Fitzpatrick skin type II" "Fitzpatrick skin phototype II: usually burns, tans minimally."

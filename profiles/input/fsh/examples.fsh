@@ -180,6 +180,23 @@ Title: "Course"
 * activity.detail.scheduledTiming.repeat.period = 2
 * activity.detail.scheduledTiming.repeat.periodUnit = #wk
 
+Instance: example-session-visit
+InstanceOf: MesoEncounter
+Usage: #example
+Title: "Session visit"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Mesotherapy session visit</p><p>Start: 2024-03-08T14:00:00+01:00</p><p>With: Dr A. Dupont</p><p>Status: finished</p></div>"
+* identifier.system = "https://clinic.example.org/fhir/sid/encounter"
+* identifier.value = "session/S-7-1"
+* status = #finished
+* class = $v3-act#AMB "ambulatory"
+* type = $meso#visit-session "Mesotherapy session visit"
+* subject = Reference(Patient/example-patient)
+* participant.individual.identifier.system = "https://clinic.example.org/fhir/sid/practitioner"
+* participant.individual.identifier.value = "DR-3"
+* participant.individual.display = "Dr A. Dupont"
+* period.start = "2024-03-08T14:00:00+01:00"
+
 Instance: example-session
 InstanceOf: MesoSession
 Usage: #example
@@ -194,6 +211,7 @@ Title: "Session"
 * code.coding[mesotherapy] = $meso#mesotherapy "Mesotherapy session"
 * code.coding[generic] = $sct#432102000 "Administration of substance"
 * subject = Reference(Patient/example-patient)
+* encounter = Reference(Encounter/example-session-visit)
 * performedDateTime = "2024-03-08T14:00:00+01:00"
 * performer.actor.identifier.system = "https://clinic.example.org/fhir/sid/practitioner"
 * performer.actor.identifier.value = "DR-3"

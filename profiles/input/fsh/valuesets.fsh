@@ -213,3 +213,11 @@ Description: "What is observed at or after a session: pain, injection site react
 * $meso#wrinkle-severity "Wrinkle severity rating"
 * $meso#pigmentation-index "Pigmentation index"
 * $meso#satisfaction "Patient satisfaction"
+
+ValueSet: MesoVisitType
+Id: meso-visit-type
+Title: "meso-fhir visit types"
+Description: "What a mesotherapy clinic visit is for: the pre-treatment screening or an injection session."
+* insert Publication
+* $meso#visit-screening "Pre-treatment screening visit"
+* $meso#visit-session "Mesotherapy session visit"

@@ -83,6 +83,7 @@ DEFAULT_SCOPES: tuple[str, ...] = tuple(
     f"system/{resource_type}.crus"
     for resource_type in (
         "Patient",
+        "Encounter",
         "CarePlan",
         "Procedure",
         "MedicationAdministration",

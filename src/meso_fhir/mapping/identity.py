@@ -54,7 +54,12 @@ class ClinicConfig:
         base = normalised_uri(self.identifier_base).rstrip("/")
         object.__setattr__(self, "identifier_base", base)
         systems = {kind: f"{base}/{kind}" for kind in IDENTIFIER_KINDS}
-        systems.update(product=f"{base}/product", practitioner=f"{base}/practitioner")
+        systems.update(
+            product=f"{base}/product",
+            practitioner=f"{base}/practitioner",
+            # one visit per screening and per session: values 'screening/<id>', 'session/<id>'
+            encounter=f"{base}/encounter",
+        )
         object.__setattr__(self, "systems", systems)
 
     def system(self, kind: str) -> str:

@@ -132,6 +132,17 @@ def _care_plan(r: Resource) -> list[str]:
     return [r.get("title", "Care plan"), f"From: {start}" if start else "", _status(r)]
 
 
+def _encounter(r: Resource) -> list[str]:
+    start = r.get("period", {}).get("start")
+    who = [p["individual"].get("display", "") for p in r.get("participant", [])]
+    return [
+        _displays(r.get("type")) or "Visit",
+        f"Start: {start}" if start else "",
+        f"With: {', '.join(w for w in who if w)}" if any(who) else "",
+        _status(r),
+    ]
+
+
 def _generic(r: Resource) -> list[str]:
     return [r["resourceType"], _display(r.get("code")), _status(r)]
 
@@ -143,4 +154,5 @@ _SUMMARY: dict[str, Callable[[Resource], list[str]]] = {
     "MedicationAdministration": _medication_administration,
     "MedicationStatement": _medication_statement,
     "CarePlan": _care_plan,
+    "Encounter": _encounter,
 }

@@ -29,6 +29,7 @@ from ..model.records import (
     MedicationUse,
     PainScore,
     Patient,
+    Performer,
     ReactionFinding,
     ScaleFinding,
     Screening,
@@ -48,6 +49,7 @@ MAPPING_VERSION = 3
 # The resource types the mapper emits (a test holds it to the mapped example).
 RESOURCE_TYPES = (
     "Patient",
+    "Encounter",
     "Observation",
     "MedicationStatement",
     "CarePlan",
@@ -91,6 +93,46 @@ def identifier(system: str, value: str) -> dict[str, str]:
 
 def reference(resource_type: str, system: str, value: str) -> dict[str, str]:
     return {"reference": f"{resource_type}/{resource_id(system, value)}"}
+
+
+def visit(config: ClinicConfig, kind: str, source_id: str) -> dict[str, str]:
+    """The Encounter of a screening visit or a session, by its identifier."""
+    return reference("Encounter", config.system("encounter"), f"{kind}/{source_id}")
+
+
+def _encounter(
+    config: ClinicConfig,
+    kind: str,
+    source_id: str,
+    status: str,
+    subject: dict[str, str],
+    start: str,
+    performer: Performer | None = None,
+) -> Resource:
+    """The ambulatory visit every resource of a screening or a session refers to."""
+    encounter = _start(
+        "Encounter", [codes.PROFILE_ENCOUNTER], config.system("encounter"), f"{kind}/{source_id}"
+    )
+    encounter.update(
+        {
+            "status": status,
+            "class": coding(codes.AMBULATORY),
+            "type": [concept([codes.VISIT_TYPE[kind]])],
+            "subject": subject,
+        }
+    )
+    if performer is not None:
+        encounter["participant"] = [{"individual": _practitioner(config, performer)}]
+    encounter["period"] = {"start": start}
+    return encounter
+
+
+def _practitioner(config: ClinicConfig, performer: Performer) -> dict[str, Any]:
+    """A logical reference to the clinic's practitioner (by the clinic's practitioner id)."""
+    actor: dict[str, Any] = {"identifier": identifier(config.system("practitioner"), performer.id)}
+    if performer.name:
+        actor["display"] = performer.name
+    return actor
 
 
 def _start(resource_type: str, profiles: list[str], system: str, value: str) -> Resource:
@@ -169,6 +211,7 @@ def map_screening(screening: Screening, config: ClinicConfig) -> list[Resource]:
     subject = reference("Patient", config.system("patient"), screening.patient_id)
     when = fhir_datetime(screening.screened_at, config.timezone)
     status = ENTERED_IN_ERROR if screening.withdrawn else "final"
+    encounter = visit(config, "screening", screening.id)
     findings: list[Resource] = []
 
     def observation(
@@ -176,7 +219,12 @@ def map_screening(screening: Screening, config: ClinicConfig) -> list[Resource]:
     ) -> Resource:
         obs = _start("Observation", profiles, system, f"{screening.id}/{part}")
         obs.update(
-            status=status, category=category, code=code, subject=subject, effectiveDateTime=when
+            status=status,
+            category=category,
+            code=code,
+            subject=subject,
+            encounter=encounter,
+            effectiveDateTime=when,
         )
         findings.append(obs)
         return obs
@@ -246,7 +294,7 @@ def map_screening(screening: Screening, config: ClinicConfig) -> list[Resource]:
         obs["valueCodeableConcept"] = concept(codes.ANSWER[screening.contraindications[name]])
 
     statements = [
-        _medication_statement(use, screening, system, subject, when)
+        _medication_statement(use, screening, system, subject, when, encounter)
         for use in screening.medications
     ]
 
@@ -258,6 +306,7 @@ def map_screening(screening: Screening, config: ClinicConfig) -> list[Resource]:
         category=[concept([codes.SURVEY_CATEGORY])],
         code=concept([codes.ELIGIBILITY]),
         subject=subject,
+        encounter=encounter,
         effectiveDateTime=when,
         valueCodeableConcept=concept([codes.ELIGIBILITY_ANSWER[screening.eligibility]]),
     )
@@ -288,11 +337,24 @@ def map_screening(screening: Screening, config: ClinicConfig) -> list[Resource]:
         eligibility["derivedFrom"] = [{"reference": f"Observation/{o['id']}"} for o in positive]
     if screening.eligibility_note:
         eligibility["note"] = [{"text": screening.eligibility_note}]
-    return [*findings, *statements, eligibility]
+    screening_visit = _encounter(
+        config,
+        "screening",
+        screening.id,
+        ENTERED_IN_ERROR if screening.withdrawn else "finished",
+        subject,
+        when,
+    )
+    return [screening_visit, *findings, *statements, eligibility]
 
 
 def _medication_statement(
-    use: MedicationUse, screening: Screening, system: str, subject: dict[str, str], when: str
+    use: MedicationUse,
+    screening: Screening,
+    system: str,
+    subject: dict[str, str],
+    when: str,
+    encounter: dict[str, str],
 ) -> Resource:
     statement = _start(
         "MedicationStatement",
@@ -304,6 +366,7 @@ def _medication_statement(
         status=ENTERED_IN_ERROR if screening.withdrawn else use.status,
         medicationCodeableConcept=concept(codes.MEDICATION[use.medicine]),
         subject=subject,
+        context=encounter,
     )
     if use.stopped_on is not None:
         statement["effectivePeriod"] = {"end": use.stopped_on.isoformat()}
@@ -393,15 +456,11 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
         status=ENTERED_IN_ERROR if session.withdrawn else session.status,
         code=concept(codes.MESOTHERAPY_SESSION),
         subject=subject,
+        encounter=visit(config, "session", session.id),
         performedDateTime=when,
     )
     if session.performer is not None:
-        actor: dict[str, Any] = {
-            "identifier": identifier(config.system("practitioner"), session.performer.id)
-        }
-        if session.performer.name:
-            actor["display"] = session.performer.name
-        procedure["performer"] = [{"actor": actor}]
+        procedure["performer"] = [{"actor": _practitioner(config, session.performer)}]
     procedure["reasonCode"] = [concept([codes.INDICATION[indication]])]
     procedure["bodySite"] = [body_site(area) for area in session.areas]
     if session.complications:
@@ -459,11 +518,30 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
             status=status,
             medicationReference={"reference": "#product"},
             subject=subject,
+            context=visit(config, "session", session.id),
             effectiveDateTime=when,
             dosage=dosage,
         )
         administrations.append(administration)
-    return [procedure, *administrations]
+    session_visit = _encounter(
+        config,
+        "session",
+        session.id,
+        ENTERED_IN_ERROR if session.withdrawn else _ENCOUNTER_STATUS[session.status],
+        subject,
+        when,
+        session.performer,
+    )
+    return [session_visit, procedure, *administrations]
+
+
+# Encounter.status of a session's visit: a session stopped part-way was still a visit.
+_ENCOUNTER_STATUS = {
+    "completed": "finished",
+    "in-progress": "in-progress",
+    "not-done": "cancelled",
+    "stopped": "finished",
+}
 
 
 # The units a labelled concentration may use (model.records.CONCENTRATION_PATTERN), in UCUM.
@@ -531,6 +609,7 @@ def map_observation(observation: SessionObservation, config: ClinicConfig) -> li
         category=category,
         code=code,
         subject=reference("Patient", config.system("patient"), observation.patient_id),
+        encounter=visit(config, "session", observation.session_id),
         effectiveDateTime=fhir_datetime(observation.observed_at, config.timezone),
         **value,
     )
