@@ -173,6 +173,31 @@ def test_transaction_rewrites_references_to_full_urls_and_uses_conditional_puts(
     assert plan_entry["resource"]["supportingInfo"][0]["reference"].startswith("Observation/mf-")
 
 
+def _references(value: Any) -> list[str]:
+    """Every ``reference`` anywhere in a resource, contained ones ('#...') left out."""
+    if isinstance(value, dict):
+        found = [value["reference"]] if isinstance(value.get("reference"), str) else []
+        return found + [r for v in value.values() for r in _references(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in _references(v)]
+    return []
+
+
+def test_a_transaction_of_a_whole_export_refers_only_by_full_url() -> None:
+    """Wherever a reference sits (subject, encounter, context, ...), a target in the Bundle is
+    referred to by its full URL: a conditional write has no id the server would know."""
+    resources = [r for kind, source_id in RECORDS for r in _mapped(kind, source_id)]
+    bundle = transaction(resources)
+    full_urls = {e["fullUrl"] for e in bundle["entry"]}
+    left = [
+        ref
+        for e in bundle["entry"]
+        for ref in _references(e["resource"])
+        if not ref.startswith("#") and ref not in full_urls
+    ]
+    assert left == []
+
+
 def test_id_strategy_keeps_ids_and_puts_by_id() -> None:
     resources = _mapped("patient", "P001")
     [entry] = transaction(resources, strategy="id")["entry"]

@@ -18,7 +18,16 @@ WRITE_STRATEGIES: tuple[WriteStrategy, ...] = ("conditional", "id")
 
 # Top-level elements through which the mapper's resources refer to each other (and top-level
 # extensions with a valueReference).
-REFERENCE_FIELDS = ("subject", "basedOn", "partOf", "hasMember", "derivedFrom", "supportingInfo")
+REFERENCE_FIELDS = (
+    "subject",
+    "encounter",
+    "context",
+    "basedOn",
+    "partOf",
+    "hasMember",
+    "derivedFrom",
+    "supportingInfo",
+)
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9:/._~-]*")
