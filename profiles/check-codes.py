@@ -118,6 +118,7 @@ def value_set_tables() -> dict[str, list[tuple[str, str, str]]]:
         ],
         "meso-eligibility": list(codes.ELIGIBILITY_ANSWER.values()),
         "meso-visit-type": list(codes.VISIT_TYPE.values()),
+        "meso-laterality": list(codes.LATERALITY.values()),
         "meso-indication": list(codes.INDICATION.values()),
         "meso-body-site": list(codes.BODY_SITE.values()),
         "meso-route": [c for cs in codes.ROUTE.values() for c in cs],

@@ -49,6 +49,7 @@ RESOURCE_TYPES = (
     "MedicationAdministration",
     "MedicationStatement",
     "Encounter",
+    "BodyStructure",
     "Medication",
     "Bundle",
     "Practitioner",

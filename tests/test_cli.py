@@ -18,7 +18,7 @@ from meso_fhir.errors import ExitCode
 from .helpers import EXAMPLE, EXAMPLE_LINES, Document, example_export, invoke
 
 MAPPED_EXAMPLE = (
-    "mapped 68 of 68 records to 261 resources (4 CarePlan, 23 Encounter,"
+    "mapped 68 of 68 records to 282 resources (21 BodyStructure, 4 CarePlan, 23 Encounter,"
     " 49 MedicationAdministration, 3 MedicationStatement, 159 Observation, 7 Patient,"
     " 16 Procedure)"
 )
@@ -57,7 +57,7 @@ def test_map_writes_a_bundle_and_a_report(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert result.stderr == f"{MAPPED_EXAMPLE} -> {out}\n"
     bundle = orjson.loads(out.read_bytes())
-    assert bundle["type"] == "transaction" and len(bundle["entry"]) == 261
+    assert bundle["type"] == "transaction" and len(bundle["entry"]) == 282
     report = orjson.loads(report_path.read_bytes())
     assert report == {
         "command": "map",
@@ -79,6 +79,7 @@ def test_map_writes_a_bundle_and_a_report(tmp_path: Path) -> None:
         },
         "records_failed": 0,
         "resources": {
+            "BodyStructure": 21,
             "CarePlan": 4,
             "Encounter": 23,
             "MedicationAdministration": 49,
@@ -97,7 +98,7 @@ def test_map_is_deterministic_byte_for_byte(tmp_path: Path) -> None:
         result = invoke("map", str(source), "--out", str(tmp_path / f"{name}.json"))
         assert result.exit_code == ExitCode.OK
     first = (tmp_path / "a.json").read_bytes()
-    assert len(orjson.loads(first)["entry"]) == 261
+    assert len(orjson.loads(first)["entry"]) == 282
     assert (tmp_path / "b.json").read_bytes() == first
     assert (tmp_path / "c.json").read_bytes() == first
 
@@ -114,7 +115,7 @@ def test_map_with_a_bad_record_maps_the_rest_and_exits_3(tmp_path: Path) -> None
     assert result.stderr.splitlines() == [
         "invalid: patient 'P002': birth_date: Input should be a valid date or datetime, month value is outside expected range of 1-12",
         "invalid: screening 'S002': patient_id: patient 'P002' has errors, so this record cannot be sent either",
-        "mapped 66 of 68 records to 242 resources (4 CarePlan, 22 Encounter,"
+        "mapped 66 of 68 records to 263 resources (21 BodyStructure, 4 CarePlan, 22 Encounter,"
         " 49 MedicationAdministration, 3 MedicationStatement, 142 Observation, 6 Patient,"
         f" 16 Procedure) -> {out}",
         "2 record(s) invalid: left out, listed above (exit 3)",
@@ -134,7 +135,7 @@ def test_map_with_a_bad_record_maps_the_rest_and_exits_3(tmp_path: Path) -> None
     ]
     # left out: P002's Patient and S002's 18 resources (the visit, 5 vital signs, 2 findings,
     # 9 contraindication answers, the eligibility decision)
-    assert len(orjson.loads(out.read_bytes())["entry"]) == 261 - 1 - 18
+    assert len(orjson.loads(out.read_bytes())["entry"]) == 282 - 1 - 18
 
 
 def test_map_of_an_unreadable_file_exits_7(tmp_path: Path) -> None:
@@ -154,7 +155,7 @@ def test_validate_passes_the_mapped_example_and_fails_a_broken_resource(tmp_path
     result = invoke("validate", str(bundle_path))
     assert result.exit_code == ExitCode.OK
     assert result.stdout == ""
-    assert result.stderr == "checked 261 resource(s): 0 error(s), 0 warning(s)\n"
+    assert result.stderr == "checked 282 resource(s): 0 error(s), 0 warning(s)\n"
 
     patient = orjson.loads(bundle_path.read_bytes())["entry"][0]["resource"]
     patient["gender"] = "woman"  # not in the required AdministrativeGender binding
@@ -212,7 +213,7 @@ def test_an_export_on_standard_input_maps_as_the_file_does(tmp_path: Path, sourc
     outbox = tmp_path / "outbox"
     synced = invoke("sync", "-", "--outbox", str(outbox), stdin=source.read_bytes())
     assert synced.exit_code == ExitCode.OK, synced.stderr
-    assert "wrote 2 bundle(s) with 68 record(s)" in synced.stderr  # 261 entries, 250 a bundle
+    assert "wrote 2 bundle(s) with 68 record(s)" in synced.stderr  # 282 entries, 250 a bundle
 
 
 @pytest.mark.parametrize(

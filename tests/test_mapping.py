@@ -98,6 +98,7 @@ def test_every_resource_declares_its_profile_and_a_business_identifier() -> None
         ("screening", "Encounter", profile + "meso-encounter", sid + "encounter"),
         ("course", "CarePlan", profile + "meso-course", sid + "course"),
         ("session", "Encounter", profile + "meso-encounter", sid + "encounter"),
+        ("session", "BodyStructure", profile + "meso-injection-site", sid + "injection"),
         ("session", "Procedure", profile + "meso-session", sid + "session"),
         ("session", "MedicationAdministration", profile + "meso-injection", sid + "injection"),
         ("observation", "Observation", profile + "meso-session-observation", sid + "observation"),
@@ -112,7 +113,7 @@ def test_ids_are_deterministic_hapi_safe_and_unique() -> None:
             assert re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", rid) and not rid.isdigit()
             assert (resource["resourceType"], rid) not in ids
             ids.add((resource["resourceType"], rid))
-    assert len(ids) == 261
+    assert len(ids) == 282
 
 
 def test_resource_id_is_mf_and_40_hex_digits_of_the_sha256_of_system_and_value() -> None:
@@ -141,7 +142,9 @@ def test_withdrawn_records_become_entered_in_error() -> None:
     record, export = RECORDS[("session", "C004-S2")]
     withdrawn = record.model_copy(update={"withdrawn": True})
     resources = map_record(withdrawn, CONFIG, export.course_indication("C004")).resources
-    assert {r["status"] for r in resources} == {"entered-in-error"}
+    sides = [r for r in resources if r["resourceType"] == "BodyStructure"]
+    assert sides and all(r["active"] is False for r in sides)  # BodyStructure has no status
+    assert {r["status"] for r in resources if r not in sides} == {"entered-in-error"}
     patient, _ = RECORDS[("patient", "P002")]
     [mapped] = map_record(patient.model_copy(update={"withdrawn": True}), CONFIG).resources
     assert mapped["active"] is False
@@ -271,10 +274,13 @@ def test_every_optional_injection_field_arrives() -> None:
     session = next(s for s in doc["sessions"] if s["injections"])
     injection = session["injections"][0]
     injection.update(lot="LOT-9", expiry="2027-05-31", needle="30G 4 mm", technique="nappage")
+    injection.update(site="cheek", laterality="left")
     injection["depth"] = {"value": 2, "unit": "mm"}
     injection["product"]["ingredients"] = [{"substance": "lidocaine", "concentration": "5 mg/mL"}]
     mapped = map_record(Session.model_validate_json(orjson.dumps(session)), CONFIG, "wrinkles")
-    administration = mapped.resources[2]  # after the visit and the Procedure
+    [administration] = [
+        r for r in mapped.resources if r["resourceType"] == "MedicationAdministration"
+    ][:1]
     medication = administration["contained"][0]
     assert medication["batch"] == {"lotNumber": "LOT-9", "expirationDate": "2027-05-31"}
     assert medication["ingredient"][0]["strength"] == strength("5 mg/mL")
@@ -284,3 +290,14 @@ def test_every_optional_injection_field_arrives() -> None:
         "needle",
     }
     assert dosage["method"]["coding"][0]["code"] == "technique-nappage"
+    # the side: a BodyStructure the site refers to, the plain site coding kept
+    [side] = [r for r in mapped.resources if r["resourceType"] == "BodyStructure"][:1]
+    assert side["location"]["coding"][0]["code"] == "36141000"
+    assert side["locationQualifier"][0]["coding"][0]["code"] == "7771000"
+    assert dosage["site"]["coding"][0]["code"] == "36141000"
+    assert dosage["site"]["extension"] == [
+        {
+            "url": "http://hl7.org/fhir/StructureDefinition/bodySite",
+            "valueReference": {"reference": f"BodyStructure/{side['id']}"},
+        }
+    ]

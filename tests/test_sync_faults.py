@@ -198,7 +198,7 @@ def test_a_response_short_of_entries_fails_the_bundle(httpx_mock: HTTPXMock, run
     report = run()
     assert report.records == {"failed": 12, "unchanged": 0}
     assert {f.reason for f in report.failures} == {
-        "POST /fhir: transaction-response has 38 entries for 39 sent"
+        "POST /fhir: transaction-response has 41 entries for 42 sent"
     }
 
 
@@ -299,7 +299,7 @@ def test_server_token_and_options_come_from_the_environment(
     requests = httpx_mock.get_requests(method="POST")
     assert {r.headers["Authorization"] for r in requests} == {"Bearer tok-ENV-1234"}
     assert max(len(orjson.loads(r.content)["entry"]) for r in requests) <= 20
-    assert len(requests) == 2  # 12 records, 35 resources: two bundles of at most 20
+    assert len(requests) == 3  # 12 records, 42 resources: three bundles of at most 20
     assert (tmp_path / "env.sqlite").exists()
     assert "tok-ENV-1234" not in result.stdout + result.stderr
 
@@ -357,7 +357,10 @@ def test_large_exports_are_mapped_a_chunk_of_patients_at_a_time(
     def server(request: httpx.Request) -> httpx.Response:
         bundle = orjson.loads(request.content)
         subjects = {
-            e["resource"].get("subject", {}).get("reference", e["fullUrl"]) for e in bundle["entry"]
+            (e["resource"].get("subject") or e["resource"].get("patient") or {}).get(
+                "reference", e["fullUrl"]
+            )
+            for e in bundle["entry"]
         }
         patients_per_request.append(subjects)
         return transaction_response(request)

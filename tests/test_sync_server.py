@@ -85,6 +85,7 @@ def on_server(client: FhirClient, config: ClinicConfig) -> dict[str, list[dict[s
         ("Procedure", "session"),
         ("MedicationAdministration", "injection"),
         ("Encounter", "encounter"),
+        ("BodyStructure", "injection"),
     ):
         # token search on the system alone: every resource of that kind in this test
         found.setdefault(resource_type, []).extend(

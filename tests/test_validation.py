@@ -216,6 +216,19 @@ def visit() -> Resource:
     }
 
 
+def injection_site() -> Resource:
+    return {
+        "resourceType": "BodyStructure",
+        "id": "b1",
+        "meta": meta(codes.PROFILE_INJECTION_SITE),
+        "identifier": ident("b1"),
+        "active": True,
+        "location": concept(codes.BODY_SITE["cheek"]),
+        "locationQualifier": [concept(codes.LATERALITY["left"])],
+        "patient": PATIENT_REF,
+    }
+
+
 def injection() -> Resource:
     return {
         "resourceType": "MedicationAdministration",
@@ -279,6 +292,7 @@ VALID: dict[str, Callable[[], Resource]] = {
     "meso-injection": injection,
     "meso-session-observation": pain,
     "meso-encounter": visit,
+    "meso-injection-site": injection_site,
 }
 
 
@@ -811,6 +825,11 @@ def test_fast_invariants_agree_with_fhirpathpy(validator: Validator) -> None:
         broken(eligibility, lambda r: r.update(hasMember=[{"reference": "Observation/ci1"}])),
         broken(visit, lambda r: r.update({"class": {"system": codes.V3_ACT_CODE, "code": "IMP"}})),
         broken(visit, lambda r: r.pop("period")),
+        broken(injection_site, lambda r: r.pop("locationQualifier")),
+        broken(
+            injection_site,
+            lambda r: r.update(locationQualifier=[concept(codes.BODY_SITE["face"])]),
+        ),
         broken(visit, lambda r: r.update(type=[concept(codes.INDICATION["wrinkles"])])),
         broken(contraindication, lambda r: r.update(code=concept(codes.FITZPATRICK))),
         broken(contraindication, lambda r: r.update(code=concept(codes.PREGNANCY_STATUS))),

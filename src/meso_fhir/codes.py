@@ -57,6 +57,7 @@ PROFILE_SESSION: Final = profile_url("meso-session")
 PROFILE_INJECTION: Final = profile_url("meso-injection")
 PROFILE_SESSION_OBSERVATION: Final = profile_url("meso-session-observation")
 PROFILE_ENCOUNTER: Final = profile_url("meso-encounter")
+PROFILE_INJECTION_SITE: Final = profile_url("meso-injection-site")
 # Every profile the mapper declares in meta.profile (what `meso-fhir check` asks a server for).
 PROFILES: Final = (
     PROFILE_PATIENT,
@@ -69,6 +70,7 @@ PROFILES: Final = (
     PROFILE_INJECTION,
     PROFILE_SESSION_OBSERVATION,
     PROFILE_ENCOUNTER,
+    PROFILE_INJECTION_SITE,
 )
 
 # --- extensions --------------------------------------------------------------------------------
@@ -78,6 +80,9 @@ EXT_INJECTION_DEPTH: Final = extension_url(
     "injection-depth"
 )  # MedicationAdministration.dosage, valueQuantity mm
 EXT_NEEDLE: Final = extension_url("needle")  # MedicationAdministration.dosage, valueString
+# Core R4 extension (context Element): the BodyStructure that details a coded site, here the
+# side of an injection (R4's bodySite elements are plain CodeableConcepts, without laterality).
+EXT_BODY_STRUCTURE: Final = "http://hl7.org/fhir/StructureDefinition/bodySite"
 # Core R4 extension: what an Observation rests on beyond derivedFrom's allowed targets.
 EXT_SUPPORTING_INFO: Final = "http://hl7.org/fhir/StructureDefinition/workflow-supportingInfo"
 

@@ -237,12 +237,25 @@ Usage: #inline
 * batch.lotNumber = "LOT-2024-0117"
 * batch.expirationDate = "2025-06-30"
 
+Instance: example-injection-site
+InstanceOf: MesoInjectionSite
+Usage: #example
+Title: "Injection site with its side"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Site: Skin of cheek</p><p>Side: Left</p></div>"
+* identifier.system = "https://clinic.example.org/fhir/sid/injection"
+* identifier.value = "S-7-1-I1/site"
+* active = true
+* location = $sct#36141000 "Skin of cheek"
+* locationQualifier = $sct#7771000 "Left"
+* patient = Reference(Patient/example-patient)
+
 Instance: example-injection
 InstanceOf: MesoInjection
 Usage: #example
 Title: "Injection"
 * text.status = #generated
-* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Administered: Hyaluronic acid and vitamin C cocktail</p><p>Dose: 2 mL</p><p>Route: Intracutaneous route</p><p>Site: Skin of cheek</p><p>When: 2024-03-08T14:05:00+01:00</p><p>Status: completed</p></div>"
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Administered: Hyaluronic acid and vitamin C cocktail</p><p>Dose: 2 mL</p><p>Route: Intracutaneous route</p><p>Site: left skin of cheek</p><p>When: 2024-03-08T14:05:00+01:00</p><p>Status: completed</p></div>"
 * identifier.system = "https://clinic.example.org/fhir/sid/injection"
 * identifier.value = "S-7-1-1"
 * contained[0] = product
@@ -254,6 +267,9 @@ Title: "Injection"
 * dosage.extension[injectionDepth].valueQuantity = 1.5 'mm' "mm"
 * dosage.extension[needle].valueString = "32G 4 mm"
 * dosage.site = $sct#36141000 "Skin of cheek"
+* dosage.site.text = "left skin of cheek"
+* dosage.site.extension[0].url = "http://hl7.org/fhir/StructureDefinition/bodySite"
+* dosage.site.extension[0].valueReference = Reference(BodyStructure/example-injection-site)
 * dosage.route.coding[0] = $sct#372464004 "Intracutaneous route"
 * dosage.route.coding[1] = $v3-route#IDINJ "Injection, intradermal"
 * dosage.method = $meso#technique-nappage "Nappage"

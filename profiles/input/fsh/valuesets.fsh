@@ -221,3 +221,12 @@ Description: "What a mesotherapy clinic visit is for: the pre-treatment screenin
 * insert Publication
 * $meso#visit-screening "Pre-treatment screening visit"
 * $meso#visit-session "Mesotherapy session visit"
+
+ValueSet: MesoLaterality
+Id: meso-laterality
+Title: "meso-fhir laterality"
+Description: "The side of an injection site (SNOMED CT qualifier values)."
+* insert Publication
+* $sct#7771000 "Left"
+* $sct#24028007 "Right"
+* $sct#51440002 "Right and left"

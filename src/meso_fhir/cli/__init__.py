@@ -778,7 +778,8 @@ def _print_problems(
             who, own_text = members[0]
             _echo_err(f"{label}: {who}: {where}{own_text}")
             continue
-        examples = ", ".join(who for who, _ in members[:EXAMPLES])
+        # in the order of their names, not of arrival: bundles in flight finish in any order
+        examples = ", ".join(sorted(who for who, _ in members)[:EXAMPLES])
         more = f" and {len(members) - EXAMPLES} more" if len(members) > EXAMPLES else ""
         _echo_err(f"{label}: {len(members)} records: {where}{text} (e.g. {examples}{more})")
     if len(ordered) > MAX_REASONS:

@@ -84,6 +84,7 @@ DEFAULT_SCOPES: tuple[str, ...] = tuple(
     for resource_type in (
         "Patient",
         "Encounter",
+        "BodyStructure",
         "CarePlan",
         "Procedure",
         "MedicationAdministration",

@@ -16,20 +16,6 @@ Resource = dict[str, Any]
 WriteStrategy = Literal["conditional", "id"]
 WRITE_STRATEGIES: tuple[WriteStrategy, ...] = ("conditional", "id")
 
-# Top-level elements through which the mapper's resources refer to each other (and top-level
-# extensions with a valueReference).
-REFERENCE_FIELDS = (
-    "subject",
-    "encounter",
-    "context",
-    "basedOn",
-    "partOf",
-    "hasMember",
-    "derivedFrom",
-    "supportingInfo",
-)
-
-
 _PLAIN = re.compile(r"[A-Za-z0-9:/._~-]*")
 
 
@@ -65,22 +51,7 @@ def entry(
     body = dict(resource)
     if strategy == "conditional" or create_only:
         del body["id"]  # the server picks the id; some EHRs refuse client ids
-    for name in REFERENCE_FIELDS:
-        value = body.get(name)
-        if value is None:
-            continue
-        if isinstance(value, dict):
-            body[name] = _rewrite(value, resolve)
-        else:
-            body[name] = [_rewrite(v, resolve) for v in value]
-    extensions = body.get("extension")
-    if extensions and any("valueReference" in ext for ext in extensions):
-        body["extension"] = [
-            {**ext, "valueReference": _rewrite(ext["valueReference"], resolve)}
-            if "valueReference" in ext
-            else ext
-            for ext in extensions
-        ]
+    body = _rewritten(body, resolve)
     request: dict[str, str]
     if create_only:
         condition = conditional_url(resource).partition("?")[2]
@@ -91,12 +62,21 @@ def entry(
     return {"fullUrl": full_url(reference), "resource": body, "request": request}
 
 
-def _rewrite(ref: dict[str, Any], resolve: Callable[[str], str | None]) -> dict[str, Any]:
-    target = ref.get("reference")
-    if not target or target.startswith(("#", "urn:")):
-        return ref
-    new = resolve(target)
-    return ref if new is None or new == target else {**ref, "reference": new}
+def _rewritten(value: Any, resolve: Callable[[str], str | None]) -> Any:
+    """``value`` with every Reference in it resolved, wherever it sits (``subject``,
+    ``encounter``, an extension of ``dosage.site``, ...); contained resources are left alone,
+    their references point into the resource ('#...')."""
+    if isinstance(value, list):
+        return [_rewritten(v, resolve) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: v if k == "contained" else _rewritten(v, resolve) for k, v in value.items()}
+    target = out.get("reference")
+    if isinstance(target, str) and target and not target.startswith(("#", "urn:")):
+        new = resolve(target)
+        if new is not None and new != target:
+            out["reference"] = new
+    return out
 
 
 def in_bundle_resolver(

@@ -143,6 +143,11 @@ def _encounter(r: Resource) -> list[str]:
     ]
 
 
+def _body_structure(r: Resource) -> list[str]:
+    side = _displays(r.get("locationQualifier"))
+    return [f"Site: {_display(r.get('location'))}", f"Side: {side}" if side else ""]
+
+
 def _generic(r: Resource) -> list[str]:
     return [r["resourceType"], _display(r.get("code")), _status(r)]
 
@@ -155,4 +160,5 @@ _SUMMARY: dict[str, Callable[[Resource], list[str]]] = {
     "MedicationStatement": _medication_statement,
     "CarePlan": _care_plan,
     "Encounter": _encounter,
+    "BodyStructure": _body_structure,
 }

@@ -50,6 +50,7 @@ MAPPING_VERSION = 3
 RESOURCE_TYPES = (
     "Patient",
     "Encounter",
+    "BodyStructure",
     "Observation",
     "MedicationStatement",
     "CarePlan",
@@ -471,6 +472,7 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
     part_of = [{"reference": f"Procedure/{procedure['id']}"}]
     status = ENTERED_IN_ERROR if session.withdrawn else _ADMINISTRATION_STATUS[session.status]
     administrations: list[Resource] = []
+    structures: list[Resource] = []
     for injection in session.injections:
         product = injection.product
         medication: Resource = {
@@ -501,6 +503,21 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
         if extensions:
             dosage["extension"] = extensions
         dosage["site"] = body_site(injection.site, injection.laterality)
+        if injection.laterality:
+            side = _injection_site(config, injection.id, injection.site, injection.laterality)
+            side["active"] = not session.withdrawn
+            side["patient"] = subject
+            structures.append(side)
+            # the plain site coding stays; the extension says which side
+            dosage["site"] = {
+                "extension": [
+                    {
+                        "url": codes.EXT_BODY_STRUCTURE,
+                        "valueReference": {"reference": f"BodyStructure/{side['id']}"},
+                    }
+                ],
+                **dosage["site"],
+            }
         dosage["route"] = concept(codes.ROUTE[injection.route])
         if injection.technique:
             dosage["method"] = concept([codes.TECHNIQUE[injection.technique]])
@@ -532,7 +549,22 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
         when,
         session.performer,
     )
-    return [session_visit, procedure, *administrations]
+    return [session_visit, procedure, *structures, *administrations]
+
+
+def _injection_site(config: ClinicConfig, injection_id: str, site: str, side: str) -> Resource:
+    """The injected site with its side: a BodyStructure (location and locationQualifier)."""
+    structure = _start(
+        "BodyStructure",
+        [codes.PROFILE_INJECTION_SITE],
+        config.system("injection"),
+        f"{injection_id}/site",
+    )
+    structure.update(
+        location=concept([codes.BODY_SITE[site]]),
+        locationQualifier=[concept([codes.LATERALITY[side]])],
+    )
+    return structure
 
 
 # Encounter.status of a session's visit: a session stopped part-way was still a visit.
