@@ -640,6 +640,16 @@ class _Quiet(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def drip(self, byte: bytes) -> None:
+        """Send ``byte`` every 0.2 s until the server stops or the client hangs up."""
+        while not self.server.stopping.is_set():  # type: ignore[attr-defined]
+            try:
+                self.wfile.write(byte)
+                self.wfile.flush()
+            except OSError:  # the client hung up
+                return
+            self.server.stopping.wait(0.2)  # type: ignore[attr-defined]
+
 
 class _SlowDrip(_Quiet):
     """Headers at once, then one byte of body every 0.2 s, for ever (until stopped)."""
@@ -649,13 +659,7 @@ class _SlowDrip(_Quiet):
         self.send_header("Content-Type", "application/fhir+json")
         self.send_header("Content-Length", "1000000")
         self.end_headers()
-        while not self.server.stopping.is_set():  # type: ignore[attr-defined]
-            try:
-                self.wfile.write(b" ")
-                self.wfile.flush()
-            except OSError:  # the client hung up
-                return
-            self.server.stopping.wait(0.2)  # type: ignore[attr-defined]
+        self.drip(b" ")
 
 
 def test_a_slow_drip_server_is_cut_at_the_whole_request_limit(serve: Serve) -> None:
@@ -678,13 +682,7 @@ class _HeaderDrip(_Quiet):
 
     def do_GET(self) -> None:
         self.wfile.write(b"HTTP/1.1 200 OK\r\n")
-        while not self.server.stopping.is_set():  # type: ignore[attr-defined]
-            try:
-                self.wfile.write(b"X")
-                self.wfile.flush()
-            except OSError:  # the client hung up
-                return
-            self.server.stopping.wait(0.2)  # type: ignore[attr-defined]
+        self.drip(b"X")
 
 
 class _Silent(_Quiet):
