@@ -43,6 +43,8 @@ from meso_fhir.fhir.outcome import EntryResult
 from meso_fhir.fhir.redact import MARKER
 from meso_fhir.fhir.redact import request_values as real_request_values
 
+from .helpers import FakeTime
+
 ClientFor = Callable[..., FhirClient]
 BASE = "https://ehr.example/fhir"
 MRN_SYSTEM = "https://ehr.example/mrn"
@@ -458,19 +460,6 @@ def test_explicit_auth_wins_over_credentials_in_the_url(
 
 
 # -- 2. time and size limits --------------------------------------------------------------------
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class Drip(httpx.SyncByteStream):
