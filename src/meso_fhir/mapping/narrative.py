@@ -19,7 +19,7 @@ _XHTML = "http://www.w3.org/1999/xhtml"
 
 def with_narrative(resource: Resource) -> Resource:
     """``resource`` with ``text`` after its ``id`` and ``meta`` (where a reader looks for it)."""
-    summary = _SUMMARY.get(resource["resourceType"], _generic)(resource)
+    summary = _SUMMARY[resource["resourceType"]](resource)
     lines = "".join(f"<p>{escape(line, quote=False)}</p>" for line in summary if line)
     text = {"status": "generated", "div": f'<div xmlns="{_XHTML}">{lines}</div>'}
     ordered: Resource = {}
@@ -61,9 +61,8 @@ def _value(resource: Resource) -> str:
         return _quantity(resource["valueQuantity"])
     if "valueCodeableConcept" in resource:
         return _display(resource["valueCodeableConcept"])
-    for key in ("valueInteger", "valueString", "valueBoolean"):
-        if key in resource:
-            return str(resource[key]).lower() if key == "valueBoolean" else str(resource[key])
+    if "valueInteger" in resource:
+        return str(resource["valueInteger"])
     return ""
 
 
@@ -111,10 +110,9 @@ def _procedure(r: Resource) -> list[str]:
 
 
 def _medication_administration(r: Resource) -> list[str]:
-    medication = r.get("contained", [{}])[0].get("code") or r.get("medicationCodeableConcept")
     dosage = r.get("dosage", {})
     return [
-        f"Administered: {_display(medication)}",
+        f"Administered: {_display(r['contained'][0].get('code'))}",  # the product
         f"Dose: {_quantity(dosage.get('dose'))}" if dosage.get("dose") else "",
         f"Route: {_display(dosage.get('route'))}" if dosage.get("route") else "",
         f"Site: {_display(dosage.get('site'))}" if dosage.get("site") else "",
@@ -146,10 +144,6 @@ def _encounter(r: Resource) -> list[str]:
 def _body_structure(r: Resource) -> list[str]:
     side = _displays(r.get("locationQualifier"))
     return [f"Site: {_display(r.get('location'))}", f"Side: {side}" if side else ""]
-
-
-def _generic(r: Resource) -> list[str]:
-    return [r["resourceType"], _display(r.get("code")), _status(r)]
 
 
 _SUMMARY: dict[str, Callable[[Resource], list[str]]] = {

@@ -25,6 +25,7 @@ from ..model.records import (
     CONCENTRATION_PATTERN,
     Course,
     Ingredient,
+    Injection,
     MeasurementFinding,
     MedicationUse,
     PainScore,
@@ -450,6 +451,7 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
     system = config.system("session")
     subject = reference("Patient", config.system("patient"), session.patient_id)
     when = fhir_datetime(session.performed_at, config.timezone)
+    encounter = visit(config, "session", session.id)
     procedure = _start("Procedure", [codes.PROFILE_SESSION], system, session.id)
     procedure["extension"] = [{"url": codes.EXT_SESSION_NUMBER, "valuePositiveInt": session.number}]
     procedure.update(
@@ -457,7 +459,7 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
         status=ENTERED_IN_ERROR if session.withdrawn else session.status,
         code=concept(codes.MESOTHERAPY_SESSION),
         subject=subject,
-        encounter=visit(config, "session", session.id),
+        encounter=encounter,
         performedDateTime=when,
     )
     if session.performer is not None:
@@ -504,9 +506,7 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
             dosage["extension"] = extensions
         dosage["site"] = body_site(injection.site, injection.laterality)
         if injection.laterality:
-            side = _injection_site(config, injection.id, injection.site, injection.laterality)
-            side["active"] = not session.withdrawn
-            side["patient"] = subject
+            side = _injection_site(config, injection, subject, session.withdrawn)
             structures.append(side)
             # the plain site coding stays; the extension says which side
             dosage["site"] = {
@@ -535,7 +535,7 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
             status=status,
             medicationReference={"reference": "#product"},
             subject=subject,
-            context=visit(config, "session", session.id),
+            context=encounter,
             effectiveDateTime=when,
             dosage=dosage,
         )
@@ -552,17 +552,23 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
     return [session_visit, procedure, *structures, *administrations]
 
 
-def _injection_site(config: ClinicConfig, injection_id: str, site: str, side: str) -> Resource:
-    """The injected site with its side: a BodyStructure (location and locationQualifier)."""
+def _injection_site(
+    config: ClinicConfig, injection: Injection, subject: dict[str, str], withdrawn: bool
+) -> Resource:
+    """The injected site with its side: a BodyStructure (location and locationQualifier).
+    It has no status: a withdrawn session's is inactive."""
+    assert injection.laterality is not None
     structure = _start(
         "BodyStructure",
         [codes.PROFILE_INJECTION_SITE],
         config.system("injection"),
-        f"{injection_id}/site",
+        f"{injection.id}/site",
     )
     structure.update(
-        location=concept([codes.BODY_SITE[site]]),
-        locationQualifier=[concept([codes.LATERALITY[side]])],
+        location=concept([codes.BODY_SITE[injection.site]]),
+        locationQualifier=[concept([codes.LATERALITY[injection.laterality]])],
+        active=not withdrawn,
+        patient=subject,
     )
     return structure
 
