@@ -13,7 +13,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -26,6 +26,7 @@ from ..mapping.identity import PATIENT_POLICIES, ClinicConfig
 
 if TYPE_CHECKING:
     from ..model import Export
+    from ..model.loader import Form
 
 # Every option can come from MESO_FHIR_<OPTION> (e.g. MESO_FHIR_BATCH_SIZE), whatever the command:
 # each command sets the prefix itself, or click would read MESO_FHIR_<COMMAND>_<OPTION>.
@@ -230,7 +231,7 @@ def main(ctx: click.Context, verbose: int, config_file: Path | None, profile: st
 @clinic_options
 def map_command(
     export: Path,
-    export_format: str | None,
+    export_format: Form | None,
     out: Path,
     write_strategy: str,
     patient_policy: str,
@@ -616,7 +617,7 @@ state_option = click.option(
 @clinic_options
 def sync_command(
     export: Path,
-    export_format: str | None,
+    export_format: Form | None,
     server: str | None,
     state: Path,
     batch_size: int,
@@ -729,7 +730,7 @@ EXAMPLES = 3
 _QUOTED = re.compile(r"'[^']*'")
 
 
-def _load(export: Path, export_format: str | None, config: ClinicConfig) -> Export:
+def _load(export: Path, export_format: Form | None, config: ClinicConfig) -> Export:
     """Load EXPORT; '-' is standard input, spooled to a temporary file first: records are
     read twice (checked, then mapped a chunk at a time), and a pipe can be read once."""
     from ..model import load
@@ -744,8 +745,7 @@ def _load(export: Path, export_format: str | None, config: ClinicConfig) -> Expo
             while chunk := stdin.read(1 << 20):
                 out.write(chunk)
         export = spooled
-    form = cast("Literal['json', 'jsonl'] | None", export_format)
-    return load(export, today=_today(config), form=form)
+    return load(export, today=_today(config), form=export_format)
 
 
 def _today(config: ClinicConfig) -> dt.date:

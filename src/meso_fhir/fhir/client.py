@@ -723,9 +723,9 @@ class FhirClient:
         """Send once and read the whole body under ``request_timeout`` and
         ``max_response_bytes``."""
         in_request = _IN_REQUEST.set(True)
-        left = self._request_timeout - (self._clock() - began)
         try:
-            with deadline.until(time.monotonic() + left):
+            # real time: the socket waits in real seconds, whatever clock the client was given
+            with deadline.until(time.monotonic() + self._request_timeout):
                 response = self._http.send(request, stream=True)
                 try:
                     content = self._read_body(response, path, began)

@@ -119,21 +119,17 @@ class _Backend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
-def install(client: httpx.Client) -> bool:
+def install(client: httpx.Client) -> None:
     """Put the deadline under every network transport of ``client`` (direct and proxies).
 
     httpx offers no public way to give its transport a network backend, so this sets the one
-    attribute of httpcore's pool that holds it (httpx 0.28, httpcore 1.0: both pinned). Returns
-    False when a transport is not httpx's own (a test's mock): there is no socket to bound.
+    attribute of httpcore's pool that holds it (httpx 0.28, httpcore 1.0: both pinned). A
+    transport that is not httpx's own (a test's mock) has no socket to bound and is left alone.
     ``tests/test_client_safety.py`` drips headers from a real socket, so a change in httpx that
     defeats this fails there.
     """
-    transports = [client._transport, *client._mounts.values()]
-    installed = False
-    for transport in transports:
+    for transport in [client._transport, *client._mounts.values()]:
         pool = getattr(transport, "_pool", None)
         backend = getattr(pool, "_network_backend", None)
         if isinstance(backend, httpcore.NetworkBackend) and not isinstance(backend, _Backend):
             pool._network_backend = _Backend(backend)  # type: ignore[union-attr]
-            installed = True
-    return installed

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import orjson
@@ -189,7 +189,7 @@ def _failure(one: Item, exc: FhirError) -> Outcome:
 
 
 def _fanned_out(
-    bundle: Mapping[str, object], results: list[EntryResult], sent: int, path: str | None = None
+    bundle: Mapping[str, Any], results: list[EntryResult], sent: int, path: str | None = None
 ) -> list[EntryResult]:
     """One result per entry sent, from a response that merged entries.
 
@@ -197,13 +197,12 @@ def _fanned_out(
     method, URL and ``ifNoneExist``) and answers once for them, in the order of their first
     occurrence. Each merged entry gets that one answer; any other shortfall is malformed.
     """
-    entries = bundle.get("entry")
     keys: list[object] = []
-    for index, entry in enumerate(entries if isinstance(entries, list) else []):
-        request = entry.get("request", {}) if isinstance(entry, dict) else {}
-        url, if_none_exist = str(request.get("url", "")), request.get("ifNoneExist")
+    for index, entry in enumerate(bundle["entry"]):  # the bundle this sink built
+        request = entry["request"]
+        url, if_none_exist = request["url"], request.get("ifNoneExist")
         conditional = "?" in url or bool(if_none_exist)
-        keys.append((request.get("method"), url, if_none_exist) if conditional else index)
+        keys.append((request["method"], url, if_none_exist) if conditional else index)
     first: dict[object, int] = {}
     for key in keys:
         first.setdefault(key, len(first))
