@@ -425,6 +425,68 @@ def test_pending_records_survive_a_reopen_and_are_resent(tmp_path: Path) -> None
         assert ledger.resources(PATIENT, SERVER) == list(PATIENT_RESOURCES)
 
 
+def test_opening_a_ledger_while_another_process_creates_it_fails_neither(tmp_path: Path) -> None:
+    """A status command (or a test) opening the file the moment a sync job creates it.
+
+    SQLite does not wait for the locks taken by the switch to WAL, so either side could fail
+    with "database is locked" (the sync job with exit 6). Many fresh files, so that the moments
+    of creation and first opening overlap often.
+    """
+    count = 150
+    creator = textwrap.dedent(
+        """
+        import sys, time
+        from datetime import UTC, datetime
+        from meso_fhir.syncing.ledger import Ledger
+
+        errors = 0
+        for i in range(int(sys.argv[2])):
+            try:
+                with Ledger.open(f"{sys.argv[1]}-{i}") as ledger:
+                    ledger.start_run(datetime(2026, 3, 2, tzinfo=UTC), "https://f.example/r4", {})
+            except Exception as exc:
+                errors += 1
+                print(exc, file=sys.stderr)
+            time.sleep(0.005)
+        sys.exit(min(errors, 100))
+        """
+    )
+    watcher = textwrap.dedent(
+        """
+        import os, sys, time
+        from meso_fhir.syncing.ledger import Ledger
+
+        errors = 0
+        for i in range(int(sys.argv[2])):
+            path = f"{sys.argv[1]}-{i}"
+            deadline = time.monotonic() + 30
+            while not os.path.exists(path) and time.monotonic() < deadline:
+                pass
+            try:
+                with Ledger.open(path) as ledger:
+                    ledger.counts()
+            except Exception as exc:
+                errors += 1
+                print(exc, file=sys.stderr)
+        sys.exit(min(errors, 100))
+        """
+    )
+    base = str(tmp_path / "state")
+    watching = subprocess.Popen(
+        [sys.executable, "-c", watcher, base, str(count)], stderr=subprocess.PIPE, text=True
+    )
+    created = subprocess.run(
+        [sys.executable, "-c", creator, base, str(count)],
+        stderr=subprocess.PIPE, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    _, watch_errors = watching.communicate(timeout=120)
+    assert (created.returncode, created.stderr) == (0, "")
+    assert (watching.returncode, watch_errors) == (0, "")
+    for i in range(count):
+        with Ledger.open(f"{base}-{i}") as ledger:
+            assert len(ledger.runs()) == 1
+
+
 def test_a_killed_process_leaves_its_records_pending(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
     script = textwrap.dedent(

@@ -311,9 +311,9 @@ def test_killed_mid_run_then_restarted_ends_complete_without_duplicates(
         "--state", str(state), "--batch-size", "1", "--concurrency", "1",
         "--mrn-system", config.mrn_system, "--identifier-base", config.identifier_base,
     ]  # fmt: skip
-    process = subprocess.Popen(
-        cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    errors = tmp_path / "stderr.txt"
+    with errors.open("wb") as stderr:
+        process = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=stderr)
     # Kill once the ledger shows some records synced, whatever the server's speed.
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
@@ -322,7 +322,9 @@ def test_killed_mid_run_then_restarted_ends_complete_without_duplicates(
                 if sum(c["synced"] for c in ledger.counts().values()) >= 3:
                     break
         time.sleep(0.02)
-    assert process.poll() is None, "the run finished before it could be killed"
+    assert process.poll() is None, (
+        f"the run finished before it could be killed: {errors.read_text()}"
+    )
     process.send_signal(signal.SIGKILL)
     process.wait()
     with Ledger.open(state) as ledger:

@@ -35,6 +35,7 @@ import json
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -245,6 +246,11 @@ class Run:
 
 
 _K = TypeVar("_K", bound=tuple[str, str])
+
+# How long opening a ledger waits for another process that is creating it (seconds), and the
+# SQLite result codes that mean "another connection holds it".
+_OPEN_WAIT: Final = 5.0
+_BUSY: Final = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
 class Ledger:
@@ -508,15 +514,37 @@ class Ledger:
     # -- SQLite ------------------------------------------------------------------------------
 
     def _prepare(self) -> None:
-        try:
-            self._db.execute("PRAGMA foreign_keys = ON")
-            # WAL: a status command can read while a sync job writes. synchronous=NORMAL keeps
-            # the file consistent through a killed process and only risks the last commits on
-            # power loss, and losing those means resending, which is harmless.
+        # While one process creates the file, a second one opening it (a status command, a
+        # monitoring script) can get "database is locked" at once: switching to WAL and the
+        # first look at a new WAL file take locks that SQLite does not wait for. Each side
+        # retries briefly, so neither a sync job nor its observer fails on the other.
+        deadline = time.monotonic() + _OPEN_WAIT
+        while True:
+            try:
+                self._set_modes()
+                return
+            except (sqlite3.Error, LedgerError) as exc:
+                # _read and _write wrap SQLite's errors; the cause says whether it was a lock.
+                cause = exc if isinstance(exc, sqlite3.Error) else exc.__cause__
+                busy = isinstance(cause, sqlite3.Error) and cause.sqlite_errorcode & 0xFF in _BUSY
+                if not busy or time.monotonic() > deadline:
+                    if isinstance(exc, LedgerError):
+                        raise
+                    raise LedgerError(f"cannot open ledger {self._path}: {exc}") from exc
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            time.sleep(0.01)
+
+    def _set_modes(self) -> None:
+        self._db.execute("PRAGMA foreign_keys = ON")
+        # WAL: a status command can read while a sync job writes. It is kept in the file, so
+        # only the first opener switches (which needs the file to itself). synchronous=NORMAL
+        # keeps the file consistent through a killed process and only risks the last commits
+        # on power loss, and losing those means resending, which is harmless.
+        ((mode,),) = self._db.execute("PRAGMA journal_mode").fetchall()
+        if mode != "wal":
             self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.Error as exc:
-            raise LedgerError(f"cannot open ledger {self._path}: {exc}") from exc
+        self._db.execute("PRAGMA synchronous = NORMAL")
         if self._schema_is_current():
             return
         with self._write() as db:
@@ -532,8 +560,13 @@ class Ledger:
 
     def _schema_is_current(self) -> bool:
         """True if the schema exists, False if the file is empty; else refuse the file."""
-        ((application_id,),) = self._read("PRAGMA application_id", ())
-        ((version,),) = self._read("PRAGMA user_version", ())
+        # One statement, so one snapshot: another process may commit the schema in between.
+        ((application_id, version, empty),) = self._read(
+            "SELECT (SELECT application_id FROM pragma_application_id),"
+            " (SELECT user_version FROM pragma_user_version),"
+            " NOT EXISTS (SELECT 1 FROM sqlite_master)",
+            (),
+        )
         if application_id == _APPLICATION_ID:
             if version > SCHEMA_VERSION:
                 raise LedgerError(
@@ -541,7 +574,7 @@ class Ledger:
                     f" meso-fhir; this one reads up to version {SCHEMA_VERSION}: upgrade meso-fhir"
                 )
             return bool(version == SCHEMA_VERSION)
-        if application_id == 0 and not self._read("SELECT 1 FROM sqlite_master LIMIT 1", ()):
+        if application_id == 0 and empty:
             return False
         raise LedgerError(f"{self._path} is an SQLite file but not a meso-fhir ledger")
 
