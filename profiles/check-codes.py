@@ -124,6 +124,7 @@ def value_set_tables() -> dict[str, list[tuple[str, str, str]]]:
         "meso-route": [c for cs in codes.ROUTE.values() for c in cs],
         "meso-technique": list(codes.TECHNIQUE.values()),
         "meso-reaction": list(codes.REACTION.values()),
+        "meso-condition-codes": [*codes.CONDITION.values(), *codes.REACTION.values()],
         "meso-session-observation-codes": [
             codes.PAIN_SCORE,
             codes.REACTION_OBSERVATION,

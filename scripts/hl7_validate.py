@@ -168,6 +168,11 @@ CAUSES: tuple[tuple[str, str], ...] = (
         "product, an identifier namespace); mapping change: a CodeSystem for the clinic's products "
         "in the package, or the product as Medication.code.text only",
     ),
+    (
+        "adverse-event-seriousness' version '1.0.1'",
+        "offline: R4 4.0.1 spells the codes Non-serious/Serious (HAPI checks that), THO 7.0.1, "
+        "which the validator loads, non-serious/serious; meso-fhir sends R4's",
+    ),
     ("MSG_DRAFT", "information: the code system meso is status draft (as the whole package is)"),
     ("Constraint failed: meso-", "a meso-fhir profile invariant failed"),
 )
@@ -196,9 +201,22 @@ class Issue:
         return normalise_path(self.expression)
 
 
+# R4 (4.0.1) defines adverse-event-seriousness as 'Non-serious' / 'Serious', and R4 servers check
+# that (HAPI 8.8 refuses 'non-serious'); THO 7.0.1, which the validator loads instead, lowercased
+# the codes. meso-fhir sends R4's. A terminology server would answer with R4's code system for an
+# R4 resource, so these count with the offline messages: not an error of the resource.
+_R4_VERSUS_THO = re.compile(
+    r"Unknown code '(Non-serious|Serious)' in the CodeSystem "
+    r"'http://terminology\.hl7\.org/CodeSystem/adverse-event-seriousness' version '1\.0\.1'"
+)
+
+
 def offline(issue: Issue) -> bool:
-    """True when the message is only there because no terminology server is available."""
+    """True when the message is only there because no terminology server is available (or the
+    validator's THO disagrees with R4's own code system, _R4_VERSUS_THO)."""
     if issue.message_id == "Error_validating_code_running_without_terminology_services":
+        return True
+    if _R4_VERSUS_THO.search(issue.text):
         return True
     systems = {a or b for a, b in _NOT_FOUND.findall(issue.text)}
     return bool(systems) and systems <= EXTERNAL_SYSTEMS

@@ -57,6 +57,17 @@ def test_assess_names_what_the_statement_rules_out() -> None:
     assert Finding("Patient", True, "create, conditionalCreate: True") in findings
 
 
+def test_a_type_written_by_id_needs_update_create_not_conditional_update() -> None:
+    # R4 has no identifier search parameter for AdverseEvent: it is always written by id.
+    refused = statement(AdverseEvent={"conditionalUpdate": True, "updateCreate": False})
+    findings = assess(refused, ["AdverseEvent"], by_id=["AdverseEvent"])
+    assert findings[-1] == Finding(
+        "AdverseEvent", False, "updateCreate is false: meso-fhir writes it by its own id"
+    )
+    allowed = statement(AdverseEvent={"conditionalUpdate": False, "updateCreate": True})
+    assert assess(allowed, ["AdverseEvent"], by_id=["AdverseEvent"])[-1].ok is True
+
+
 def test_assess_is_not_sure_where_the_statement_is_silent() -> None:
     silent = {
         "resourceType": "CapabilityStatement",

@@ -171,3 +171,14 @@ def test_hl7_validator_and_meso_fhir_agree_on_negative_cases(hl7: Run, tmp_path:
     found = {r.case: r.disagreements() for r in rows if r.disagreements()}
     listing = "\n".join(f"{case}: {d}" for case, ds in sorted(found.items()) for d in ds)
     assert found == KNOWN_DISAGREEMENTS, f"disagreements now:\n{listing}"
+
+
+def test_only_r4s_spelling_of_seriousness_counts_as_a_version_conflict() -> None:
+    def issue(text: str) -> Any:
+        return hv.Issue("b.json", "error", "", text, "AdverseEvent.seriousness", 1, 1)
+
+    cs = "'http://terminology.hl7.org/CodeSystem/adverse-event-seriousness' version '1.0.1'"
+    assert issue(f"Unknown code 'Non-serious' in the CodeSystem {cs}").offline
+    assert not issue(f"Unknown code 'harmless' in the CodeSystem {cs}").offline
+    other = "'http://terminology.hl7.org/CodeSystem/adverse-event-severity' version '1.0.1'"
+    assert not issue(f"Unknown code 'Non-serious' in the CodeSystem {other}").offline

@@ -19,10 +19,10 @@ import pytest
 
 from meso_fhir import codes
 from meso_fhir.mapping.bundle import conditional_url, transaction
-from meso_fhir.mapping.identity import ClinicConfig, full_url, resource_id
+from meso_fhir.mapping.identity import ClinicConfig, business_identifier, full_url, resource_id
 from meso_fhir.mapping.resources import fhir_datetime, map_record, strength
 from meso_fhir.model import Export, Record, load
-from meso_fhir.model.records import Session
+from meso_fhir.model.records import Session, SessionObservation
 
 from .helpers import EXAMPLE, example_document
 
@@ -38,11 +38,14 @@ CASES = [
     ("patient", "patient", "P001"),
     ("screening-eligible", "screening", "S001"),
     ("screening-contraindicated", "screening", "S007"),
+    ("screening-reported-condition", "screening", "S004"),
+    ("screening-allergen", "screening", "S006"),
     ("course", "course", "C004"),
     ("session-with-complication", "session", "C004-S2"),
     ("observation-pain", "observation", "C004-S2-O1"),
     ("observation-measurement", "observation", "C004-S2-O2"),
     ("observation-adverse-reaction", "observation", "C004-S2-O4"),
+    ("observation-hypersensitivity", "observation", "C005-S2-O2"),
     ("observation-scale", "observation", "C001-S4-O2"),
 ]
 
@@ -58,7 +61,10 @@ RECORDS = _records()
 def _mapped(kind: str, source_id: str) -> list[dict[str, Any]]:
     record, export = RECORDS[(kind, source_id)]
     indication = export.course_indication(record.course_id) if isinstance(record, Session) else None
-    return map_record(record, CONFIG, indication).resources
+    given = (
+        export.session_given(record.session_id) if isinstance(record, SessionObservation) else ()
+    )
+    return map_record(record, CONFIG, indication, given).resources
 
 
 @pytest.mark.parametrize(("name", "kind", "source_id"), CASES)
@@ -79,7 +85,7 @@ def test_every_resource_declares_its_profile_and_a_business_identifier() -> None
     for kind, source_id in RECORDS:
         for resource in _mapped(kind, source_id):
             [declared_profile] = resource["meta"]["profile"]
-            business = resource["identifier"][0]
+            business = business_identifier(resource)
             declared.add((kind, resource["resourceType"], declared_profile, business["system"]))
             assert isinstance(business["value"], str) and business["value"]
             assert (business["system"], business["value"]) not in identifiers
@@ -96,12 +102,17 @@ def test_every_resource_declares_its_profile_and_a_business_identifier() -> None
             sid + "screening",
         ),
         ("screening", "Encounter", profile + "meso-encounter", sid + "encounter"),
+        ("screening", "Condition", profile + "meso-condition", sid + "screening"),
+        ("screening", "AllergyIntolerance", profile + "meso-allergy", sid + "screening"),
         ("course", "CarePlan", profile + "meso-course", sid + "course"),
         ("session", "Encounter", profile + "meso-encounter", sid + "encounter"),
         ("session", "BodyStructure", profile + "meso-injection-site", sid + "injection"),
         ("session", "Procedure", profile + "meso-session", sid + "session"),
         ("session", "MedicationAdministration", profile + "meso-injection", sid + "injection"),
+        ("session", "Condition", profile + "meso-condition", sid + "session"),
         ("observation", "Observation", profile + "meso-session-observation", sid + "observation"),
+        ("observation", "AdverseEvent", profile + "meso-adverse-event", sid + "observation"),
+        ("observation", "AllergyIntolerance", profile + "meso-allergy", sid + "observation"),
     }
 
 
@@ -113,7 +124,7 @@ def test_ids_are_deterministic_hapi_safe_and_unique() -> None:
             assert re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", rid) and not rid.isdigit()
             assert (resource["resourceType"], rid) not in ids
             ids.add((resource["resourceType"], rid))
-    assert len(ids) == 282
+    assert len(ids) == 294
 
 
 def test_resource_id_is_mf_and_40_hex_digits_of_the_sha256_of_system_and_value() -> None:
@@ -144,10 +155,122 @@ def test_withdrawn_records_become_entered_in_error() -> None:
     resources = map_record(withdrawn, CONFIG, export.course_indication("C004")).resources
     sides = [r for r in resources if r["resourceType"] == "BodyStructure"]
     assert sides and all(r["active"] is False for r in sides)  # BodyStructure has no status
-    assert {r["status"] for r in resources if r not in sides} == {"entered-in-error"}
+    [complication] = [r for r in resources if r["resourceType"] == "Condition"]
+    assert {r["status"] for r in resources if r not in [*sides, complication]} == {
+        "entered-in-error"
+    }
+    assert complication["verificationStatus"]["coding"][0]["code"] == "entered-in-error"
     patient, _ = RECORDS[("patient", "P002")]
     [mapped] = map_record(patient.model_copy(update={"withdrawn": True}), CONFIG).resources
     assert mapped["active"] is False
+
+
+def _by_type(resources: list[dict[str, Any]], resource_type: str) -> list[dict[str, Any]]:
+    return [r for r in resources if r["resourceType"] == resource_type]
+
+
+def _code(concept: dict[str, Any]) -> str:
+    return str(concept["coding"][0]["code"])
+
+
+def test_a_yes_is_a_condition_resting_on_the_answer_and_a_no_is_none() -> None:
+    record, _ = RECORDS[("screening", "S004")]  # diabetes: yes; the other questions: no
+    resources = map_record(record, CONFIG).resources
+    [condition] = _by_type(resources, "Condition")
+    assert _code(condition["code"]) == "73211009"  # Diabetes mellitus
+    assert _code(condition["verificationStatus"]) == "unconfirmed"  # the patient's word
+    assert _code(condition["clinicalStatus"]) == "active"
+    assert condition["asserter"] == condition["subject"]
+    [answer] = [
+        r
+        for r in resources
+        if r["resourceType"] == "Observation"
+        and r["identifier"][0]["value"] == "S004/contraindication-diabetes"
+    ]
+    assert condition["evidence"] == [{"detail": [{"reference": f"Observation/{answer['id']}"}]}]
+    assert _code(answer["valueCodeableConcept"]) == "LA33-6"
+    # a no to component-allergy: no known allergy, as US Core records it
+    [allergy] = _by_type(resources, "AllergyIntolerance")
+    assert (_code(allergy["code"]), _code(allergy["verificationStatus"])) == (
+        "716186003",
+        "confirmed",
+    )
+    withdrawn = map_record(record.model_copy(update={"withdrawn": True}), CONFIG).resources
+    [condition] = _by_type(withdrawn, "Condition")
+    assert "clinicalStatus" not in condition  # con-5
+    assert _code(condition["verificationStatus"]) == "entered-in-error"
+    [allergy] = _by_type(withdrawn, "AllergyIntolerance")
+    assert "clinicalStatus" not in allergy  # ait-2
+    assert _code(allergy["verificationStatus"]) == "entered-in-error"
+
+
+def test_a_component_allergy_is_coded_by_each_substance_or_generically() -> None:
+    record, _ = RECORDS[("screening", "S006")]  # component-allergy: yes, lidocaine
+    [allergy] = _by_type(map_record(record, CONFIG).resources, "AllergyIntolerance")
+    assert allergy["code"]["coding"][0] == {
+        "system": codes.SCT,
+        "code": "387480006",
+        "display": "Lidocaine",
+    }
+    assert allergy["category"] == ["medication"]
+    unnamed = record.model_copy(update={"allergens": []})
+    [allergy] = _by_type(map_record(unnamed, CONFIG).resources, "AllergyIntolerance")
+    assert _code(allergy["code"]) == "419199007"  # Allergy to substance
+    unasked = record.model_copy(update={"allergens": [], "contraindications": {"diabetes": False}})
+    assert _by_type(map_record(unasked, CONFIG).resources, "AllergyIntolerance") == []
+
+
+def test_allergens_beside_a_no_are_refused(tmp_path: Path) -> None:
+    doc = example_document()
+    screening = next(s for s in doc["screenings"] if s["id"] == "S004")
+    screening["allergens"] = ["lidocaine"]  # but component-allergy is false
+    path = tmp_path / "clinic.json"
+    path.write_bytes(orjson.dumps(doc))
+    errors = [e for e in load(path).errors if e.source_id == "S004"]
+    assert [(e.kind, "component-allergy is not yes" in str(e)) for e in errors] == [
+        ("screening", True)
+    ]
+
+
+def test_a_hypersensitivity_reaction_suspects_each_product_given_and_is_an_adverse_event() -> None:
+    record, export = RECORDS[("observation", "C005-S2-O2")]
+    given = export.session_given("C005-S2")
+    resources = map_record(record, CONFIG, given=given).resources
+    [event] = _by_type(resources, "AdverseEvent")
+    assert [s["instance"]["reference"] for s in event["suspectEntity"]] == [
+        f"MedicationAdministration/{resource_id(CONFIG.system('injection'), g.injection_id)}"
+        for g in given
+    ]
+    assert (_code(event["severity"]), _code(event["outcome"]), _code(event["seriousness"])) == (
+        "mild",
+        "resolved",
+        "Non-serious",
+    )
+    [allergy] = _by_type(resources, "AllergyIntolerance")  # one product: HAIR-BIO
+    assert allergy["code"]["coding"][0]["code"] == "HAIR-BIO"
+    assert _code(allergy["verificationStatus"]) == "unconfirmed"
+    assert _code(allergy["reaction"][0]["manifestation"][0]) == "95378001"
+    # two products at the session: each is suspected; no injection: the Procedure is
+    two = (*given, given[0]._replace(injection_id="X-1", product_code="OTHER"))
+    resources = map_record(record, CONFIG, given=two).resources
+    assert len(_by_type(resources, "AllergyIntolerance")) == 2
+    none = map_record(record, CONFIG).resources
+    [event] = _by_type(none, "AdverseEvent")
+    assert event["suspectEntity"][0]["instance"]["reference"].startswith("Procedure/")
+    assert _by_type(none, "AllergyIntolerance") == []
+    # R4's AdverseEvent has no status: a withdrawn report sends none
+    withdrawn = map_record(record.model_copy(update={"withdrawn": True}), CONFIG, given=given)
+    assert _by_type(withdrawn.resources, "AdverseEvent") == []
+
+
+def test_an_adverse_event_is_written_by_id_whatever_the_strategy() -> None:
+    # R4 defines no identifier search parameter for AdverseEvent.
+    record, export = RECORDS[("observation", "C004-S2-O4")]
+    resources = map_record(record, CONFIG, given=export.session_given("C004-S2")).resources
+    [event] = _by_type(resources, "AdverseEvent")
+    entry = transaction(resources, "conditional")["entry"][resources.index(event)]
+    assert entry["request"] == {"method": "PUT", "url": f"AdverseEvent/{event['id']}"}
+    assert entry["resource"]["id"] == event["id"]
 
 
 def test_naive_times_take_the_clinic_zone() -> None:

@@ -198,7 +198,7 @@ def test_a_response_short_of_entries_fails_the_bundle(httpx_mock: HTTPXMock, run
     report = run()
     assert report.records == {"failed": 12, "unchanged": 0}
     assert {f.reason for f in report.failures} == {
-        "POST /fhir: transaction-response has 41 entries for 42 sent"
+        "POST /fhir: transaction-response has 42 entries for 43 sent"
     }
 
 
@@ -299,7 +299,7 @@ def test_server_token_and_options_come_from_the_environment(
     requests = httpx_mock.get_requests(method="POST")
     assert {r.headers["Authorization"] for r in requests} == {"Bearer tok-ENV-1234"}
     assert max(len(orjson.loads(r.content)["entry"]) for r in requests) <= 20
-    assert len(requests) == 3  # 12 records, 42 resources: three bundles of at most 20
+    assert len(requests) == 4  # 12 records, 43 resources: bundles of at most 20, whole patients
     assert (tmp_path / "env.sqlite").exists()
     assert "tok-ENV-1234" not in result.stdout + result.stderr
 

@@ -280,6 +280,59 @@ def pain() -> Resource:
     }
 
 
+def reported_condition() -> Resource:
+    return {
+        "resourceType": "Condition",
+        "id": "c1",
+        "meta": meta(codes.PROFILE_CONDITION),
+        "identifier": ident("c1"),
+        "clinicalStatus": concept(codes.ACTIVE),
+        "verificationStatus": concept(codes.UNCONFIRMED),
+        "category": [concept(codes.PROBLEM_LIST_ITEM)],
+        "code": concept(codes.CONDITION["diabetes"]),
+        "subject": PATIENT_REF,
+        "encounter": {"reference": "Encounter/e1"},
+        "recordedDate": WHEN,
+        "asserter": PATIENT_REF,
+        "evidence": [{"detail": [{"reference": "Observation/o1"}]}],
+    }
+
+
+def allergy() -> Resource:
+    return {
+        "resourceType": "AllergyIntolerance",
+        "id": "a1",
+        "meta": meta(codes.PROFILE_ALLERGY),
+        "identifier": ident("a1"),
+        "clinicalStatus": concept(codes.ALLERGY_ACTIVE),
+        "verificationStatus": concept(codes.ALLERGY_VERIFICATION_STATUS["unconfirmed"]),
+        "type": "allergy",
+        "category": ["medication"],
+        "code": {"text": "HA cocktail"},
+        "patient": PATIENT_REF,
+        "encounter": {"reference": "Encounter/e1"},
+        "recordedDate": WHEN,
+        "reaction": [{"manifestation": [concept(codes.REACTION["hypersensitivity"])]}],
+    }
+
+
+def adverse_event() -> Resource:
+    return {
+        "resourceType": "AdverseEvent",
+        "id": "ae1",
+        "meta": meta(codes.PROFILE_ADVERSE_EVENT),
+        "identifier": ident("ae1")[0],
+        "actuality": "actual",
+        "event": concept(codes.REACTION["nodule"]),
+        "subject": PATIENT_REF,
+        "encounter": {"reference": "Encounter/e1"},
+        "date": WHEN,
+        "severity": concept(codes.ADVERSE_EVENT_SEVERITY_CODE["moderate"]),
+        "outcome": concept(codes.ADVERSE_EVENT_OUTCOME_CODE["recovering"]),
+        "suspectEntity": [{"instance": {"reference": "MedicationAdministration/i1"}}],
+    }
+
+
 VALID: dict[str, Callable[[], Resource]] = {
     "meso-patient": patient,
     "meso-vital-signs (heart rate)": heart_rate,
@@ -293,6 +346,9 @@ VALID: dict[str, Callable[[], Resource]] = {
     "meso-session-observation": pain,
     "meso-encounter": visit,
     "meso-injection-site": injection_site,
+    "meso-condition": reported_condition,
+    "meso-allergy": allergy,
+    "meso-adverse-event": adverse_event,
 }
 
 
@@ -358,6 +414,21 @@ CASES: dict[str, tuple[Resource, str, str]] = {
         "cardinality",
     ),
     "missing 1..1 of base R4": (broken(pain, drop("status")), "Observation.status", "cardinality"),
+    "adverse event without a suspect": (
+        broken(adverse_event, drop("suspectEntity")),
+        "AdverseEvent.suspectEntity",
+        "cardinality",
+    ),
+    "condition of no visit": (
+        broken(reported_condition, drop("encounter")),
+        "Condition.encounter",
+        "cardinality",
+    ),
+    "allergy of no visit": (
+        broken(allergy, drop("encounter")),
+        "AllergyIntolerance.encounter",
+        "cardinality",
+    ),
     "missing element of a backbone": (
         broken(course, lambda r: r["activity"][0]["detail"].pop("status")),
         "CarePlan.activity[0].detail.status",

@@ -3,7 +3,7 @@
 Each case must be rejected by the validators: check-examples.mjs (@medplum/core) and
 check-examples-pyfhircheck.py. Run after changing the examples:
 
-    python3 profiles/test-cases/make_invalid_cases.py
+    python3 profiles/test-cases/make_invalid_cases.py [NAME ...]   # all cases, or those named
 
 A case holds description, expect (a text the rejecting issue must contain), validators (only
 when not both can catch it) and the resource. Every code used is one of codes.py.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ SESSION = "Procedure-example-session.json"
 INJECTION = "MedicationAdministration-example-injection.json"
 PAIN = "Observation-example-pain.json"
 WAIST = "Observation-example-waist.json"
+CONDITION = "Condition-example-reported-condition.json"
+ALLERGY = "AllergyIntolerance-example-reaction-allergy.json"
+ADVERSE_EVENT = "AdverseEvent-example-adverse-event.json"
 
 # Bindings and reference types: @medplum/core 4.5.2 checks neither; pyfhircheck does.
 PYFHIRCHECK_ONLY = ["pyfhircheck"]
@@ -70,7 +74,6 @@ def drop(key: str) -> Callable[[Resource], None]:
 
 
 def ci_coded_answer(r: Resource) -> None:
-    r.pop("valueBoolean")
     r["valueCodeableConcept"] = {"text": "no"}
 
 
@@ -107,8 +110,8 @@ CASES: list[tuple[str, str, str, str, Callable[[Resource], None], list[str] | No
      set_("valueCodeableConcept", cc(MESO, "fitzpatrick-III", "Fitzpatrick skin type III")),
      None),
     ("screening-contraindication-coded-answer",
-     "meso-screening-finding: a contraindication question is answered by a boolean "
-     "(meso-screen-4)", "meso-screen-4", CI, ci_coded_answer, None),
+     "meso-screening-finding: a contraindication question is answered yes or no, coded LA33-6 "
+     "or LA32-8, not with text (meso-screen-4)", "meso-screen-4", CI, ci_coded_answer, None),
     ("screening-contraindication-no-category",
      "meso-screening-finding: a contraindication answer has the category contraindication "
      "(meso-screen-4)", "meso-screen-4", CI,
@@ -205,14 +208,28 @@ CASES: list[tuple[str, str, str, str, Callable[[Resource], None], list[str] | No
      "reference.type Observation.derivedFrom", ELIGIBILITY,
      set_("derivedFrom", [{"reference": "MedicationStatement/example-aspirin"}]),
      PYFHIRCHECK_ONLY),
+    ("condition-no-encounter", "meso-condition: encounter 1..1 (the visit it was reported at)",
+     "encounter", CONDITION, drop("encounter"), None),
+    ("condition-no-verification-status", "meso-condition: verificationStatus 1..1",
+     "verificationStatus", CONDITION, drop("verificationStatus"), None),
+    ("allergy-no-recorded-date", "meso-allergy: recordedDate 1..1", "recordedDate", ALLERGY,
+     drop("recordedDate"), None),
+    ("adverse-event-no-suspect", "meso-adverse-event: suspectEntity 1..*", "suspectEntity",
+     ADVERSE_EVENT, drop("suspectEntity"), None),
+    ("adverse-event-potential", "meso-adverse-event: actuality fixed to actual", "actuality",
+     ADVERSE_EVENT, set_("actuality", "potential"), None),
 ]  # fmt: skip
 
 
-def main() -> None:
+def main(only: list[str]) -> None:
+    """Write every case (deleting the old ones), or only the cases named."""
     OUT.mkdir(exist_ok=True)
-    for f in OUT.glob("*.json"):
-        f.unlink()
+    if not only:
+        for f in OUT.glob("*.json"):
+            f.unlink()
     for name, description, expect, example, mutate, validators in CASES:
+        if only and name not in only:
+            continue
         resource = copy.deepcopy(json.loads((PACKAGE / example).read_text(encoding="utf-8")))
         mutate(resource)
         resource["id"] = f"invalid-{name}"
@@ -226,4 +243,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

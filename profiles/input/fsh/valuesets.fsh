@@ -197,6 +197,35 @@ Description: "Injection site reactions and systemic reactions after a mesotherap
 * $sct#39579001 "Anaphylaxis"
 * $sct#41291007 "Angioedema"
 
+ValueSet: MesoConditionCodes
+Id: meso-condition-codes
+Title: "meso-fhir conditions"
+Description: "The disorders a screening asks about (SNOMED CT, as a Condition when the answer is yes) and the reactions and complications of a session."
+* insert Publication
+* $sct#64779008 "Blood coagulation disorder"
+* $sct#73211009 "Diabetes mellitus"
+* $sct#200936003 "Lupus erythematosus"
+* $sct#85828009 "Autoimmune disease"
+* $sct#88594005 "Herpes simplex"
+* $sct#33659008 "Keloid scar"
+* $sct#430348006 "Localized infection of skin AND/OR subcutaneous tissue"
+* $sct#95401009 "Injection site bruising"
+* $sct#385494008 "Hematoma"
+* $sct#247441003 "Erythema"
+* $sct#95392007 "Injection site edema"
+* $sct#95395009 "Injection site mass"
+* $sct#24389009 "Injection site granuloma"
+* $sct#95402002 "Injection site induration"
+* $sct#95381006 "Injection site infection"
+* $sct#95382004 "Injection site abscess"
+* $sct#95388000 "Injection site pain"
+* $sct#95380007 "Injection site pigmentation change"
+* $sct#95397001 "Injection site necrosis"
+* $sct#95394008 "Injection site urticaria"
+* $sct#95378001 "Injection site hypersensitivity"
+* $sct#39579001 "Anaphylaxis"
+* $sct#41291007 "Angioedema"
+
 ValueSet: MesoSessionObservationCodes
 Id: meso-session-observation-codes
 Title: "meso-fhir session observations"

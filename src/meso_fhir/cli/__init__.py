@@ -948,6 +948,7 @@ def check_command(
     """
     from ..codes import PROFILES
     from ..fhir.check import check_server
+    from ..mapping.bundle import BY_ID_ONLY
     from ..mapping.identity import normalised_uri
     from ..mapping.resources import RESOURCE_TYPES
 
@@ -961,6 +962,7 @@ def check_command(
             client,
             wanted,
             create_only=creates,
+            by_id=BY_ID_ONLY,
             profiles=PROFILES,
             mrn=(normalised_uri(mrn_system), mrn) if mrn else None,
         )

@@ -90,6 +90,9 @@ DEFAULT_SCOPES: tuple[str, ...] = tuple(
         "MedicationAdministration",
         "MedicationStatement",
         "Observation",
+        "Condition",
+        "AllergyIntolerance",
+        "AdverseEvent",
     )
 )
 RENEW_BEFORE = 30.0  # seconds before expiry a token is renewed

@@ -52,12 +52,16 @@ class ServerCheck:
 
 
 def assess(
-    statement: Mapping[str, Any], resource_types: Sequence[str], create_only: Iterable[str] = ()
+    statement: Mapping[str, Any],
+    resource_types: Sequence[str],
+    create_only: Iterable[str] = (),
+    by_id: Iterable[str] = (),
 ) -> list[Finding]:
     """What the CapabilityStatement says about the interactions meso-fhir needs.
 
     ``resource_types`` are written by conditional update (``PUT Type?identifier=``) or by id;
-    those in ``create_only`` (the Patient, by default) by conditional create.
+    those in ``create_only`` (the Patient, by default) by conditional create; those in
+    ``by_id`` always by id, an update that creates (``updateCreate``).
     """
     version = str(statement.get("fhirVersion") or "")
     findings = [
@@ -79,27 +83,30 @@ def assess(
         )
     )
     resources = {r.get("type"): r for r in rest.get("resource") or []}
-    creates = set(create_only)
+    creates, ids = set(create_only), set(by_id)
     for resource_type in resource_types:
-        findings.append(_resource_finding(resource_type, resources.get(resource_type), creates))
+        resource = resources.get(resource_type)
+        findings.append(_resource_finding(resource_type, resource, creates, ids))
     return findings
 
 
 def _resource_finding(
-    resource_type: str, resource: Mapping[str, Any] | None, creates: set[str]
+    resource_type: str, resource: Mapping[str, Any] | None, creates: set[str], ids: set[str]
 ) -> Finding:
     if resource is None:
         return Finding(resource_type, False, "not among the server's resource types")
     interactions = {i.get("code") for i in resource.get("interaction") or []}
     if resource_type in creates:
-        needs, flag = ("create", "conditionalCreate")
+        needs, flag, why = ("create", "conditionalCreate", "meso-fhir writes conditionally")
+    elif resource_type in ids:
+        needs, flag, why = ("update", "updateCreate", "meso-fhir writes it by its own id")
     else:
-        needs, flag = ("update", "conditionalUpdate")
+        needs, flag, why = ("update", "conditionalUpdate", "meso-fhir writes conditionally")
     if interactions and needs not in interactions:
         return Finding(resource_type, False, f"no {needs} interaction")
     said = resource.get(flag)
     if said is False:
-        return Finding(resource_type, False, f"{flag} is false: meso-fhir writes conditionally")
+        return Finding(resource_type, False, f"{flag} is false: {why}")
     return Finding(
         resource_type, True if said else None, f"{needs}, {flag}: {said or 'not stated'}"
     )
@@ -110,6 +117,7 @@ def check_server(
     resource_types: Sequence[str],
     *,
     create_only: Iterable[str] = (),
+    by_id: Iterable[str] = (),
     profiles: Sequence[str] = (),
     mrn: tuple[str, str] | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -125,7 +133,7 @@ def check_server(
     result.findings.append(
         Finding("reachable", True, f"CapabilityStatement in {clock() - started:.2f} s")
     )
-    result.findings.extend(assess(statement, resource_types, create_only))
+    result.findings.extend(assess(statement, resource_types, create_only, by_id))
     result.findings.append(_search_finding(client, "authorised search", "Patient", {"_count": "1"}))
     if profiles:
         result.findings.append(_profiles_finding(client, profiles))

@@ -10,13 +10,18 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any, Literal
 from urllib.parse import quote
 
-from .identity import full_url
+from .identity import business_identifier, full_url
 
 Resource = dict[str, Any]
 WriteStrategy = Literal["conditional", "id"]
 WRITE_STRATEGIES: tuple[WriteStrategy, ...] = ("conditional", "id")
 
 _PLAIN = re.compile(r"[A-Za-z0-9:/._~-]*")
+
+# R4 defines no `identifier` search parameter for these types, so no server can match a
+# conditional write on the identifier: they are written by their deterministic id (PUT
+# Type/<id>, an update that creates) whatever the strategy.
+BY_ID_ONLY = frozenset({"AdverseEvent"})
 
 
 def _escape(text: str, safe: str) -> str:
@@ -25,7 +30,7 @@ def _escape(text: str, safe: str) -> str:
 
 def conditional_url(resource: Resource) -> str:
     """``Type?identifier=system|value`` of the resource's first (business) identifier."""
-    business = resource["identifier"][0]
+    business = business_identifier(resource)
     return (
         f"{resource['resourceType']}?identifier="
         f"{_escape(business['system'], ':/')}|{_escape(business['value'], '/')}"
@@ -49,7 +54,8 @@ def entry(
     """
     reference = f"{resource['resourceType']}/{resource['id']}"
     body = dict(resource)
-    if strategy == "conditional" or create_only:
+    conditional = strategy == "conditional" and resource["resourceType"] not in BY_ID_ONLY
+    if conditional or create_only:
         del body["id"]  # the server picks the id; some EHRs refuse client ids
     body = _rewritten(body, resolve)
     request: dict[str, str]
@@ -57,7 +63,7 @@ def entry(
         condition = conditional_url(resource).partition("?")[2]
         request = {"method": "POST", "url": resource["resourceType"], "ifNoneExist": condition}
     else:
-        url = conditional_url(resource) if strategy == "conditional" else reference
+        url = conditional_url(resource) if conditional else reference
         request = {"method": "PUT", "url": url}
     return {"fullUrl": full_url(reference), "resource": body, "request": request}
 

@@ -18,7 +18,7 @@ import orjson
 from ..errors import InputError
 from ..model.kinds import RecordKey
 from ..model.loader import Export
-from ..model.records import Session
+from ..model.records import Session, SessionObservation
 from .bundle import WriteStrategy, entries
 from .identity import ClinicConfig, PatientPolicy
 from .resources import Mapped, map_record
@@ -66,8 +66,13 @@ def map_records(
         indication = (
             export.course_indication(record.course_id) if isinstance(record, Session) else None
         )
+        given = (
+            export.session_given(record.session_id)
+            if isinstance(record, SessionObservation)
+            else ()
+        )
         try:
-            mapped = map_record(record, config, indication)
+            mapped = map_record(record, config, indication, given)
         except (KeyError, ValueError) as exc:  # a gap between input checks and mapping: record it
             summary.errors.append(InputError(record.kind, record.id, "(mapping)", str(exc)))
             continue

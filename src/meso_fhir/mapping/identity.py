@@ -11,7 +11,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 # uuid5 namespace for urn:uuid full URLs (uuid5 of the URL namespace and the project URL).
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://meso-fhir.org/fhir")
@@ -28,6 +28,17 @@ IDENTIFIER_KINDS = ("patient", "screening", "course", "session", "injection", "o
 # replaces the whole resource: the EHR's addresses, other identifiers and links are lost).
 PatientPolicy = Literal["create-if-missing", "must-exist", "replace"]
 PATIENT_POLICIES: tuple[PatientPolicy, ...] = ("create-if-missing", "must-exist", "replace")
+
+
+def identifiers(resource: dict[str, Any]) -> list[dict[str, str]]:
+    """A resource's identifiers as a list: R4's AdverseEvent has one ``identifier``, not a list."""
+    found = resource.get("identifier") or []
+    return [found] if isinstance(found, dict) else list(found)
+
+
+def business_identifier(resource: dict[str, Any]) -> dict[str, str]:
+    """The identifier conditional writes match on: the first (a Patient's MRN)."""
+    return identifiers(resource)[0]
 
 
 @dataclass(frozen=True)

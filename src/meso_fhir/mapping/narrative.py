@@ -146,7 +146,47 @@ def _body_structure(r: Resource) -> list[str]:
     return [f"Site: {_display(r.get('location'))}", f"Side: {side}" if side else ""]
 
 
+def _verification(r: Resource) -> str:
+    verification = _display(r.get("verificationStatus"))
+    clinical = _display(r.get("clinicalStatus"))
+    return ", ".join(x for x in (clinical, verification) if x)
+
+
+def _condition(r: Resource) -> list[str]:
+    when = r.get("onsetDateTime") or r.get("recordedDate")
+    return [
+        f"Condition: {_display(r.get('code'))}",
+        f"Category: {_displays(r.get('category'))}" if r.get("category") else "",
+        f"Since: {when}" if r.get("onsetDateTime") else f"Recorded: {when}" if when else "",
+        f"Status: {_verification(r)}" if _verification(r) else "",
+    ]
+
+
+def _allergy_intolerance(r: Resource) -> list[str]:
+    manifestations = [_displays(x.get("manifestation")) for x in r.get("reaction", [])]
+    return [
+        f"Allergy or intolerance: {_display(r.get('code'))}",
+        f"Reaction: {'; '.join(m for m in manifestations if m)}" if any(manifestations) else "",
+        f"Criticality: {r['criticality']}" if r.get("criticality") else "",
+        f"Recorded: {r['recordedDate']}" if r.get("recordedDate") else "",
+        f"Status: {_verification(r)}" if _verification(r) else "",
+    ]
+
+
+def _adverse_event(r: Resource) -> list[str]:
+    return [
+        f"Adverse event: {_display(r.get('event'))}",
+        f"When: {r['date']}" if r.get("date") else "",
+        f"Seriousness: {_display(r.get('seriousness'))}" if r.get("seriousness") else "",
+        f"Severity: {_display(r.get('severity'))}" if r.get("severity") else "",
+        f"Outcome: {_display(r.get('outcome'))}" if r.get("outcome") else "",
+    ]
+
+
 _SUMMARY: dict[str, Callable[[Resource], list[str]]] = {
+    "Condition": _condition,
+    "AllergyIntolerance": _allergy_intolerance,
+    "AdverseEvent": _adverse_event,
     "Patient": _patient,
     "Observation": _observation,
     "Procedure": _procedure,

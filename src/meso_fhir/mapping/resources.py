@@ -24,6 +24,7 @@ from ..codes import Coding
 from ..model.records import (
     CONCENTRATION_PATTERN,
     Course,
+    Given,
     Ingredient,
     Injection,
     MeasurementFinding,
@@ -45,7 +46,7 @@ Resource = dict[str, Any]
 # What the mapped output looks like. A changed version resends every record on the next sync
 # (and bumps every resource's version on the server), so it changes when, and only when, the
 # output does: tests/test_mapping.py fails when the golden files change and this does not.
-MAPPING_VERSION = 3
+MAPPING_VERSION = 4
 
 # The resource types the mapper emits (a test holds it to the mapped example).
 RESOURCE_TYPES = (
@@ -57,6 +58,9 @@ RESOURCE_TYPES = (
     "CarePlan",
     "Procedure",
     "MedicationAdministration",
+    "Condition",
+    "AllergyIntolerance",
+    "AdverseEvent",
 )
 
 ENTERED_IN_ERROR = "entered-in-error"
@@ -138,11 +142,13 @@ def _practitioner(config: ClinicConfig, performer: Performer) -> dict[str, Any]:
 
 
 def _start(resource_type: str, profiles: list[str], system: str, value: str) -> Resource:
+    business = identifier(system, value)
     return {
         "resourceType": resource_type,
         "id": resource_id(system, value),
         "meta": {"profile": profiles},
-        "identifier": [identifier(system, value)],
+        # R4's AdverseEvent has a single identifier (0..1), every other type a list.
+        "identifier": business if resource_type == "AdverseEvent" else [business],
     }
 
 
@@ -286,6 +292,7 @@ def map_screening(screening: Screening, config: ClinicConfig) -> list[Resource]:
         concept([codes.SURVEY_CATEGORY]),
         concept([codes.CONTRAINDICATION_CATEGORY]),
     ]
+    answers: dict[str, Resource] = {}
     for name in sorted(screening.contraindications):
         obs = observation(
             f"contraindication-{name}",
@@ -294,6 +301,8 @@ def map_screening(screening: Screening, config: ClinicConfig) -> list[Resource]:
             concept(codes.CONTRAINDICATION[name]),
         )
         obs["valueCodeableConcept"] = concept(codes.ANSWER[screening.contraindications[name]])
+        answers[name] = obs
+    reported = _reported(screening, config, answers, subject, when, encounter)
 
     statements = [
         _medication_statement(use, screening, system, subject, when, encounter)
@@ -347,7 +356,89 @@ def map_screening(screening: Screening, config: ClinicConfig) -> list[Resource]:
         subject,
         when,
     )
-    return [screening_visit, *findings, *statements, eligibility]
+    return [screening_visit, *findings, *statements, eligibility, *reported]
+
+
+def _reported(
+    screening: Screening,
+    config: ClinicConfig,
+    answers: dict[str, Resource],
+    subject: dict[str, str],
+    when: str,
+    encounter: dict[str, str],
+) -> list[Resource]:
+    """What a screening's answers put on the patient's problem and allergy lists.
+
+    A "yes" to a disorder is a Condition, unconfirmed: it is the patient's word, not the clinic's
+    diagnosis. The component allergy question gives an AllergyIntolerance per named allergen
+    (or "allergy to substance" when none is named) for a yes, and "no known allergy" for a no,
+    as US Core records it. Each rests on its answer (evidence) and was asserted by the patient.
+    """
+    system = config.system("screening")
+    withdrawn = screening.withdrawn
+    reported: list[Resource] = []
+    for name, disorder in codes.CONDITION.items():
+        if screening.contraindications.get(name) is not True:
+            continue
+        condition = _start(
+            "Condition", [codes.PROFILE_CONDITION], system, f"{screening.id}/condition-{name}"
+        )
+        if not withdrawn:  # con-5: no clinical status on an entered-in-error condition
+            condition["clinicalStatus"] = concept([codes.ACTIVE])
+        condition.update(
+            verificationStatus=concept(
+                [codes.CONDITION_ENTERED_IN_ERROR if withdrawn else codes.UNCONFIRMED]
+            ),
+            category=[concept([codes.PROBLEM_LIST_ITEM])],
+            code=concept([disorder]),
+            subject=subject,
+            encounter=encounter,
+            recordedDate=when,
+            asserter=subject,
+            evidence=[{"detail": [{"reference": f"Observation/{answers[name]['id']}"}]}],
+        )
+        reported.append(condition)
+    answer = screening.contraindications.get("component-allergy")
+    if answer is None:
+        return reported
+    if answer:
+        allergies = [(a, concept(codes.SUBSTANCE[a])) for a in screening.allergens] or [
+            ("substance", concept([codes.ALLERGY_TO_SUBSTANCE]))
+        ]
+        verification = "unconfirmed"
+    else:
+        allergies = [("none-known", concept([codes.NO_KNOWN_ALLERGY]))]
+        verification = "confirmed"  # as US Core's "no known allergy"
+    for part, code in allergies:
+        allergy = _start(
+            "AllergyIntolerance", [codes.PROFILE_ALLERGY], system, f"{screening.id}/allergy-{part}"
+        )
+        _allergy_status(allergy, verification, withdrawn)
+        if answer:
+            allergy["category"] = ["medication"]  # a component of the clinic's products
+        allergy.update(
+            code=code,
+            patient=subject,
+            encounter=encounter,
+            recordedDate=when,
+            asserter=subject,
+            note=[
+                {
+                    "text": "Answer to the screening question on allergy to a component of the"
+                    " clinic's products."
+                }
+            ],
+        )
+        reported.append(allergy)
+    return reported
+
+
+def _allergy_status(allergy: Resource, verification: str, withdrawn: bool) -> None:
+    # ait-1 / ait-2: a clinical status unless the record is entered in error.
+    if not withdrawn:
+        allergy["clinicalStatus"] = concept([codes.ALLERGY_ACTIVE])
+    status = ENTERED_IN_ERROR if withdrawn else verification
+    allergy["verificationStatus"] = concept([codes.ALLERGY_VERIFICATION_STATUS[status]])
 
 
 def _medication_statement(
@@ -466,8 +557,14 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
         procedure["performer"] = [{"actor": _practitioner(config, session.performer)}]
     procedure["reasonCode"] = [concept([codes.INDICATION[indication]])]
     procedure["bodySite"] = [body_site(area) for area in session.areas]
-    if session.complications:
-        procedure["complication"] = [concept([codes.REACTION[r]]) for r in session.complications]
+    complications = [
+        _complication(session, config, r, subject, when) for r in session.complications
+    ]
+    if complications:
+        procedure["complication"] = [c["code"] for c in complications]
+        procedure["complicationDetail"] = [
+            {"reference": f"Condition/{c['id']}"} for c in complications
+        ]
     if session.note:
         procedure["note"] = [{"text": session.note}]
 
@@ -549,7 +646,32 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
         when,
         session.performer,
     )
-    return [session_visit, procedure, *structures, *administrations]
+    return [session_visit, *complications, procedure, *structures, *administrations]
+
+
+def _complication(
+    session: Session, config: ClinicConfig, reaction: str, subject: dict[str, str], when: str
+) -> Resource:
+    """A complication seen at the session, as the Condition Procedure.complicationDetail needs.
+    Seen by the clinic, so confirmed; its clinical status later is not known, so not given."""
+    condition = _start(
+        "Condition",
+        [codes.PROFILE_CONDITION],
+        config.system("session"),
+        f"{session.id}/complication-{reaction}",
+    )
+    condition.update(
+        verificationStatus=concept(
+            [codes.CONDITION_ENTERED_IN_ERROR if session.withdrawn else codes.CONFIRMED]
+        ),
+        category=[concept([codes.ENCOUNTER_DIAGNOSIS])],
+        code=concept([codes.REACTION[reaction]]),
+        subject=subject,
+        encounter=visit(config, "session", session.id),
+        onsetDateTime=when,
+        recordedDate=when,
+    )
+    return condition
 
 
 def _injection_site(
@@ -612,8 +734,14 @@ def _ingredient(ingredient: Ingredient) -> dict[str, Any]:
 # --- session observation -----------------------------------------------------------------------
 
 
-def map_observation(observation: SessionObservation, config: ClinicConfig) -> list[Resource]:
-    """An Observation of the session: pain, a reaction, a measurement or an outcome scale."""
+def map_observation(
+    observation: SessionObservation, config: ClinicConfig, given: tuple[Given, ...] = ()
+) -> list[Resource]:
+    """An Observation of the session: pain, a reaction, a measurement or an outcome scale.
+
+    ``given``: the session's injections. A reaction reported as adverse is also an
+    AdverseEvent; a hypersensitivity reaction also an AllergyIntolerance per product given.
+    """
     obs = _start(
         "Observation",
         [codes.PROFILE_SESSION_OBSERVATION],
@@ -651,20 +779,106 @@ def map_observation(observation: SessionObservation, config: ClinicConfig) -> li
         effectiveDateTime=fhir_datetime(observation.observed_at, config.timezone),
         **value,
     )
-    if isinstance(finding, ReactionFinding):
-        if finding.site:
-            obs["bodySite"] = body_site(finding.site)
-        if finding.note:
-            obs["note"] = [{"text": finding.note}]
-    return [obs]
+    if not isinstance(finding, ReactionFinding):
+        return [obs]
+    if finding.site:
+        obs["bodySite"] = body_site(finding.site)
+    if finding.note:
+        obs["note"] = [{"text": finding.note}]
+    resources = [obs]
+    if finding.adverse and not observation.withdrawn:
+        # R4's AdverseEvent has no status to mark it entered in error: a withdrawn
+        # observation has none.
+        resources.append(_adverse_event(observation, finding, config, given, obs))
+    if finding.reaction in codes.HYPERSENSITIVITY:
+        resources.extend(_suspected_allergies(observation, finding, config, given, obs))
+    return resources
+
+
+def _adverse_event(
+    observation: SessionObservation,
+    finding: ReactionFinding,
+    config: ClinicConfig,
+    given: tuple[Given, ...],
+    obs: Resource,
+) -> Resource:
+    """The reaction reported as an adverse event, suspecting every injection of the session
+    (or the session itself when it had none)."""
+    event = _start(
+        "AdverseEvent",
+        [codes.PROFILE_ADVERSE_EVENT],
+        config.system("observation"),
+        f"{observation.id}/adverse-event",
+    )
+    event.update(
+        actuality="actual",
+        event=concept([codes.REACTION[finding.reaction]]),
+        subject=obs["subject"],
+        encounter=obs["encounter"],
+        date=obs["effectiveDateTime"],
+    )
+    if finding.serious is not None:
+        event["seriousness"] = concept([codes.ADVERSE_EVENT_SERIOUS[finding.serious]])
+    if finding.severity is not None:
+        event["severity"] = concept([codes.ADVERSE_EVENT_SEVERITY_CODE[finding.severity]])
+    if finding.outcome is not None:
+        event["outcome"] = concept([codes.ADVERSE_EVENT_OUTCOME_CODE[finding.outcome]])
+    suspects = [
+        reference("MedicationAdministration", config.system("injection"), g.injection_id)
+        for g in given
+    ] or obs["partOf"]
+    event["suspectEntity"] = [{"instance": s} for s in suspects]
+    return event
+
+
+def _suspected_allergies(
+    observation: SessionObservation,
+    finding: ReactionFinding,
+    config: ClinicConfig,
+    given: tuple[Given, ...],
+    obs: Resource,
+) -> list[Resource]:
+    """A hypersensitivity reaction puts each product given at the session on the allergy
+    list, unconfirmed: which of them caused it is not known."""
+    products = {g.product_code: g.product_name for g in given}
+    allergies = []
+    reaction: dict[str, Any] = {
+        "manifestation": [concept([codes.REACTION[finding.reaction]])],
+        "onset": obs["effectiveDateTime"],
+    }
+    if finding.severity is not None:
+        reaction["severity"] = finding.severity
+    for code, name in sorted(products.items()):
+        allergy = _start(
+            "AllergyIntolerance",
+            [codes.PROFILE_ALLERGY],
+            config.system("observation"),
+            f"{observation.id}/allergy-{code}",
+        )
+        _allergy_status(allergy, "unconfirmed", observation.withdrawn)
+        allergy.update(type="allergy", category=["medication"])
+        if finding.reaction in codes.LIFE_THREATENING:
+            allergy["criticality"] = "high"
+        allergy.update(
+            code=concept([(config.system("product"), code, name)], name),
+            patient=obs["subject"],
+            encounter=obs["encounter"],
+            onsetDateTime=obs["effectiveDateTime"],
+            recordedDate=obs["effectiveDateTime"],
+            reaction=[reaction],
+        )
+        allergies.append(allergy)
+    return allergies
 
 
 def map_record(
     record: Patient | Screening | Course | Session | SessionObservation,
     config: ClinicConfig,
     course_indication: str | None = None,
+    given: tuple[Given, ...] = (),
 ) -> Mapped:
-    """Map any record; a session needs its course's indication."""
+    """Map any record; a session needs its course's indication, an observation its
+    session's injections (``Export.session_given``)."""
     resources: list[Resource]
     if isinstance(record, Patient):
         resources = map_patient(record, config)
@@ -677,5 +891,5 @@ def map_record(
             raise ValueError(f"session {record.id!r} needs its course's indication")
         resources = map_session(record, course_indication, config)
     else:
-        resources = map_observation(record, config)
+        resources = map_observation(record, config, given)
     return Mapped(record.kind, record.id, [with_narrative(r) for r in resources])

@@ -35,9 +35,12 @@ from .records import (
     MODEL_OF_KIND,
     PATTERN_MESSAGES,
     Course,
+    Given,
     Patient,
     Record,
+    Session,
     form_problem,
+    given,
     record_day,
     shown,
 )
@@ -56,7 +59,10 @@ class _Entry:
     position: int  # among the file's records: finds it again on the second pass
     at: int  # line number (JSON Lines) or index in its list (JSON document), for messages
     refs: tuple[str, ...]  # ids it refers to, in REFERENCE_FIELDS[kind] order ("" = none)
-    indication: str | None = None  # a course's, which its sessions' Procedures carry
+    # What the records referring to this one need of it: a course's indication (its sessions'
+    # Procedures carry it), a session's injections (its observations' adverse events and
+    # allergies name them).
+    context: str | tuple[Given, ...] | None = None
     valid: bool = True
     digest: bytes = b""  # of the record as read (sorted keys): what sync compares
     withdrawn: bool = False
@@ -82,7 +88,12 @@ class Export:
 
     def course_indication(self, course_id: str) -> str | None:
         entry = self._index.get(RecordKey("course", course_id))
-        return entry.indication if entry else None
+        return entry.context if entry and isinstance(entry.context, str) else None
+
+    def session_given(self, session_id: str) -> tuple[Given, ...]:
+        """The injections of a session (none if it is not a valid record of this export)."""
+        entry = self._index.get(RecordKey("session", session_id))
+        return entry.context if entry and isinstance(entry.context, tuple) else ()
 
     def digests(self) -> dict[RecordKey, bytes]:
         """Key → digest of the record as read, for every valid record."""
@@ -208,6 +219,7 @@ class _Checks:
         self.births: dict[str, dt.date] = {}
         self.earliest: dict[str, tuple[dt.date, RecordKey]] = {}
         self.future_births: set[RecordKey] = set()  # given today
+        self.strings: dict[str, str] = {}  # one copy of each product code and name
 
     def add(
         self, position: int, at: int, where: str, raw: dict[str, Any] | None, problem: str | None
@@ -261,7 +273,7 @@ class _Checks:
                 position,
                 at,
                 tuple(values[name] or "" for name, _ in REFERENCE_FIELDS[kind]),
-                indication=record.indication if isinstance(record, Course) else None,
+                context=self._context(record),
                 withdrawn=record.withdrawn,
                 digest=digest[:16],
                 valid=key not in self.future_births,
@@ -271,6 +283,22 @@ class _Checks:
                 owner = self.claimed.setdefault(claim, key)
                 if owner is not key and owner != key:
                     self.clashes.setdefault(claim, {owner}).add(key)
+
+    def _context(self, record: Any) -> str | tuple[Given, ...] | None:
+        if isinstance(record, Course):
+            return str(record.indication)
+        if isinstance(record, Session):
+            # Product codes and names repeat across sessions: keep one copy of each.
+            shared = self.strings
+            return tuple(
+                Given(
+                    g.injection_id,
+                    shared.setdefault(g.product_code, g.product_code),
+                    shared.setdefault(g.product_name, g.product_name),
+                )
+                for g in given(record)
+            )
+        return None
 
     def _dates(self, key: RecordKey, record: Any) -> None:
         """Keep what the birth date checks need: every valid record counts, repeated or not."""

@@ -28,7 +28,7 @@ import datetime as dt
 import re
 import reprlib
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Final, Literal
+from typing import Annotated, Any, ClassVar, Final, Literal, NamedTuple
 
 from pydantic import (
     AfterValidator,
@@ -450,6 +450,11 @@ class Screening(_Record):
     contraindications: dict[Contraindication, bool] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="Each contraindication asked about, and the answer."
     )
+    allergens: list[Substance] = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        description="The substances the patient is allergic to, when the answer to"
+        " 'component-allergy' is yes and the clinic knows which.",
+    )
     medications: list[MedicationUse] = Field(default_factory=list)
     eligibility: Literal["eligible", "deferred", "contraindicated"]
     eligibility_note: Note | None = None
@@ -460,6 +465,16 @@ class Screening(_Record):
         dupes = sorted({m for m in seen if seen.count(m) > 1})
         if dupes:
             raise ValueError(f"medicine listed twice: {', '.join(dupes)}")
+        return self
+
+    @model_validator(mode="after")
+    def _allergens_need_a_yes(self) -> Screening:
+        # An allergen beside a "no" (or no answer) would put an allergy on the patient's list
+        # that the screening itself denies.
+        if self.allergens and self.contraindications.get("component-allergy") is not True:
+            raise ValueError("allergens are given, but the answer to component-allergy is not yes")
+        if len(set(self.allergens)) != len(self.allergens):
+            raise ValueError("a substance is listed twice in allergens")
         return self
 
 
@@ -538,6 +553,19 @@ class Session(_Record):
         return self
 
 
+class Given(NamedTuple):
+    """One injection of a session as its observations need it: an adverse event suspects the
+    injection, an allergic reaction is to its product."""
+
+    injection_id: str
+    product_code: str
+    product_name: str
+
+
+def given(session: Session) -> tuple[Given, ...]:
+    return tuple(Given(i.id, i.product.code, i.product.name) for i in session.injections)
+
+
 class PainScore(_Model):
     type: Literal["pain"] = "pain"
     score: int = Field(ge=0, le=10, description="0-10 verbal numeric rating.")
@@ -548,6 +576,14 @@ class ReactionFinding(_Model):
     reaction: Reaction  # type: ignore[valid-type]
     site: BodySite | None = None  # type: ignore[valid-type]
     adverse: bool = Field(default=False, description="Reported as an adverse event.")
+    severity: Literal["mild", "moderate", "severe"] | None = None
+    serious: bool | None = Field(
+        default=None, description="For an adverse event: judged serious (or not) by the clinic."
+    )
+    outcome: (
+        Literal["resolved", "recovering", "ongoing", "resolved-with-sequelae", "fatal", "unknown"]
+        | None
+    ) = Field(default=None, description="For an adverse event: its outcome when last known.")
     note: Note | None = None
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..mapping import MAPPING_VERSION, Mapped
 from ..mapping.bundle import WriteStrategy, transaction
-from ..mapping.identity import ClinicConfig, identifier_token, resource_id
+from ..mapping.identity import ClinicConfig, identifier_token, identifiers, resource_id
 from ..model.kinds import KIND_RANK, RecordKey
 from ..model.loader import Export
 
@@ -59,7 +59,8 @@ def mapping_fingerprint(config: ClinicConfig) -> str:
 def record_hashes(export: Export, config: ClinicConfig) -> dict[RecordKey, str]:
     """Content hash per valid record, from the record as read: unchanged records need no mapping.
 
-    A session also hashes its course's indication, which its Procedure carries.
+    A session also hashes its course's indication, which its Procedure carries; an observation
+    its session's injections, which its adverse event and allergies name.
     """
     fingerprint = mapping_fingerprint(config)
     hashes = {}
@@ -68,6 +69,9 @@ def record_hashes(export: Export, config: ClinicConfig) -> dict[RecordKey, str]:
         if key.kind == "session":
             course = next(ref for ref in export.references(key) if ref.kind == "course")
             extra = export.course_indication(course.source_id) or ""
+        elif key.kind == "observation":
+            session = next(ref for ref in export.references(key) if ref.kind == "session")
+            extra = repr(export.session_given(session.source_id))
         hashes[key] = hashlib.sha256(f"{fingerprint}|{digest.hex()}|{extra}".encode()).hexdigest()
     return hashes
 
@@ -172,5 +176,5 @@ def identity_identifier(resource: dict[str, Any]) -> str:
     The first identifier, except for the Patient, whose id derives from the clinic's patient
     id (its second identifier) while its first is the EHR's MRN.
     """
-    identifier = resource["identifier"][1 if resource["resourceType"] == "Patient" else 0]
+    identifier = identifiers(resource)[1 if resource["resourceType"] == "Patient" else 0]
     return f"{identifier['system']}|{identifier['value']}"
