@@ -83,3 +83,44 @@ def test_the_cli_preview_names_the_records_that_would_fail(
     data = orjson.loads(report.read_bytes())
     assert {a["action"] for a in data["preview"]} == {"fail"}
     assert "dry run, nothing written: would" in result.stderr
+
+
+def test_a_preview_names_what_a_changed_record_would_delete(
+    fhir_server: Any, config: ClinicConfig, tmp_path: Path
+) -> None:
+    state = tmp_path / "s.sqlite"
+    with FhirClient(fhir_server.base_url) as client:
+        sync(load(one_patient(tmp_path)), client, config, state)
+    doc = orjson.loads(one_patient(tmp_path).read_bytes())
+    doc["screenings"][0]["medications"] = []  # aspirin is no longer taken
+    changed = tmp_path / "no-aspirin.json"
+    changed.write_bytes(orjson.dumps(doc))
+    report = tmp_path / "preview.json"
+    before = fhir_server.stats()
+    result = CliRunner().invoke(
+        main,
+        [
+            "sync", str(changed), "--server", fhir_server.base_url, "--dry-run",
+            "--state", str(state), "--report", str(report),
+            "--mrn-system", config.mrn_system, "--identifier-base", config.identifier_base,
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "update          screening 'S001'; would delete MedicationStatement 'S001/medication-aspirin'"
+    ]
+    assert "would 1 update, delete 1 stale resource(s); 12 unchanged" in result.stderr
+    data = orjson.loads(report.read_bytes())
+    [action] = data["preview"]
+    assert action["delete"] == [
+        {"resourceType": "MedicationStatement", "identifier": "S001/medication-aspirin"}
+    ]
+    assert data["resources"]["MedicationStatement"] == {"would delete": 1}
+    after = fhir_server.stats()
+    if before is not None and after is not None:
+        assert {k: v for k, v in after["by_method"].items() if k != "GET"} == {
+            k: v for k, v in before["by_method"].items() if k != "GET"
+        }
+    with FhirClient(fhir_server.base_url) as client:
+        token = identifier_token(config.system("screening"), "S001/medication-aspirin")
+        assert len(list(client.search("MedicationStatement", {"identifier": token}))) == 1

@@ -61,7 +61,9 @@ def test_default_scopes_cover_every_resource_type_a_sync_writes() -> None:
         for resource in mapped.resources
     }
     assert {scope.split("/")[1].split(".")[0] for scope in DEFAULT_SCOPES} == written
-    assert {scope.split(".")[1] for scope in DEFAULT_SCOPES} == {"crus"}  # never delete
+    # stale resources are deleted; a Patient never is
+    assert {scope.split(".")[1] for scope in DEFAULT_SCOPES if "Patient." not in scope} == {"cruds"}
+    assert "system/Patient.crus" in DEFAULT_SCOPES
 
 
 def test_key_problems_are_refused_before_anything_is_sent(

@@ -17,8 +17,11 @@ from meso_fhir.errors import ExitCode, MalformedResponse
 from meso_fhir.fhir import RetryPolicy
 from meso_fhir.fhir.outcome import parse_transaction_response
 from meso_fhir.mapping.identity import ClinicConfig
+from meso_fhir.model import RecordKey
 from meso_fhir.syncing import Ledger, SyncOptions, SyncReport
-from meso_fhir.syncing.sinks import _fanned_out
+from meso_fhir.syncing.ledger import ResourceRef
+from meso_fhir.syncing.plan import Item
+from meso_fhir.syncing.sinks import Sender, _fanned_out
 
 from .helpers import (
     EXAMPLE_LINES,
@@ -416,3 +419,181 @@ def test_must_exist_looks_up_many_mrns_in_one_search(httpx_mock: HTTPXMock, run:
     assert report.records["matched"] == 1
     # P001's screening, course, 4 sessions and 6 observations
     assert report.records["synced"] == 12
+
+
+def _lose_an_injection(doc: Document) -> None:
+    """P006's first session loses its bilateral injection: its MedicationAdministration and
+    BodyStructure go stale."""
+    session = next(s for s in doc["sessions"] if s["id"] == "C006-S1")
+    session["injections"] = [i for i in session["injections"] if i["id"] != "C006-S1-I2"]
+
+
+STALE = [
+    ("BodyStructure", "C006-S1-I2/site"),
+    ("MedicationAdministration", "C006-S1-I2"),
+]
+
+
+class HapiLike:
+    """A transaction callback answering as HAPI does: entries that write through one
+    conditional URL merged into one answer, in the order of first occurrence; each DELETE
+    answered ``delete_status``, or 409 if its URL ends with ``refuse``. ``sent``: the bundles
+    it saw."""
+
+    def __init__(self, delete_status: str, refuse: str | None = None) -> None:
+        self.delete_status = delete_status
+        self.refuse = refuse
+        self.sent: list[dict[str, Any]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        bundle = orjson.loads(request.content)
+        self.sent.append(bundle)
+        answers: dict[object, dict[str, Any]] = {}
+        for index, entry in enumerate(bundle["entry"]):
+            rq = entry["request"]
+            conditional = "?" in rq["url"] or "ifNoneExist" in rq
+            key = (rq["method"], rq["url"], rq.get("ifNoneExist")) if conditional else index
+            if rq["method"] == "DELETE":
+                refused = self.refuse is not None and rq["url"].endswith(self.refuse)
+                answers.setdefault(
+                    key, {"status": "409 Conflict" if refused else self.delete_status}
+                )
+            else:
+                location = f"{rq['url'].split('?')[0]}/s{index}/_history/1"
+                answers.setdefault(key, {"status": "201 Created", "location": location})
+        entries = [{"response": answer} for answer in answers.values()]
+        return httpx.Response(
+            200, json={"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
+        )
+
+
+def _listed(tmp_path: Path, key: tuple[str, str]) -> list[tuple[str, str]]:
+    with Ledger.open(tmp_path / "state.sqlite") as ledger:
+        refs = ledger.resources(key, BASE)
+    return [(r.resource_type, r.identifier.partition("|")[2]) for r in refs]
+
+
+@pytest.mark.parametrize("delete_status", ["204 No Content", "404 Not Found", "410 Gone"])
+def test_stale_resources_are_deleted_after_the_records_resources(
+    tmp_path: Path, httpx_mock: HTTPXMock, run: Run, delete_status: str
+) -> None:
+    """404 and 410 mean already gone (a run killed after the server applied the delete):
+    as good as deleted."""
+    httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
+    run()
+    server = HapiLike(delete_status)
+    httpx_mock.add_callback(server, method="POST", url=BASE)
+    report = run(example_export(tmp_path, _lose_an_injection, patients={"P006"}))
+    assert report.failures == [] and report.records == {"synced": 1, "unchanged": 11}
+    assert {t: c["deleted"] for t, c in report.resources.items() if c["deleted"]} == {
+        "BodyStructure": 1,
+        "MedicationAdministration": 1,
+    }
+    [bundle] = server.sent
+    methods = [e["request"]["method"] for e in bundle["entry"]]
+    assert methods == ["PUT"] * (len(methods) - 2) + ["DELETE"] * 2
+    system = ClinicConfig().system("injection")
+    assert [e["request"]["url"] for e in bundle["entry"][-2:]] == [
+        f"{t}?identifier={system}|{value}" for t, value in STALE
+    ]
+    listed = _listed(tmp_path, ("session", "C006-S1"))
+    assert listed and not set(STALE) & set(listed)
+    assert run(example_export(tmp_path, _lose_an_injection, patients={"P006"})).requests == 0
+
+
+def test_entries_hapi_merged_and_deletes_each_get_their_own_answer(
+    httpx_mock: HTTPXMock, make_client: ClientFactory
+) -> None:
+    """Two records write through one conditional URL (HAPI answers once for both) and every
+    record retracts a resource; only B's delete is refused."""
+
+    def item(source_id: str, *values: str) -> Item:
+        resources = [
+            {
+                "resourceType": "Observation",
+                "id": f"mf-{value}",
+                "identifier": [{"system": "urn:t", "value": value}],
+            }
+            for value in values
+        ]
+        stale = ResourceRef("BodyStructure", f"urn:t|{source_id}-site", None, None)
+        key = RecordKey("observation", source_id)
+        return Item(key, resources, "h", [], False, "P1", False, [stale])
+
+    server = HapiLike("204 No Content", refuse="B-site")
+    httpx_mock.add_callback(server, method="POST", url=BASE)
+    sender = Sender(make_client(BASE, retry=RETRY), "conditional", lambda: None)
+    outcomes = sender.send([[item("A", "o1", "o2"), item("B", "o3"), item("C", "o1")]], {})
+    assert len(server.sent[0]["entry"]) == 7  # answered with 6
+    assert [(o.item.key.source_id, o.status) for o in outcomes] == [
+        ("A", "sent"),
+        ("B", "failed"),
+        ("C", "sent"),
+    ]
+    assert [[r.id for r in o.results] for o in outcomes] == [["s0", "s1"], [], ["s0"]]
+    failure = outcomes[1].failure
+    assert failure is not None and failure.status == 409
+
+
+def test_a_delete_the_server_refuses_fails_its_record_and_is_tried_again(
+    tmp_path: Path, httpx_mock: HTTPXMock, run: Run
+) -> None:
+    """HAPI refuses to delete what another resource still refers to (409, HAPI-0550): the
+    whole transaction. The record is bisected out and fails with the server's words; the
+    ledger keeps the stale resources, so the next run deletes them."""
+    httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
+    run()
+    changed = example_export(tmp_path, _lose_an_injection, patients={"P006"})
+
+    server = HapiLike("204 No Content")
+    refuse = [True]
+
+    def referred_to(request: httpx.Request) -> httpx.Response:
+        bundle = orjson.loads(request.content)
+        if refuse[0] and any(e["request"]["method"] == "DELETE" for e in bundle["entry"]):
+            return outcome(409, "HAPI-0550: Unable to delete BodyStructure/s7: a reference to it")
+        return server(request)
+
+    httpx_mock.add_callback(referred_to, method="POST", url=BASE, is_reusable=True)
+    report = run(changed)
+    assert report.records == {"failed": 1, "unchanged": 11}
+    [failure] = report.failures
+    assert (failure.source_id, failure.status) == ("C006-S1", 409)
+    assert "HAPI-0550" in failure.reason
+    assert set(STALE) <= set(_listed(tmp_path, ("session", "C006-S1")))
+
+    refuse[0] = False  # the reference to it was removed on the server
+    server.sent.clear()
+    again = run(changed)
+    assert again.failures == [] and again.records == {"synced": 1, "unchanged": 11}
+    assert [e["request"]["method"] for e in server.sent[0]["entry"]].count("DELETE") == 2
+    assert not set(STALE) & set(_listed(tmp_path, ("session", "C006-S1")))
+
+
+def test_a_delete_refused_inside_a_response_fails_its_record(
+    tmp_path: Path, httpx_mock: HTTPXMock, run: Run
+) -> None:
+    """A server that answers a transaction entry by entry, as a batch: the stale resource is
+    still there, so the record is not synced and the ledger still lists it."""
+    httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
+    run()
+    httpx_mock.add_callback(HapiLike("409 Conflict"), method="POST", url=BASE)
+    report = run(example_export(tmp_path, _lose_an_injection, patients={"P006"}))
+    assert report.records == {"failed": 1, "unchanged": 11}
+    assert [(f.source_id, f.status) for f in report.failures] == [("C006-S1", 409)]
+    assert set(STALE) <= set(_listed(tmp_path, ("session", "C006-S1")))
+
+
+def test_full_resends_every_record_and_still_deletes_what_is_stale(
+    tmp_path: Path, httpx_mock: HTTPXMock, run: Run
+) -> None:
+    httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
+    run()
+    server = HapiLike("204 No Content")
+    httpx_mock.add_callback(server, method="POST", url=BASE)
+    changed = example_export(tmp_path, _lose_an_injection, patients={"P006"})
+    report = run(changed, SyncOptions(concurrency=1, full=True))
+    assert report.records == {"synced": 12, "unchanged": 0}
+    deletes = [e["request"]["url"] for e in server.sent[0]["entry"] if "resource" not in e]
+    system = ClinicConfig().system("injection")
+    assert deletes == [f"{t}?identifier={system}|{value}" for t, value in STALE]

@@ -12,7 +12,7 @@ from meso_fhir.syncing.job import _Journal, _known_references
 from meso_fhir.syncing.ledger import Ledger, ResourceRef, Synced
 from meso_fhir.syncing.plan import Item, pack, record_hashes
 
-from .helpers import EXAMPLE_LINES, Change, example_export
+from .helpers import EXAMPLE_LINES, Change, Document, example_export
 
 
 def _hashes(
@@ -43,6 +43,18 @@ def test_a_new_course_indication_changes_its_sessions_too(tmp_path: Path) -> Non
     after = _hashes(tmp_path, lambda d: d["courses"][0].update(indication="wrinkles"))
     changed = {k for k in before if before[k] != after[k]}
     assert changed == {("course", "C001")} | {("session", f"C001-S{n}") for n in range(1, 5)}
+
+
+def test_a_sessions_injections_change_its_reactions_too(tmp_path: Path) -> None:
+    # A reaction's adverse event suspects the injections and its allergies name the products.
+    def one_injection_less(doc: Document) -> None:
+        next(s for s in doc["sessions"] if s["id"] == "C005-S2")["injections"].pop()
+
+    before = _hashes(tmp_path)
+    after = _hashes(tmp_path, one_injection_less)
+    changed = {k for k in before if before[k] != after[k]}
+    # the pain score of that session (C005-S2-O1) names no injection: unchanged
+    assert changed == {("session", "C005-S2"), ("observation", "C005-S2-O2")}
 
 
 def test_other_identity_settings_change_every_hash(tmp_path: Path) -> None:

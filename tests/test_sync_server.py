@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -421,3 +422,121 @@ def test_id_strategy_writes_resources_under_their_deterministic_ids(
     assert care_plan["subject"]["reference"] == f"Patient/{patient_id}"
     again = run_sync(client, export, state, config, BY_ID)
     assert again.requests == 0 and again.records == {"unchanged": 27}
+
+
+def _drop_resources(doc: Document) -> None:
+    """A medicine off a screening, an injection with laterality off a session, a laterality off
+    an injection, and a withdrawn session that also lost an injection."""
+    screening = next(s for s in doc["screenings"] if s["id"] == "S001")
+    screening["medications"] = [m for m in screening["medications"] if m["medicine"] != "aspirin"]
+    sessions = {s["id"]: s for s in doc["sessions"]}
+    sessions["C001-S2"]["injections"] = [
+        i for i in sessions["C001-S2"]["injections"] if i["id"] != "C001-S2-I2"
+    ]
+    next(i for i in sessions["C001-S3"]["injections"] if i["id"] == "C001-S3-I3").pop("laterality")
+    sessions["C006-S3"]["withdrawn"] = True
+    sessions["C006-S3"]["injections"] = [
+        i for i in sessions["C006-S3"]["injections"] if i["id"] != "C006-S3-I2"
+    ]
+
+
+# What _drop_resources leaves stale: (type, identifier kind, identifier value).
+RETRACTED = [
+    ("MedicationStatement", "screening", "S001/medication-aspirin"),
+    ("MedicationAdministration", "injection", "C001-S2-I2"),
+    ("BodyStructure", "injection", "C001-S2-I2/site"),
+    ("BodyStructure", "injection", "C001-S3-I3/site"),
+    ("MedicationAdministration", "injection", "C006-S3-I2"),
+    ("BodyStructure", "injection", "C006-S3-I2/site"),
+]
+CHANGED = [
+    ("screening", "S001"),
+    ("session", "C001-S2"),
+    ("session", "C001-S3"),
+    ("session", "C006-S3"),
+]
+
+
+def _versions(client: FhirClient, config: ClinicConfig) -> dict[tuple[str, str], tuple[str, str]]:
+    """(type, identifier) → (server id, version) of everything on the server for this test."""
+    return {
+        (t, plan.identity_identifier(r)): (r["id"], r["meta"]["versionId"])
+        for t, resources in on_server(client, config).items()
+        for r in resources
+    }
+
+
+def test_resources_a_changed_record_no_longer_produces_are_deleted(
+    fhir_server: FhirTestServer, client: FhirClient, config: ClinicConfig, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.sqlite"
+    run_sync(client, small_export(tmp_path), state, config)
+    before = _versions(client, config)
+    with Ledger.open(state) as ledger:
+        owned_by_changed = {
+            (r.resource_type, r.identifier)
+            for key in CHANGED
+            for r in ledger.resources(key, client.public_url)
+        }
+    changed = small_export(tmp_path, _drop_resources)
+
+    report = run_sync(client, changed, state, config)
+    assert report.failures == []
+    assert report.records == {"synced": 3, "withdrawn": 1, "unchanged": 23}
+    deleted = {t: c["deleted"] for t, c in report.resources.items() if c["deleted"]}
+    assert deleted == {"MedicationStatement": 1, "MedicationAdministration": 2, "BodyStructure": 3}
+    assert report.requests == 1  # in the records' own transaction
+    for resource_type, kind, value in RETRACTED:
+        token = identifier_token(config.system(kind), value)
+        assert list(client.search(resource_type, {"identifier": token})) == [], value
+    # The rest is as mapped: nothing else went, nothing is left over.
+    after = _versions(client, config)
+    assert Counter(t for t, _ in after) == mapped_counts(changed, config)
+    with Ledger.open(state) as ledger:  # each record's current resources only
+        for mapped in map_records(load(changed), config):
+            listed = ledger.resources((mapped.kind, mapped.source_id), client.public_url)
+            assert sorted((r.resource_type, r.identifier) for r in listed) == sorted(
+                (r["resourceType"], plan.identity_identifier(r)) for r in mapped.resources
+            )
+    untouched = {k: v for k, v in before.items() if k not in owned_by_changed}
+    assert {k: after.get(k) for k in untouched} == untouched  # same ids, same versions
+    token = identifier_token(config.system("injection"), "C006-S3-I1")
+    [kept] = client.search("MedicationAdministration", {"identifier": token})
+    assert kept["status"] == "entered-in-error"  # the withdrawn session's other resources stay
+
+    again = run_sync(client, changed, state, config)
+    assert again.requests == 0 and again.records == {"unchanged": 27}
+
+
+def _copy_ledger(source: Path, target: Path) -> None:
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+def test_deletes_resent_after_a_run_killed_before_recording_them_succeed(
+    client: FhirClient, config: ClinicConfig, tmp_path: Path
+) -> None:
+    """The server applied the deletes, the ledger never heard: the next run deletes again,
+    finds nothing, and that is no failure (a second DELETE by id would be 410 on Medplum)."""
+    state, saved = tmp_path / "state.sqlite", tmp_path / "saved.sqlite"
+    run_sync(client, example_export(tmp_path, patients={"P001"}), state, config)
+    _copy_ledger(state, saved)
+
+    def no_aspirin(doc: Document) -> None:
+        doc["screenings"][0]["medications"] = []
+
+    changed = example_export(tmp_path, no_aspirin, patients={"P001"}, name="changed.json")
+    assert run_sync(client, changed, state, config).resources["MedicationStatement"] == {
+        "deleted": 1
+    }
+    _copy_ledger(saved, state)  # as if killed before the outcome was recorded
+    again = run_sync(client, changed, state, config)
+    assert again.failures == [] and again.records == {"synced": 1, "unchanged": 12}
+    assert again.resources["MedicationStatement"] == {"deleted": 1}
+    with Ledger.open(state) as ledger:
+        listed = ledger.resources(("screening", "S001"), client.public_url)
+    assert "MedicationStatement" not in {r.resource_type for r in listed}

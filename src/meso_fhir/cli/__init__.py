@@ -834,11 +834,19 @@ def _preview(
         sys.exit(ExitCode.SYNC_ABORTED)
     for action in result.actions[:MAX_PREVIEW_LINES]:
         reason = f": {action['reason']}" if "reason" in action else ""
+        deletes = ", ".join(
+            f"{d['resourceType']} {d['identifier']!r}" for d in action.get("delete", [])
+        )
+        if deletes:
+            reason += f"; would delete {deletes}"
         click.echo(f"{action['action']:<15} {action['kind']} {action['source_id']!r}{reason}")
     if len(result.actions) > MAX_PREVIEW_LINES:
         click.echo(f"... {len(result.actions) - MAX_PREVIEW_LINES} more (every one in --report)")
     counts = Counter(a["action"] for a in result.actions)
     summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "nothing"
+    deleted = sum(len(a.get("delete", [])) for a in result.actions)
+    if deleted:
+        summary += f", delete {deleted} stale resource(s)"
     unchanged = result.report.records["unchanged"]
     _echo_err(f"dry run, nothing written: would {summary}; {unchanged} unchanged")
     if report:

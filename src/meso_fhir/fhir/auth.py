@@ -76,24 +76,28 @@ __all__ = [
 logger = logging.getLogger("meso_fhir.auth")
 
 # SMART v2 scopes for what a sync does: conditional creates and updates (c, u, and s for the
-# condition), reading back (r), on each resource type meso-fhir writes; never d. (SMART App
-# Launch 2.x, "Scopes and Launch Context": system/ scopes for backend services, suffixes an
-# in-order subset of .cruds; a v1-only server wants system/Patient.read system/Patient.write.)
-DEFAULT_SCOPES: tuple[str, ...] = tuple(
-    f"system/{resource_type}.crus"
-    for resource_type in (
-        "Patient",
-        "Encounter",
-        "BodyStructure",
-        "CarePlan",
-        "Procedure",
-        "MedicationAdministration",
-        "MedicationStatement",
-        "Observation",
-        "Condition",
-        "AllergyIntolerance",
-        "AdverseEvent",
-    )
+# condition), reading back (r), on each resource type meso-fhir writes, and deleting (d) the
+# resources a changed record no longer produces; never d on Patient, which is never deleted.
+# (SMART App Launch 2.x, "Scopes and Launch Context": system/ scopes for backend services,
+# suffixes an in-order subset of .cruds; a v1-only server wants system/Patient.read
+# system/Patient.write.)
+DEFAULT_SCOPES: tuple[str, ...] = (
+    "system/Patient.crus",
+    *(
+        f"system/{resource_type}.cruds"
+        for resource_type in (
+            "Encounter",
+            "BodyStructure",
+            "CarePlan",
+            "Procedure",
+            "MedicationAdministration",
+            "MedicationStatement",
+            "Observation",
+            "Condition",
+            "AllergyIntolerance",
+            "AdverseEvent",
+        )
+    ),
 )
 RENEW_BEFORE = 30.0  # seconds before expiry a token is renewed
 DEFAULT_EXPIRES_IN = 300.0  # when a token response has no expires_in (SMART's recommendation)

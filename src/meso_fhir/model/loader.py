@@ -37,8 +37,10 @@ from .records import (
     Course,
     Given,
     Patient,
+    ReactionFinding,
     Record,
     Session,
+    SessionObservation,
     form_problem,
     given,
     record_day,
@@ -63,6 +65,9 @@ class _Entry:
     # Procedures carry it), a session's injections (its observations' adverse events and
     # allergies name them).
     context: str | tuple[Given, ...] | None = None
+    # An observation whose resources name its session's injections (a reaction's adverse event
+    # and allergies): its hash follows them.
+    names_injections: bool = False
     valid: bool = True
     digest: bytes = b""  # of the record as read (sorted keys): what sync compares
     withdrawn: bool = False
@@ -89,6 +94,10 @@ class Export:
     def course_indication(self, course_id: str) -> str | None:
         entry = self._index.get(RecordKey("course", course_id))
         return entry.context if entry and isinstance(entry.context, str) else None
+
+    def names_injections(self, key: RecordKey) -> bool:
+        """Whether the record's resources name its session's injections (a reaction's)."""
+        return self._index[key].names_injections
 
     def session_given(self, session_id: str) -> tuple[Given, ...]:
         """The injections of a session (none if it is not a valid record of this export)."""
@@ -274,6 +283,8 @@ class _Checks:
                 at,
                 tuple(values[name] or "" for name, _ in REFERENCE_FIELDS[kind]),
                 context=self._context(record),
+                names_injections=isinstance(record, SessionObservation)
+                and isinstance(record.finding, ReactionFinding),
                 withdrawn=record.withdrawn,
                 digest=digest[:16],
                 valid=key not in self.future_births,

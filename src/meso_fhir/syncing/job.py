@@ -1,7 +1,9 @@
 """The sync job: export → mapped records → ledger check → transaction bundles → sink → ledger.
 
     load and check input → hash → skip what the ledger says is already on the server →
-    chunk by patient → map → pack into bundles (``plan.py``) → send up to ``concurrency`` units
+    chunk by patient → map → what the ledger lists for a record that its mapping no longer
+    produces is stale, deleted in the record's transaction → pack into bundles
+    (``plan.py``) → send up to ``concurrency`` units
     at once through a sink (``sinks.py``: the server, or a folder for a dry run) → record ids,
     versions and outcomes in the ledger, one commit per unit → report.
 
@@ -120,6 +122,7 @@ def sync(
             report.requests += 1
 
     def prepare(items: list[Item]) -> tuple[list[Item], dict[str, str]]:
+        _find_stale(journal, items)
         known = _known_references(journal, items, config, options.strategy)
         if options.patient_policy == "must-exist":
             items = _existing_patients(client, config, items, known, journal, report)
@@ -231,8 +234,9 @@ def _run(
             done += before - len(items)
             units = plan.pack(items, options.batch_size)
             logger.info(
-                "%d record(s) to send in %d unit(s), %d unchanged",
+                "%d record(s) to send in %d unit(s), %d unchanged, %d stale resource(s) to delete",
                 len(items), len(units), report.records["unchanged"],
+                sum(len(one.retract) for one in items),
             )  # fmt: skip
             dispatch = _dispatch(pool, sink, units, known, options, journal, report, out_of_time)
             for outcomes in dispatch:
@@ -314,6 +318,8 @@ def _apply(outcomes: list[Outcome], report: SyncReport) -> list[RecordOutcome]:
                 )
             )
             report.resources[resource["resourceType"]][_counted_as(one, result.status)] += 1
+        for ref in one.retract:
+            report.resources[ref.resource_type]["deleted"] += 1
         rows.append((Withdrawn if one.withdrawn else Synced)(one.key, one.content_hash, refs))
         report.records["withdrawn" if one.withdrawn else "synced"] += 1
     return rows
@@ -436,6 +442,14 @@ def _preflight(client: FhirClient) -> str | None:
         stated = f"FHIR {version}" if version else "no FHIR version"
         return f"{client.public_url} states {stated}; meso-fhir sends FHIR R4 (4.0.x)"
     return None
+
+
+def _find_stale(journal: _Journal, items: list[Item]) -> None:
+    """Set each record's ``retract``: what the ledger says it has on this server and its
+    mapping no longer produces. ``--full`` changes nothing here: the lists are still read."""
+    for one in items:
+        previous = journal.ledger.resources(one.key, journal.server_url)
+        one.retract = plan.stale(previous, one.resources)
 
 
 def _known_references(

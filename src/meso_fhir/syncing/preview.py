@@ -8,6 +8,7 @@ writes the bundles to a folder instead.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ from ..model.kinds import KIND_RANK, RecordKey
 from ..model.loader import Export
 from . import plan
 from .job import SyncOptions, _patients_by_mrn, _preflight, _select
-from .ledger import Ledger
+from .ledger import Ledger, ResourceRef
 from .plan import Item
 from .report import Failure, SyncReport
 
@@ -40,11 +41,24 @@ class Preview:
     report: SyncReport
     actions: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, key: RecordKey, action: str, reason: str | None = None) -> None:
+    def add(
+        self,
+        key: RecordKey,
+        action: str,
+        reason: str | None = None,
+        retract: Sequence[ResourceRef] = (),
+    ) -> None:
         self.actions.append({"kind": key.kind, "source_id": key.source_id, "action": action})
         if reason:
             self.actions[-1]["reason"] = reason
         self.report.records[f"would {action}"] += 1
+        if retract:  # by type and identifier value: the ledger's words, no patient data
+            self.actions[-1]["delete"] = [
+                {"resourceType": ref.resource_type, "identifier": ref.identifier.partition("|")[2]}
+                for ref in retract
+            ]
+            for ref in retract:
+                self.report.resources[ref.resource_type]["would delete"] += 1
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.report.as_dict(), "preview": self.actions}
@@ -103,11 +117,12 @@ def _plan_chunk(
             _plan_patient(one, found.get(one.key.source_id, set()), options, result)
         elif options.patient_policy == "must-exist" and one.patient_id in missing:
             result.add(one.key, FAIL, f"patient {one.patient_id!r} is not on the server")
-        elif one.withdrawn:
-            result.add(one.key, WITHDRAW)
         else:
-            known = any(r.server_id for r in ledger.resources(one.key, server))
-            result.add(one.key, UPDATE if known else CREATE)
+            previous = ledger.resources(one.key, server)
+            retract = plan.stale(previous, one.resources)
+            known = any(r.server_id for r in previous)
+            action = WITHDRAW if one.withdrawn else UPDATE if known else CREATE
+            result.add(one.key, action, retract=retract)
 
 
 def _plan_patient(one: Item, found: set[str], options: SyncOptions, result: Preview) -> None:

@@ -32,6 +32,9 @@ from .report import Failure
 # "unsupported media type": the URL or the server is wrong, not any record in the bundle.
 ENDPOINT_REFUSED = frozenset({404, 405, 415})
 
+# A delete answered "not found" or "gone": what it was to achieve is already so.
+GONE = frozenset({404, 410})
+
 
 def _endpoint_refused(exc: FhirError) -> bool:
     # HAPI answers 404 with an OperationOutcome (HAPI-1091) when a conditional reference in
@@ -95,7 +98,7 @@ class Sender:
         outcomes, sendable = _blocked(items, failed)
         if not sendable:
             return outcomes
-        sent = sum(len(one.resources) for one in sendable)
+        sent = sum(len(one.resources) + len(one.retract) for one in sendable)
         try:
             results = self._transaction(bundle(sendable, self.strategy, known), sent)
         except MalformedResponse as exc:
@@ -116,10 +119,23 @@ class Sender:
             outcomes.extend(self._send(sendable[:half], known, failed))
             outcomes.extend(self._send(sendable[half:], known, failed))
             return outcomes
-        position = 0
+        # The bundle holds every item's resources first, then every item's retractions.
+        position, deletes = 0, sum(len(one.resources) for one in sendable)
         for one in sendable:
             mine = results[position : position + len(one.resources)]
             position += len(one.resources)
+            answers = zip(one.retract, results[deletes : deletes + len(one.retract)], strict=True)
+            deletes += len(one.retract)
+            refused = next(((s, r) for s, r in answers if not (r.ok or r.status in GONE)), None)
+            if refused is not None:
+                # Not deleted: fail the record, so that the ledger keeps the stale resource
+                # and the next run deletes it again.
+                stale, result = refused
+                failed.add(one.key)
+                text = operation_outcome_text(result.issues) or f"{stale.resource_type} not deleted"
+                failure = Failure("server", *one.key, text, status=result.status)
+                outcomes.append(Outcome(one, "failed", failure=failure))
+                continue
             for resource, result in zip(one.resources, mine, strict=True):
                 if result.id:
                     known[f"{resource['resourceType']}/{resource['id']}"] = (
