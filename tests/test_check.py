@@ -68,6 +68,43 @@ def test_a_type_written_by_id_needs_update_create_not_conditional_update() -> No
     assert assess(allowed, ["AdverseEvent"], by_id=["AdverseEvent"])[-1].ok is True
 
 
+def test_a_server_that_cannot_delete_is_named_where_sync_would_delete() -> None:
+    # sync deletes what a changed record no longer produces (conditionally; by id where R4 has
+    # no identifier search); the Patient is never deleted.
+    refusing = statement(
+        Observation={"conditionalDelete": "not-supported"},
+        AdverseEvent={"interaction": [{"code": "update"}]},
+        Patient={"conditionalDelete": "not-supported"},
+    )
+    types = ["Patient", "Observation", "AdverseEvent"]
+    findings = assess(
+        refusing,
+        types,
+        ["Patient"],
+        by_id=["AdverseEvent"],
+        deletes=["Observation", "AdverseEvent"],
+    )
+    assert [(f.name, f.ok, f.detail) for f in findings[-3:]] == [
+        ("Patient", True, "create, conditionalCreate: True"),
+        (
+            "Observation",
+            None,
+            "update, conditionalUpdate: True; no conditional delete: a record that no longer"
+            " produces one will fail",
+        ),
+        (
+            "AdverseEvent",
+            None,
+            "update, updateCreate: not stated; no delete: a record that no longer produces one"
+            " will fail",
+        ),
+    ]
+    deleting = [{"code": "create"}, {"code": "update"}, {"code": "delete"}]
+    able = statement(Observation={"conditionalDelete": "single", "interaction": deleting})
+    [finding] = assess(able, ["Observation"], deletes=["Observation"])[-1:]
+    assert finding.ok is True
+
+
 def test_assess_is_not_sure_where_the_statement_is_silent() -> None:
     silent = {
         "resourceType": "CapabilityStatement",

@@ -971,6 +971,7 @@ def check_command(
             wanted,
             create_only=creates,
             by_id=BY_ID_ONLY,
+            deletes=[t for t in wanted if t != "Patient"],  # a Patient is never deleted
             profiles=PROFILES,
             mrn=(normalised_uri(mrn_system), mrn) if mrn else None,
         )

@@ -56,12 +56,14 @@ def assess(
     resource_types: Sequence[str],
     create_only: Iterable[str] = (),
     by_id: Iterable[str] = (),
+    deletes: Iterable[str] = (),
 ) -> list[Finding]:
     """What the CapabilityStatement says about the interactions meso-fhir needs.
 
     ``resource_types`` are written by conditional update (``PUT Type?identifier=``) or by id;
     those in ``create_only`` (the Patient, by default) by conditional create; those in
-    ``by_id`` always by id, an update that creates (``updateCreate``).
+    ``by_id`` always by id, an update that creates (``updateCreate``); those in ``deletes``
+    may be deleted (conditionally, or by id for those in ``by_id``).
     """
     version = str(statement.get("fhirVersion") or "")
     findings = [
@@ -83,15 +85,19 @@ def assess(
         )
     )
     resources = {r.get("type"): r for r in rest.get("resource") or []}
-    creates, ids = set(create_only), set(by_id)
+    creates, ids, deleted = set(create_only), set(by_id), set(deletes)
     for resource_type in resource_types:
         resource = resources.get(resource_type)
-        findings.append(_resource_finding(resource_type, resource, creates, ids))
+        findings.append(_resource_finding(resource_type, resource, creates, ids, deleted))
     return findings
 
 
 def _resource_finding(
-    resource_type: str, resource: Mapping[str, Any] | None, creates: set[str], ids: set[str]
+    resource_type: str,
+    resource: Mapping[str, Any] | None,
+    creates: set[str],
+    ids: set[str],
+    deletes: set[str],
 ) -> Finding:
     if resource is None:
         return Finding(resource_type, False, "not among the server's resource types")
@@ -107,9 +113,21 @@ def _resource_finding(
     said = resource.get(flag)
     if said is False:
         return Finding(resource_type, False, f"{flag} is false: {why}")
-    return Finding(
-        resource_type, True if said else None, f"{needs}, {flag}: {said or 'not stated'}"
-    )
+    detail = f"{needs}, {flag}: {said or 'not stated'}"
+    if resource_type in deletes:
+        # sync deletes what a changed record no longer produces: by identifier, or by id
+        # for a type without an identifier search.
+        refused = (interactions and "delete" not in interactions) or (
+            resource_type not in ids and resource.get("conditionalDelete") == "not-supported"
+        )
+        if refused:
+            return Finding(
+                resource_type,
+                None,
+                f"{detail}; no {'delete' if resource_type in ids else 'conditional delete'}:"
+                " a record that no longer produces one will fail",
+            )
+    return Finding(resource_type, True if said else None, detail)
 
 
 def check_server(
@@ -118,6 +136,7 @@ def check_server(
     *,
     create_only: Iterable[str] = (),
     by_id: Iterable[str] = (),
+    deletes: Iterable[str] = (),
     profiles: Sequence[str] = (),
     mrn: tuple[str, str] | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -133,7 +152,7 @@ def check_server(
     result.findings.append(
         Finding("reachable", True, f"CapabilityStatement in {clock() - started:.2f} s")
     )
-    result.findings.extend(assess(statement, resource_types, create_only, by_id))
+    result.findings.extend(assess(statement, resource_types, create_only, by_id, deletes))
     result.findings.append(_search_finding(client, "authorised search", "Patient", {"_count": "1"}))
     if profiles:
         result.findings.append(_profiles_finding(client, profiles))
