@@ -125,6 +125,7 @@ def value_set_tables() -> dict[str, list[tuple[str, str, str]]]:
         "meso-technique": list(codes.TECHNIQUE.values()),
         "meso-reaction": list(codes.REACTION.values()),
         "meso-condition-codes": [*codes.CONDITION.values(), *codes.REACTION.values()],
+        "meso-provenance-activity": list(codes.PROVENANCE_ACTIVITY.values()),
         "meso-session-observation-codes": [
             codes.PAIN_SCORE,
             codes.REACTION_OBSERVATION,

@@ -53,6 +53,7 @@ RESOURCE_TYPES = (
     "Condition",
     "AllergyIntolerance",
     "AdverseEvent",
+    "Provenance",
     "Medication",
     "Bundle",
     "Practitioner",

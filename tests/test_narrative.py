@@ -85,7 +85,7 @@ def test_the_profile_examples_carry_the_narrative_the_mapper_would_give_them() -
         for f in sorted(package.glob("*-example-*.json"))
         if not f.name.startswith(("StructureDefinition", "ValueSet", "CodeSystem"))
     ]
-    assert len(examples) == 22
+    assert len(examples) == 23
     for example in examples:
         bare = {k: v for k, v in example.items() if k != "text"}
         assert with_narrative(bare)["text"] == example["text"], example["id"]

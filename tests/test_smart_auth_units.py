@@ -60,9 +60,14 @@ def test_default_scopes_cover_every_resource_type_a_sync_writes() -> None:
         for mapped in map_records(load(EXAMPLE), config)
         for resource in mapped.resources
     }
-    assert {scope.split("/")[1].split(".")[0] for scope in DEFAULT_SCOPES} == written
+    # and each transaction's Provenance, only created
+    assert {scope.split("/")[1].split(".")[0] for scope in DEFAULT_SCOPES} == written | {
+        "Provenance"
+    }
+    assert "system/Provenance.c" in DEFAULT_SCOPES
     # stale resources are deleted; a Patient never is
-    assert {scope.split(".")[1] for scope in DEFAULT_SCOPES if "Patient." not in scope} == {"cruds"}
+    deletable = [s for s in DEFAULT_SCOPES if "/Patient." not in s and "/Provenance." not in s]
+    assert {scope.split(".")[1] for scope in deletable} == {"cruds"}
     assert "system/Patient.crus" in DEFAULT_SCOPES
 
 

@@ -37,7 +37,9 @@ from .helpers import (
 BASE = "http://fhir.test/fhir"
 RETRY = RetryPolicy(max_attempts=3, base_delay=0.1, deadline=None)
 PATIENT_SEARCH = re.compile(re.escape(f"{BASE}/Patient?") + ".*")
-SERIAL = SyncOptions(concurrency=1)  # one bundle in flight: requests come in a known order
+# One bundle in flight: requests come in a known order. No Provenance: these tests count and
+# place the records' own entries (test_provenance.py has the Provenance entries).
+SERIAL = SyncOptions(concurrency=1, provenance=False)
 
 
 def one_patient_export(tmp_path: Path) -> Path:
@@ -292,7 +294,7 @@ def test_server_token_and_options_come_from_the_environment(
 ) -> None:
     monkeypatch.setenv("MESO_FHIR_SERVER", BASE)
     monkeypatch.setenv("MESO_FHIR_TOKEN", "tok-ENV-1234")
-    monkeypatch.setenv("MESO_FHIR_BATCH_SIZE", "20")
+    monkeypatch.setenv("MESO_FHIR_BATCH_SIZE", "25")
     monkeypatch.setenv("MESO_FHIR_STATE", str(tmp_path / "env.sqlite"))
     monkeypatch.setenv("MESO_FHIR_MRN_SYSTEM", ClinicConfig().mrn_system)
     monkeypatch.setenv("MESO_FHIR_IDENTIFIER_BASE", ClinicConfig().identifier_base)
@@ -301,8 +303,9 @@ def test_server_token_and_options_come_from_the_environment(
     assert result.exit_code == ExitCode.OK, result.stderr
     requests = httpx_mock.get_requests(method="POST")
     assert {r.headers["Authorization"] for r in requests} == {"Bearer tok-ENV-1234"}
-    assert max(len(orjson.loads(r.content)["entry"]) for r in requests) <= 20
-    assert len(requests) == 4  # 12 records, 43 resources: bundles of at most 20, whole patients
+    assert max(len(orjson.loads(r.content)["entry"]) for r in requests) <= 25
+    # 12 records, 43 resources: bundles of at most 25 entries, a Provenance in each
+    assert len(requests) == 2
     assert (tmp_path / "env.sqlite").exists()
     assert "tok-ENV-1234" not in result.stdout + result.stderr
 
@@ -370,7 +373,7 @@ def test_large_exports_are_mapped_a_chunk_of_patients_at_a_time(
 
     httpx_mock.add_callback(server, method="POST", url=BASE, is_reusable=True)
     # every patient a chunk of its own
-    report = run(EXAMPLE_LINES, SyncOptions(concurrency=1, chunk_records=1))
+    report = run(EXAMPLE_LINES, SyncOptions(concurrency=1, chunk_records=1, provenance=False))
     assert report.records == {"synced": 68, "unchanged": 0}
     assert report.requests == 7  # one chunk, and here one bundle, per patient
     assert all(len(subjects) == 1 for subjects in patients_per_request)

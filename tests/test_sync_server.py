@@ -281,8 +281,10 @@ def test_dry_run_writes_bundles_and_touches_no_server(
     )
     bundles = sorted((tmp_path / "outbox").glob("bundle-*.json"))
     assert [b.name for b in bundles] == ["bundle-00001.json"]
-    entries = len(orjson.loads(bundles[0].read_bytes())["entry"])
-    assert entries == sum(mapped_counts(export, ClinicConfig()).values())
+    entries = orjson.loads(bundles[0].read_bytes())["entry"]
+    # every mapped resource, then the bundle's Provenance (all new: one activity, create)
+    assert len(entries) == sum(mapped_counts(export, ClinicConfig()).values()) + 1
+    assert entries[-1]["resource"]["resourceType"] == "Provenance"
     assert not (tmp_path / "meso-fhir-state.sqlite").exists()
     if before is not None:
         assert _stats(fhir_server) == before

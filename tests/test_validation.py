@@ -333,6 +333,30 @@ def adverse_event() -> Resource:
     }
 
 
+def provenance() -> Resource:
+    clinic = {
+        "type": "Organization",
+        "identifier": {"system": codes.URI, "value": "https://c.example"},
+    }
+    return {
+        "resourceType": "Provenance",
+        "id": "pv1",
+        "meta": meta(codes.PROFILE_PROVENANCE),
+        "target": [{"type": "Procedure", "identifier": ident("s1")[0]}],
+        "recorded": "2024-03-08T18:00:00+00:00",
+        "activity": concept(codes.PROVENANCE_ACTIVITY["create"]),
+        "agent": [
+            {
+                "type": concept(codes.ASSEMBLER),
+                "who": {"type": "Device", "identifier": {"system": codes.URI, "value": "urn:x"}},
+                "onBehalfOf": clinic,
+            },
+            {"type": concept(codes.AUTHOR), "who": clinic},
+        ],
+        "entity": [{"role": "source", "what": {"identifier": ident("s1")[0]}}],
+    }
+
+
 VALID: dict[str, Callable[[], Resource]] = {
     "meso-patient": patient,
     "meso-vital-signs (heart rate)": heart_rate,
@@ -349,6 +373,7 @@ VALID: dict[str, Callable[[], Resource]] = {
     "meso-condition": reported_condition,
     "meso-allergy": allergy,
     "meso-adverse-event": adverse_event,
+    "meso-provenance": provenance,
 }
 
 
@@ -422,6 +447,21 @@ CASES: dict[str, tuple[Resource, str, str]] = {
     "condition of no visit": (
         broken(reported_condition, drop("encounter")),
         "Condition.encounter",
+        "cardinality",
+    ),
+    "provenance of nothing": (
+        broken(provenance, drop("target")),
+        "Provenance.target",
+        "cardinality",
+    ),
+    "provenance target by literal reference only": (
+        broken(provenance, lambda r: r.update(target=[{"reference": "Procedure/s1"}])),
+        "Provenance.target[0].identifier",
+        "cardinality",
+    ),
+    "provenance without its source records": (
+        broken(provenance, drop("entity")),
+        "Provenance.entity",
         "cardinality",
     ),
     "allergy of no visit": (

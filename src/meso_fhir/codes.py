@@ -54,6 +54,11 @@ ADVERSE_EVENT_ACTUALITY: Final = "http://hl7.org/fhir/adverse-event-actuality"
 ADVERSE_EVENT_SEVERITY: Final = f"{_THO}/adverse-event-severity"
 ADVERSE_EVENT_OUTCOME: Final = f"{_THO}/adverse-event-outcome"
 ADVERSE_EVENT_SERIOUSNESS: Final = f"{_THO}/adverse-event-seriousness"
+V3_DATA_OPERATION: Final = f"{_THO}/v3-DataOperation"
+PROVENANCE_PARTICIPANT: Final = f"{_THO}/provenance-participant-type"
+PROVENANCE_ENTITY_ROLE: Final = "http://hl7.org/fhir/provenance-entity-role"
+# Identifier system whose values are URIs (RFC 3986): meso-fhir and the clinic are named so.
+URI: Final = "urn:ietf:rfc:3986"
 # The project's own CodeSystem: one system, every local concept (profiles/input/fsh/codes.fsh).
 LOCAL: Final = code_system_url("meso")
 
@@ -72,6 +77,7 @@ PROFILE_INJECTION_SITE: Final = profile_url("meso-injection-site")
 PROFILE_CONDITION: Final = profile_url("meso-condition")
 PROFILE_ALLERGY: Final = profile_url("meso-allergy")
 PROFILE_ADVERSE_EVENT: Final = profile_url("meso-adverse-event")
+PROFILE_PROVENANCE: Final = profile_url("meso-provenance")
 # Every profile the mapper declares in meta.profile (what `meso-fhir check` asks a server for).
 PROFILES: Final = (
     PROFILE_PATIENT,
@@ -88,6 +94,7 @@ PROFILES: Final = (
     PROFILE_CONDITION,
     PROFILE_ALLERGY,
     PROFILE_ADVERSE_EVENT,
+    PROFILE_PROVENANCE,
 )
 
 # --- extensions --------------------------------------------------------------------------------
@@ -308,6 +315,15 @@ ADVERSE_EVENT_SERIOUS: Final[dict[bool, Coding]] = {
     True: (ADVERSE_EVENT_SERIOUSNESS, "Serious", "Serious"),
     False: (ADVERSE_EVENT_SERIOUSNESS, "Non-serious", "Non-serious"),
 }
+
+# --- provenance (terminology.md 10) ------------------------------------------------------------
+PROVENANCE_ACTIVITY: Final[dict[str, Coding]] = {
+    "create": (V3_DATA_OPERATION, "CREATE", "create"),
+    "update": (V3_DATA_OPERATION, "UPDATE", "revise"),  # R4's display for UPDATE
+    "nullify": (V3_DATA_OPERATION, "NULLIFY", "nullify"),  # a withdrawn record
+}
+ASSEMBLER: Final = (PROVENANCE_PARTICIPANT, "assembler", "Assembler")  # R4 has no "device" type
+AUTHOR: Final = (PROVENANCE_PARTICIPANT, "author", "Author")
 
 ELIGIBILITY: Final = (LOCAL, "eligibility", "Mesotherapy eligibility decision")
 ELIGIBILITY_ANSWER: Final[dict[str, Coding]] = {

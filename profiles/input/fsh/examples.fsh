@@ -415,3 +415,34 @@ Title: "Suspected allergy to the product given, after a hypersensitivity reactio
 * reaction.manifestation = $sct#95378001 "Injection site hypersensitivity"
 * reaction.onset = "2024-03-08T14:40:00+01:00"
 * reaction.severity = #mild
+
+Instance: example-provenance
+InstanceOf: MesoProvenance
+Usage: #example
+Title: "Provenance of one sync transaction's writes"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Provenance: create by meso-fhir 0.1.0</p><p>Recorded: 2024-03-08T18:00:00+00:00</p><p>2 resource(s) from 1 clinic record(s)</p></div>"
+* target[0].type = "Procedure"
+* target[0].identifier.system = "https://clinic.example.org/fhir/sid/session"
+* target[0].identifier.value = "S-7-1"
+* target[1].type = "MedicationAdministration"
+* target[1].identifier.system = "https://clinic.example.org/fhir/sid/injection"
+* target[1].identifier.value = "S-7-1-I1"
+* recorded = "2024-03-08T18:00:00+00:00"
+* activity = $v3-data-operation#CREATE "create"
+* agent[0].type = $provenance-participant#assembler "Assembler"
+* agent[0].who.type = "Device"
+* agent[0].who.identifier.system = "urn:ietf:rfc:3986"
+* agent[0].who.identifier.value = "https://meso-fhir.org/fhir"
+* agent[0].who.display = "meso-fhir 0.1.0"
+* agent[0].onBehalfOf.type = "Organization"
+* agent[0].onBehalfOf.identifier.system = "urn:ietf:rfc:3986"
+* agent[0].onBehalfOf.identifier.value = "https://clinic.example.org/fhir/sid"
+* agent[1].type = $provenance-participant#author "Author"
+* agent[1].who.type = "Organization"
+* agent[1].who.identifier.system = "urn:ietf:rfc:3986"
+* agent[1].who.identifier.value = "https://clinic.example.org/fhir/sid"
+* entity[0].role = #source
+* entity[0].what.identifier.system = "https://clinic.example.org/fhir/sid/session"
+* entity[0].what.identifier.value = "S-7-1"
+* entity[0].what.display = "clinic session record"

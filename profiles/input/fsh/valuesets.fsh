@@ -259,3 +259,12 @@ Description: "The side of an injection site (SNOMED CT qualifier values)."
 * $sct#7771000 "Left"
 * $sct#24028007 "Right"
 * $sct#51440002 "Right and left"
+
+ValueSet: MesoProvenanceActivity
+Id: meso-provenance-activity
+Title: "meso-fhir provenance activities"
+Description: "What a sync transaction did to the resources of a record (v3 DataOperation): created them, revised them, or nullified them (a withdrawn record, entered in error)."
+* insert Publication
+* $v3-data-operation#CREATE "create"
+* $v3-data-operation#UPDATE "revise"
+* $v3-data-operation#NULLIFY "nullify"

@@ -603,6 +603,14 @@ state_option = click.option(
     "What was not sent stays pending for the next run; exit 6.",
 )
 @click.option(
+    "--provenance/--no-provenance",
+    default=True,
+    show_default=True,
+    help="Add a Provenance to each transaction (meso-fhir, on behalf of the clinic, created or"
+    " updated these resources from these records, at the run's time). --no-provenance for a"
+    " server that refuses Provenance.",
+)
+@click.option(
     "--outbox",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("meso-fhir-outbox"),
@@ -629,6 +637,7 @@ def sync_command(
     timeout: float,
     dry_run: bool,
     max_time: float | None,
+    provenance: bool,
     outbox: Path,
     report: Path | None,
     mrn_system: str,
@@ -665,6 +674,7 @@ def sync_command(
         full=full,
         retry_failed=retry_failed,
         max_time=max_time,
+        provenance=provenance,
     )
     if server:
         _require_explicit(["mrn_system", "identifier_base"])
@@ -964,14 +974,14 @@ def check_command(
         raise click.UsageError("check needs --server (or MESO_FHIR_SERVER)")
     client = _client(server, timeout, auth)
     creates = ("Patient",) if patient_policy == "create-if-missing" else ()
-    wanted = RESOURCE_TYPES if patient_policy != "must-exist" else RESOURCE_TYPES[1:]
+    mapped = RESOURCE_TYPES if patient_policy != "must-exist" else RESOURCE_TYPES[1:]
     with client:
         result = check_server(
             client,
-            wanted,
+            [*mapped, "Provenance"],  # a Provenance per transaction (sync --no-provenance: none)
             create_only=creates,
             by_id=BY_ID_ONLY,
-            deletes=[t for t in wanted if t != "Patient"],  # a Patient is never deleted
+            deletes=[t for t in mapped if t != "Patient"],  # a Patient is never deleted
             profiles=PROFILES,
             mrn=(normalised_uri(mrn_system), mrn) if mrn else None,
         )

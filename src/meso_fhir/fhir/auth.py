@@ -98,6 +98,7 @@ DEFAULT_SCOPES: tuple[str, ...] = (
             "AdverseEvent",
         )
     ),
+    "system/Provenance.c",  # one per transaction (--no-provenance: not needed)
 )
 RENEW_BEFORE = 30.0  # seconds before expiry a token is renewed
 DEFAULT_EXPIRES_IN = 300.0  # when a token response has no expires_in (SMART's recommendation)

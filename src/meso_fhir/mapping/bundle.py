@@ -21,7 +21,7 @@ _PLAIN = re.compile(r"[A-Za-z0-9:/._~-]*")
 # R4 defines no `identifier` search parameter for these types, so no server can match a
 # conditional write on the identifier: they are written by their deterministic id (PUT
 # Type/<id>, an update that creates) whatever the strategy.
-BY_ID_ONLY = frozenset({"AdverseEvent"})
+BY_ID_ONLY = frozenset({"AdverseEvent", "Provenance"})
 
 
 def _escape(text: str, safe: str) -> str:

@@ -183,7 +183,17 @@ def _adverse_event(r: Resource) -> list[str]:
     ]
 
 
+def _provenance(r: Resource) -> list[str]:
+    who = [a.get("who", {}).get("display", "") for a in r.get("agent", [])]
+    return [
+        f"Provenance: {_display(r.get('activity'))} by {', '.join(w for w in who if w)}",
+        f"Recorded: {r['recorded']}" if r.get("recorded") else "",
+        f"{len(r.get('target', []))} resource(s) from {len(r.get('entity', []))} clinic record(s)",
+    ]
+
+
 _SUMMARY: dict[str, Callable[[Resource], list[str]]] = {
+    "Provenance": _provenance,
     "Condition": _condition,
     "AllergyIntolerance": _allergy_intolerance,
     "AdverseEvent": _adverse_event,

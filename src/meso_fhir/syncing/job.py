@@ -67,6 +67,9 @@ class SyncOptions:
     # Seconds the job may run (cron): then it sends nothing more, waits for what is in flight,
     # and stops (exit 6); what it did not send stays pending for the next run.
     max_time: float | None = None
+    # A Provenance per activity in each transaction (meso-fhir on behalf of the clinic); off for
+    # servers that refuse Provenance.
+    provenance: bool = True
 
 
 def _now() -> datetime:
@@ -130,7 +133,7 @@ def sync(
             items = _leave_withdrawn_patients(items, journal, report)
         return items, known
 
-    sender = Sender(client, options.strategy, count_request)
+    sender = Sender(client, options.strategy, count_request, _stamp(options, config, now()))
     started = clock()
 
     def out_of_time() -> bool:
@@ -172,7 +175,7 @@ def dry_run(
     for error in export.errors:
         report.fail(Failure.from_input(error))
     hashes = plan.record_hashes(export, config)
-    sink = Outbox(Path(outbox), options.strategy)
+    sink = Outbox(Path(outbox), options.strategy, _stamp(options, config, _now()))
 
     def prepare(items: list[Item]) -> tuple[list[Item], dict[str, str]]:
         if options.patient_policy == "replace":
@@ -182,6 +185,12 @@ def dry_run(
 
     _run(export, config, set(hashes), hashes, options, sink, prepare, None, report, progress)
     return report
+
+
+def _stamp(options: SyncOptions, config: ClinicConfig, started: datetime) -> plan.Stamp | None:
+    if not options.provenance:
+        return None
+    return plan.Stamp(started.astimezone(UTC).isoformat(timespec="seconds"), config)
 
 
 def _never() -> bool:
@@ -232,7 +241,7 @@ def _run(
                 report.aborted = str(exc)
                 break
             done += before - len(items)
-            units = plan.pack(items, options.batch_size)
+            units = plan.pack(items, options.batch_size, options.provenance)
             logger.info(
                 "%d record(s) to send in %d unit(s), %d unchanged, %d stale resource(s) to delete",
                 len(items), len(units), report.records["unchanged"],
@@ -450,6 +459,7 @@ def _find_stale(journal: _Journal, items: list[Item]) -> None:
     for one in items:
         previous = journal.ledger.resources(one.key, journal.server_url)
         one.retract = plan.stale(previous, one.resources)
+        one.activity = "nullify" if one.withdrawn else "update" if previous else "create"
 
 
 def _known_references(

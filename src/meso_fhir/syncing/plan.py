@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..mapping import MAPPING_VERSION, Mapped
 from ..mapping.bundle import BY_ID_ONLY, WriteStrategy, conditional_url, transaction
-from ..mapping.identity import ClinicConfig, identifier_token, identifiers, resource_id
+from ..mapping.identity import (
+    ClinicConfig,
+    full_url,
+    identifier_token,
+    identifiers,
+    resource_id,
+)
+from ..mapping.provenance import ACTIVITIES, provenance
 from ..model.kinds import KIND_RANK, RecordKey
 from ..model.loader import Export
 
@@ -46,6 +53,17 @@ class Item:
     # What the record put on the server before and no longer produces (``stale``): deleted in
     # the record's own transaction.
     retract: list[ResourceRef] = field(default_factory=list)
+    # What sending it does, for its Provenance: "create" (new to the ledger), "update", or
+    # "nullify" (withdrawn).
+    activity: str = "create"
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What each transaction's Provenance needs besides its records: when, and for whom."""
+
+    recorded: str  # the run's start, a FHIR instant
+    config: ClinicConfig
 
 
 # A unit of work: a chain of bundles sent one after the other; units are independent.
@@ -87,19 +105,55 @@ def item(mapped: Mapped, export: Export, content_hash: str) -> Item:
     key = RecordKey(mapped.kind, mapped.source_id)
     depends = export.references(key)
     patient = next((ref.source_id for ref in depends if ref.kind == "patient"), mapped.source_id)
-    return Item(key, mapped.resources, content_hash, depends, export.is_withdrawn(key), patient)
+    withdrawn = export.is_withdrawn(key)
+    one = Item(key, mapped.resources, content_hash, depends, withdrawn, patient)
+    one.activity = "nullify" if withdrawn else "create"  # the job knows "update" (its ledger)
+    return one
 
 
-def bundle(items: list[Item], strategy: WriteStrategy, known: dict[str, str]) -> dict[str, Any]:
-    """The transaction Bundle of ``items``, references to others resolved through ``known``."""
+def bundle(
+    items: list[Item], strategy: WriteStrategy, known: dict[str, str], stamp: Stamp | None = None
+) -> dict[str, Any]:
+    """The transaction Bundle of ``items``, references to others resolved through ``known``;
+    with a ``stamp``, a Provenance per activity of the items."""
     resources = [r for one in items for r in one.resources]
     create_only = {
         f"{r['resourceType']}/{r['id']}" for one in items if one.create_only for r in one.resources
     }
     result = transaction(resources, strategy, known, create_only)
-    # After every resource entry: the sink reads the response by position, resources first.
+    # After every resource entry: the sink reads the response by position, resources first,
+    # then the deletes; the Provenance entries come last and their answers are not needed.
     result["entry"].extend(retraction(ref) for one in items for ref in one.retract)
+    if stamp is not None:
+        result["entry"].extend(provenance_entries(items, stamp))
     return result
+
+
+def provenance_entries(items: list[Item], stamp: Stamp) -> list[dict[str, Any]]:
+    """A ``PUT Provenance/<id>`` per activity: its targets, the resources of those records.
+
+    A Patient written as a conditional create is left out: it may be the EHR's own Patient,
+    which this transaction neither created nor changed.
+    """
+    entries = []
+    for activity in ACTIVITIES:
+        mine = [one for one in items if one.activity == activity and one.resources]
+        targets = [r for one in mine if not one.create_only for r in one.resources]
+        if not targets:
+            continue
+        sources = [one.key for one in mine if not one.create_only]
+        body = provenance(activity, targets, sources, stamp.recorded, stamp.config)
+        # By its deterministic id, like AdverseEvent (Provenance has no identifier search): a
+        # replay after a dropped connection writes the same Provenance again, not a second one.
+        reference = f"Provenance/{body['id']}"
+        entries.append(
+            {
+                "fullUrl": full_url(reference),
+                "resource": body,
+                "request": {"method": "PUT", "url": reference},
+            }
+        )
+    return entries
 
 
 def stale(previous: Iterable[ResourceRef], resources: list[dict[str, Any]]) -> list[ResourceRef]:
@@ -147,44 +201,62 @@ def chunks(export: Export, keys: set[RecordKey], size: int) -> Iterator[set[Reco
         yield chunk
 
 
-def pack(items: list[Item], batch_size: int) -> list[Unit]:
+def pack(items: list[Item], batch_size: int, provenance: bool = False) -> list[Unit]:
     """Units of work: each a chain of bundles sent in order; units are independent.
 
     A patient's records stay together (parents first) so references resolve inside one
     bundle; small patients share a bundle; a patient larger than ``batch_size`` becomes a chain
     of bundles, sent one after the other so each can refer to what the previous one created.
+    With ``provenance``, a bundle's Provenance entries (one per activity) count too.
     """
     by_patient: dict[str, list[Item]] = defaultdict(list)
     for one in items:
         by_patient[one.patient_id].append(one)
     units: list[Unit] = []
-    current: list[Item] = []
-    size = 0
+    current = _Bundle(provenance)
     for group in by_patient.values():
         group.sort(key=lambda i: KIND_RANK[i.key.kind])
-        entries = sum(len(i.resources) for i in group)
-        if entries > batch_size:
-            units.append(_chain(group, batch_size))
+        if _Bundle(provenance).with_(group) > batch_size:
+            units.append(_chain(group, batch_size, provenance))
             continue
-        if current and size + entries > batch_size:
-            units.append([current])
-            current, size = [], 0
-        current.extend(group)
-        size += entries
-    if current:
-        units.append([current])
+        if current.items and current.with_(group) > batch_size:
+            units.append([current.items])
+            current = _Bundle(provenance)
+        current.add(group)
+    if current.items:
+        units.append([current.items])
     return units
 
 
-def _chain(group: list[Item], batch_size: int) -> Unit:
-    chain: Unit = [[]]
-    chain_size = 0
+class _Bundle:
+    """Items packed so far into one bundle, and how many entries that bundle will have."""
+
+    def __init__(self, provenance: bool) -> None:
+        self.items: list[Item] = []
+        self.resources = 0
+        self.activities: set[str] = set()
+        self.provenance = provenance
+
+    def with_(self, more: list[Item]) -> int:
+        """Entries of the bundle with ``more`` added."""
+        activities = self.activities | {i.activity for i in more} if self.provenance else set()
+        return self.resources + sum(len(i.resources) for i in more) + len(activities)
+
+    def add(self, more: list[Item]) -> None:
+        self.items.extend(more)
+        self.resources += sum(len(i.resources) for i in more)
+        self.activities.update(i.activity for i in more)
+
+
+def _chain(group: list[Item], batch_size: int, provenance: bool) -> Unit:
+    chain: Unit = []
+    current = _Bundle(provenance)
     for one in group:
-        if chain[-1] and chain_size + len(one.resources) > batch_size:
-            chain.append([])
-            chain_size = 0
-        chain[-1].append(one)
-        chain_size += len(one.resources)
+        if current.items and current.with_([one]) > batch_size:
+            chain.append(current.items)
+            current = _Bundle(provenance)
+        current.add([one])
+    chain.append(current.items)
     return chain
 
 

@@ -25,7 +25,7 @@ from ..fhir.client import FhirClient
 from ..fhir.outcome import EntryResult, operation_outcome_text, parse_transaction_response
 from ..mapping.bundle import WriteStrategy
 from ..model.kinds import RecordKey
-from .plan import Item, Unit, bundle
+from .plan import Item, Stamp, Unit, bundle
 from .report import Failure
 
 # A POST of a transaction to the base answered "no such endpoint", "method not allowed" or
@@ -74,11 +74,16 @@ class Sender:
     """Sends units to a FHIR server and isolates failing records by splitting bundles."""
 
     def __init__(
-        self, client: FhirClient, strategy: WriteStrategy, count_request: Callable[[], None]
+        self,
+        client: FhirClient,
+        strategy: WriteStrategy,
+        count_request: Callable[[], None],
+        stamp: Stamp | None = None,
     ) -> None:
         self.client = client
         self.strategy = strategy
         self.count_request = count_request
+        self.stamp = stamp  # None: no Provenance
 
     def send(self, unit: Unit, known: dict[str, str]) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -98,9 +103,9 @@ class Sender:
         outcomes, sendable = _blocked(items, failed)
         if not sendable:
             return outcomes
-        sent = sum(len(one.resources) + len(one.retract) for one in sendable)
+        transaction = bundle(sendable, self.strategy, known, self.stamp)
         try:
-            results = self._transaction(bundle(sendable, self.strategy, known), sent)
+            results = self._transaction(transaction, len(transaction["entry"]))
         except MalformedResponse as exc:
             # Not the records' fault (a proxy page, a cut body): fail them all, don't bisect.
             # The server may have applied the bundle; the next run resends, harmlessly.
@@ -161,9 +166,10 @@ class Sender:
 class Outbox:
     """The dry run: writes each bundle to ``folder/bundle-NNNNN.json``, numbered in order."""
 
-    def __init__(self, folder: Path, strategy: WriteStrategy) -> None:
+    def __init__(self, folder: Path, strategy: WriteStrategy, stamp: Stamp | None = None) -> None:
         self.folder = folder
         self.strategy = strategy
+        self.stamp = stamp
         self.written = 0
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("bundle-*.json"):
@@ -174,7 +180,10 @@ class Outbox:
         for bundle_items in unit:
             self.written += 1
             (self.folder / f"bundle-{self.written:05d}.json").write_bytes(
-                orjson.dumps(bundle(bundle_items, self.strategy, known), option=orjson.OPT_INDENT_2)
+                orjson.dumps(
+                    bundle(bundle_items, self.strategy, known, self.stamp),
+                    option=orjson.OPT_INDENT_2,
+                )
             )
             outcomes.extend(Outcome(one, "written") for one in bundle_items)
         return outcomes
