@@ -1200,3 +1200,72 @@ def test_reference_to_an_entry_without_a_resource_type(validator: Validator) -> 
     assert [(i.entry_index, i.path, i.rule) for i in issues if i.entry_index is not None] == [
         (0, "resourceType", "structure")
     ]
+
+
+# --- the walker does fhir.resources' checks: none is lost ------------------------------------------
+@pytest.fixture(scope="module")
+def with_models() -> Validator:
+    """The validator as it was: every resource also through its fhir.resources model."""
+    return Validator.from_resources(*_packaged_project(), fhir_resources=True)
+
+
+def _every(issues: list[Issue]) -> list[tuple[Any, ...]]:
+    return [
+        (i.entry_index, i.resource_id, i.path, i.rule, i.severity, i.message, i.profile)
+        for i in issues
+    ]
+
+
+def test_walker_reports_what_fhir_resources_did_on_every_test_resource(
+    validator: Validator, with_models: Validator
+) -> None:
+    corpus = [make() for make in VALID.values()]
+    corpus += [copy.deepcopy(r) for r, _, _ in CASES.values()]
+    corpus += [json.loads(p.read_text()) for p in EXAMPLES]
+    corpus += [json.loads(p.read_text())["resource"] for p in INVALID]
+    corpus += [transaction(*(make() for make in VALID.values()))]
+    for r in corpus:
+        assert _every(validator.validate(r)) == _every(with_models.validate(r)), r.get("id")
+
+
+def _covered(issue: Issue, by: list[Issue]) -> bool:
+    """An error of fhir.resources is reported without it too: on the same element, one below it
+    or one that contains it (pydantic names some places its own way: ``.root``,
+    ``.resource_type``, and reports a wrong JSON kind a second time as a format)."""
+    where = issue.path.replace(".resource_type", ".resourceType").removesuffix(".root")
+    return any(
+        i.severity == ERROR and i.entry_index == issue.entry_index and about(i, where) for i in by
+    )
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    make=st.sampled_from([*VALID.values(), lambda: transaction(*(m() for m in VALID.values()))]),
+    picks=st.lists(st.integers(min_value=0), min_size=1, max_size=3),
+    key=st.sampled_from(["x", "_code", "_x", "resourceType", "fhir_comments", "id", "text"]),
+    data=st.data(),
+)
+def test_walker_loses_no_check_of_fhir_resources(
+    validator: Validator,
+    with_models: Validator,
+    make: Callable[[], Resource],
+    picks: list[int],
+    key: str,
+    data: st.DataObject,
+) -> None:
+    """Any JSON anywhere, and unknown or misplaced keys: the same verdict with and without the
+    models, every error the models found is still found, and nothing new is reported."""
+    r = copy.deepcopy(make())
+    for pick in picks:
+        paths = _paths(r)
+        path = paths[pick % len(paths)]
+        target: Any = r
+        for step in path[:-1]:
+            target = target[step]
+        if pick % 5 == 0 and isinstance(target, dict):
+            target[key] = data.draw(JSON)
+        else:
+            _replace(r, path, data.draw(JSON | never_valid_instead_of(target[path[-1]])))
+    new, old = validator.validate(r), with_models.validate(r)
+    assert [str(i) for i in new if _every([i])[0] not in _every(old)] == []
+    assert [str(i) for i in old if i.severity == ERROR and not _covered(i, new)] == []

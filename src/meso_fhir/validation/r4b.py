@@ -24,13 +24,20 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final
 
-from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B import fhirtypes, get_fhir_model_class
 from fhir.resources.R4B.fhirresourcemodel import FHIRResourceModel
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from .issues import ERROR, Issue, Run
 
-__all__ = ["StructureError", "issue_of", "model_class", "structure_errors"]
+__all__ = [
+    "StructureError",
+    "format_issue",
+    "issue_of",
+    "model_class",
+    "primitive_error",
+    "structure_errors",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +79,47 @@ def structure_errors(resource: dict[str, Any]) -> list[StructureError]:
     return []
 
 
+# A primitive's format depends on its type and value only, and values repeat (codes, systems,
+# URLs): the verdicts are cached, the cache emptied when full so that memory stays bounded.
+_PRIMITIVE_VERDICTS: dict[tuple[str, type, Any], tuple[str, str] | None] = {}
+_PRIMITIVE_CACHE_SIZE: Final = 1 << 16
+
+
+def primitive_error(type_code: str, value: Any) -> tuple[str, str] | None:
+    """The (pydantic error type, message) fhir.resources gives for one primitive value of the
+    right JSON kind (its spec regex, calendar dates, integer ranges), None when it passes; the
+    same validator as in the models, called on the value alone."""
+    key = (type_code, type(value), value)
+    try:
+        return _PRIMITIVE_VERDICTS[key]
+    except KeyError:
+        pass
+    adapter = _adapter(type_code)
+    verdict = None
+    if adapter is not None:
+        try:
+            adapter.validate_python(value)
+        except ValidationError as exc:
+            e = exc.errors(include_url=False, include_input=False, include_context=False)[0]
+            verdict = (e["type"], e["msg"])
+    if len(_PRIMITIVE_VERDICTS) >= _PRIMITIVE_CACHE_SIZE:
+        _PRIMITIVE_VERDICTS.clear()
+    _PRIMITIVE_VERDICTS[key] = verdict
+    return verdict
+
+
+@cache
+def _adapter(type_code: str) -> TypeAdapter[Any] | None:
+    """The pydantic adapter of fhir.resources' annotated type for a FHIR primitive type."""
+    annotated = getattr(fhirtypes, type_code[:1].upper() + type_code[1:] + "Type", None)
+    return None if annotated is None else TypeAdapter(annotated)
+
+
+def format_issue(run: Run, path: str, kind: str, message: str) -> Issue:
+    """The issue of a primitive's format error (``primitive_error``) at ``path``."""
+    return _issue_at(run, path, StructureError((), kind, message))
+
+
 _MISSING_MESSAGE: Final = "minimum 1, found 0"
 # pydantic error type -> (rule, message); the message may use {last} (the last key of the
 # location), {msg} (pydantic's message) and {rtype} (the resource type).
@@ -108,6 +156,10 @@ _CHOICE_MSG: Final = re.compile(r"Any of one field value is expected from this l
 def issue_of(run: Run, err: StructureError) -> Issue:
     """The issue of one fhir.resources error, with the validator's path and rule names."""
     path = run.resource_type + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.loc)
+    return _issue_at(run, path, err)
+
+
+def _issue_at(run: Run, path: str, err: StructureError) -> Issue:
     msg = err.message
     m = _CHOICE_MSG.search(msg)
     if m:
