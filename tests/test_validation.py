@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 import re
 import subprocess
 import sys
@@ -21,6 +22,11 @@ from hypothesis import strategies as st
 
 from meso_fhir import codes, validation
 from meso_fhir.validation import ERROR, WARNING, Issue, Validator, fhirpath
+from meso_fhir.validation.bundles import BundleIndex, EntrySummary, shell_of
+from meso_fhir.validation.definitions import Definitions, packaged
+from meso_fhir.validation.invariants import Invariants
+from meso_fhir.validation.issues import Run
+from meso_fhir.validation.snapshots import Snapshots
 
 REPO = Path(__file__).resolve().parent.parent
 MESO = codes.LOCAL
@@ -1269,3 +1275,83 @@ def test_walker_loses_no_check_of_fhir_resources(
     new, old = validator.validate(r), with_models.validate(r)
     assert [str(i) for i in new if _every([i])[0] not in _every(old)] == []
     assert [str(i) for i in old if i.severity == ERROR and not _covered(i, new)] == []
+
+
+def test_remembered_results_do_not_depend_on_what_was_seen_before() -> None:
+    """Clean values and invariant results are remembered: two validators that see the same
+    resources in opposite orders report the same for each."""
+    rng = random.Random(11)
+    corpus = [make() for make in VALID.values()] + [copy.deepcopy(r) for r, _, _ in CASES.values()]
+    for _ in range(300):
+        r = copy.deepcopy(rng.choice(list(VALID.values()))())
+        path = rng.choice(_paths(r))
+        _replace(r, path, rng.choice([None, "", "x", 0, [], {}, [{}], {"x": 1}, {"code": "x"}]))
+        corpus.append(r)
+    forward = Validator.from_resources(*_packaged_project())
+    backward = Validator.from_resources(*_packaged_project())
+    seen = [_every(forward.validate(r)) for r in corpus]
+    assert [_every(backward.validate(r)) for r in reversed(corpus)] == seen[::-1]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    picks=st.lists(st.integers(min_value=0), min_size=1, max_size=4),
+    values=st.lists(
+        st.sampled_from(
+            [
+                None,
+                "x",
+                1,
+                [],
+                {},
+                "document",
+                "message",
+                "history",
+                "searchset",
+                "batch",
+                {"method": "GET", "url": "Patient"},
+                {"status": "200"},
+                {"mode": "match"},
+                uuid(0),
+                {"versionId": "1"},
+                {"versionId": 2},
+                [uuid(1)],
+            ]
+        ),
+        min_size=4,
+        max_size=4,
+    ),
+)
+def test_bundle_invariants_see_the_entries_as_the_whole_bundle(
+    picks: list[int], values: list[Any]
+) -> None:
+    """The Bundle's invariants are evaluated on stand-ins of its entries (bundles.EntrySummary):
+    fhirpathpy gives each the verdict it gives on the whole Bundle."""
+    b = copy.deepcopy(transaction(*(make() for make in VALID.values())))
+    b["entry"] += copy.deepcopy(b["entry"][:3])
+    for pick, value in zip(picks, values, strict=False):
+        entry = b["entry"][pick % len(b["entry"])]
+        where = ["fullUrl", "request", "response", "search", "resource"][pick % 5]
+        if where == "resource" and isinstance(value, dict) and "versionId" in value:
+            if not isinstance(entry.get("resource"), dict):
+                continue
+            entry["resource"]["meta"] = {**entry["resource"].get("meta", {}), **value}
+        elif where == "request" and isinstance(value, str) and pick % 2:
+            b["type"] = value
+        else:
+            entry[where] = value
+    index = BundleIndex.of(b["entry"])
+    summary = EntrySummary()
+    for entry in b["entry"]:
+        summary.add(entry, index.repeated)
+    whole = {**shell_of(b), "entry": summary.entries()}
+    invariants = Invariants(fast_fhirpath=False)
+    snapshots = Snapshots(Definitions.of(packaged("r4-core.json")["structureDefinitions"], {}))
+    tree = snapshots.tree("http://hl7.org/fhir/StructureDefinition/Bundle")
+    assert tree is not None
+    verdicts = []
+    for bundle in (b, whole):
+        run = Run(bundle, "Bundle", None, None, None)
+        invariants.check(run, tree.root, bundle, "Bundle", "Bundle")
+        verdicts.append([(i.rule, i.severity) for i in run.issues])
+    assert verdicts[0] == verdicts[1]

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+import orjson
 from fhirpathpy import compile as fhirpath_compile
 from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models as fhirpath_models
@@ -29,6 +30,7 @@ _SKIPPED: Final = frozenset({"dom-6", "txt-1", "txt-2", "ele-1"})
 # All four hold trivially when a resource has no contained resources, the common case.
 _ON_CONTAINED: Final = frozenset({"dom-2", "dom-3", "dom-4", "dom-5"})
 _UNCOMPILED: Final[Any] = object()
+_RESULTS: Final = 1 << 15  # results remembered at most (~200 bytes each)
 
 # fhirpathpy leaves create_node untyped; the annotation keeps mypy's strict mode on the callers.
 _create_node: Callable[[Any, str], Any] = ResourceNode.create_node
@@ -80,6 +82,10 @@ class Invariants:
         self._fast: dict[str, fhirpath.Fn | None] = {}
         self._slow: dict[str, Callable[..., Any] | None] = {}
         self._model = fhirpath_models["r4"]
+        # Results by the values an expression reads (see _remembered); fhirpathpy alone (the
+        # tests' reference) evaluates every time.
+        self._reads: dict[str, frozenset[str] | None] = {}
+        self._results: dict[tuple[str, str | None, bytes], bool | None] = {}
 
     def check(self, run: Run, el: Constrained, item: Any, path: str, type_code: str | None) -> None:
         """Check the invariants of ``el`` on one of its values (``item``, at ``path``)."""
@@ -90,7 +96,7 @@ class Invariants:
             if native is not None:
                 ok: bool | None = native(item, run)
             else:
-                ok = self._evaluate(c, item, run, el, type_code)
+                ok = self._remembered(c, item, run, el, type_code)
             if ok is False:
                 run.add(
                     ERROR if c.severity == ERROR else WARNING,
@@ -107,6 +113,34 @@ class Invariants:
                     f"could not be evaluated: {c.expression}",
                     "fhirpath",
                 )
+
+    def _remembered(
+        self, c: Constraint, item: Any, run: Run, el: Constrained, type_code: str | None
+    ) -> bool | None:
+        """The result of ``c`` on ``item``, remembered by the values it reads of ``item``
+        (``fhirpath.root_names``): resources of one kind share their codes and statuses, so
+        most evaluations are repeats."""
+        reads = self._reads.get(c.expression, _UNCOMPILED)
+        if reads is _UNCOMPILED:
+            reads = fhirpath.root_names(c.expression) if self._use_fast else None
+            self._reads[c.expression] = reads
+        if reads is None or not isinstance(item, dict):
+            return self._evaluate(c, item, run, el, type_code)
+        try:
+            # resourceType too: fhirpathpy reads choice names from the resource's model.
+            read = orjson.dumps([item.get("resourceType"), _values_read(item, reads)])
+        except orjson.JSONEncodeError:  # integers beyond 64 bits
+            return self._evaluate(c, item, run, el, type_code)
+        key = (c.expression, type_code, read)
+        try:
+            return self._results[key]
+        except KeyError:
+            pass
+        ok = self._evaluate(c, item, run, el, type_code)
+        if len(self._results) >= _RESULTS:  # bounded: memory stays flat
+            self._results.clear()
+        self._results[key] = ok
+        return ok
 
     def _evaluate(
         self, c: Constraint, item: Any, run: Run, el: Constrained, type_code: str | None
@@ -153,6 +187,23 @@ class Invariants:
         except Exception:
             return None
         return list(result) if isinstance(result, list) else [result]
+
+
+def _values_read(item: dict[str, Any], names: frozenset[str]) -> list[Any]:
+    """What an expression that navigates ``names`` reads of ``item``: the key and value each
+    name finds, as FHIRPath navigation finds them (``value`` finds ``valueQuantity``)."""
+    out: list[Any] = []
+    for name in names:
+        if name in item:
+            out.append((name, item[name]))
+            continue
+        for key, value in item.items():
+            if key.startswith(name) and key[len(name) :][:1].isupper():
+                out.append((key, value))
+                break
+        else:
+            out.append(None)
+    return out
 
 
 def _ext_1(item: Any, run: Run) -> bool:

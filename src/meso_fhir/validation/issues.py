@@ -70,7 +70,7 @@ class Run:
     resource_type: str
     resource_id: str | None
     entry_index: int | None
-    full_urls: Mapping[str, dict[str, Any]] | None  # None: not inside a Bundle
+    full_urls: Mapping[str, str | None] | None  # entries' resource types by fullUrl and Type/id
     issues: list[Issue] = field(default_factory=list)
     profile: str | None = None
     contained: dict[str, str] = field(default_factory=dict)  # "#id" -> resourceType

@@ -32,6 +32,7 @@ from .issues import ERROR, Issue, Run
 
 __all__ = [
     "StructureError",
+    "entry_errors",
     "format_issue",
     "issue_of",
     "model_class",
@@ -66,8 +67,23 @@ def structure_errors(resource: dict[str, Any]) -> list[StructureError]:
     cls = model_class(str(resource.get("resourceType")))
     if cls is None:
         return [StructureError(("resourceType",), "unknown_resource_type", "unknown resource type")]
+    return _errors(cls, resource)
+
+
+def entry_errors(entry: Any, index: int) -> list[StructureError]:
+    """Validate one Bundle entry, without its resource, as the Bundle model would (``loc`` from
+    the Bundle: ``("entry", index, ...)``)."""
+    if isinstance(entry, dict):
+        entry = {k: v for k, v in entry.items() if k != "resource"}
+    return [
+        StructureError(("entry", index, *e.loc), e.kind, e.message)
+        for e in _errors(get_fhir_model_class("BundleEntry"), entry)
+    ]
+
+
+def _errors(cls: Any, data: Any) -> list[StructureError]:
     try:
-        cls.model_validate(resource)
+        cls.model_validate(data)
     except ValidationError as exc:
         return [
             StructureError(tuple(e["loc"]), e["type"], e["msg"])

@@ -82,10 +82,29 @@ class Walker:
         self._invariants = invariants
         self._clean: set[tuple[El, str | None, bytes]] = set()  # see _check_item
 
-    def check_resource(self, run: Run, tree: Tree, resource: dict[str, Any], path: str) -> None:
-        """Every rule of ``tree`` (a base definition or a profile) on ``resource``."""
-        self._invariants.check(run, tree.root, resource, path, resource.get("resourceType"))
+    def check_resource(
+        self,
+        run: Run,
+        tree: Tree,
+        resource: dict[str, Any],
+        path: str,
+        whole: dict[str, Any] | None = None,
+    ) -> None:
+        """Every rule of ``tree`` (a base definition or a profile) on ``resource``; its
+        invariants on ``whole`` when the walk is given only a part (a Bundle without entries)."""
+        whole = resource if whole is None else whole
+        self._invariants.check(run, tree.root, whole, path, resource.get("resourceType"))
         self._walk_object(run, tree.root, resource, path, tree.base)
+
+    def check_entry(self, run: Run, bundle: Tree, entry: Any, index: int) -> None:
+        """One entry of a Bundle (its own elements; its resource is validated on its own), as
+        the walk of the whole Bundle checks it."""
+        el = bundle.root.children["entry"]
+        path = f"Bundle.entry[{index}]"
+        if entry is None:
+            run.add(ERROR, "empty-element", path, "null is not a FHIR value")
+        else:  # not through _check_item: an entry is never met twice
+            self._check_value(run, el, el.types[0] if el.types else None, entry, path, True)
 
     # -- objects and values ------------------------------------------------------------------------
     def _walk_object(self, run: Run, el: El, obj: dict[str, Any], path: str, base: bool) -> None:
@@ -189,11 +208,13 @@ class Walker:
     def _check_item(
         self, run: Run, el: El, type_code: str | None, item: Any, path: str, base: bool
     ) -> None:
-        """One value of ``el``: its own rules, then its children. A datatype value (a Coding, a
-        Quantity, ...) found clean once is clean wherever it is met again, so it is checked once:
-        values repeat across resources (codes, units, profiles), and half the walk is theirs."""
+        """One value of ``el``: its own rules, then its children. A complex value (a Coding, a
+        Quantity, a dosage, ...) found clean against ``el`` once is clean wherever it is met
+        again, so it is checked once: values repeat across resources (codes, units, profiles),
+        and most of the walk is theirs. Below a resource's root nothing depends on the rest of
+        the resource but references (never remembered): no invariant there reads %resource."""
         try:
-            memo = base and type(item) is dict and not el.children
+            memo = type(item) is dict and type_code != "Resource"
             key = (el, type_code, orjson.dumps(item)) if memo else None
         except orjson.JSONEncodeError:  # integers beyond 64 bits: reported on the way
             key = None
@@ -473,11 +494,9 @@ def _target_type(run: Run, ref: str, path: str, base: bool) -> str | None:
             )
         return target
     if ref.startswith("urn:"):
-        found = run.full_urls.get(ref) if run.full_urls is not None else None
-        if found is not None:
-            # The entry's own resourceType problem is reported on that entry.
-            rtype = found.get("resourceType")
-            return rtype if isinstance(rtype, str) else None
+        if run.full_urls is not None and ref in run.full_urls:
+            # None: the entry's own resourceType problem is reported on that entry.
+            return run.full_urls[ref]
         if run.full_urls is not None and base and ref.startswith("urn:uuid:"):
             run.add(
                 ERROR,
