@@ -35,19 +35,26 @@ class BundleIndex:
     def add(self, entry: Any) -> None:
         if not isinstance(entry, dict):
             return
-        url = entry.get("fullUrl")
         res = entry.get("resource")
+        if isinstance(res, dict):
+            self.add_fields(entry.get("fullUrl"), True, res.get("resourceType"), res.get("id"))
+        else:
+            self.add_fields(entry.get("fullUrl"), False, None, None)
+
+    def add_fields(self, url: Any, has_resource: bool, rtype: Any, rid: Any) -> None:
+        """One entry (an object) by what the index reads of it: its fullUrl, whether its
+        resource is an object, that resource's resourceType and id."""
         if isinstance(url, str) and (url in self.types or url in self._without_resource):
             self.repeated.add(url)
-        if not isinstance(res, dict):
+        if not has_resource:
             if isinstance(url, str):
                 self._without_resource.add(url)
             return
-        rtype = res.get("resourceType") if isinstance(res.get("resourceType"), str) else None
+        rtype = rtype if isinstance(rtype, str) else None
         if isinstance(url, str):
             self.types[url] = rtype
-        if isinstance(res.get("id"), str) and rtype is not None:
-            self.types.setdefault(f"{rtype}/{res['id']}", rtype)
+        if isinstance(rid, str) and rtype is not None:
+            self.types.setdefault(f"{rtype}/{rid}", rtype)
 
     @classmethod
     def of(cls, entries: list[Any]) -> BundleIndex:

@@ -30,7 +30,9 @@ _SKIPPED: Final = frozenset({"dom-6", "txt-1", "txt-2", "ele-1"})
 # All four hold trivially when a resource has no contained resources, the common case.
 _ON_CONTAINED: Final = frozenset({"dom-2", "dom-3", "dom-4", "dom-5"})
 _UNCOMPILED: Final[Any] = object()
-_RESULTS: Final = 1 << 15  # results remembered at most (~200 bytes each)
+# Results remembered at most, and the largest input read (JSON bytes): at most ~10 MiB.
+_RESULTS: Final = 1 << 14
+_RESULT_SIZE: Final = 512
 
 # fhirpathpy leaves create_node untyped; the annotation keeps mypy's strict mode on the callers.
 _create_node: Callable[[Any, str], Any] = ResourceNode.create_node
@@ -137,9 +139,10 @@ class Invariants:
         except KeyError:
             pass
         ok = self._evaluate(c, item, run, el, type_code)
-        if len(self._results) >= _RESULTS:  # bounded: memory stays flat
-            self._results.clear()
-        self._results[key] = ok
+        if len(read) <= _RESULT_SIZE:  # a large input seldom comes again
+            if len(self._results) >= _RESULTS:  # bounded: memory stays flat
+                self._results.clear()
+            self._results[key] = ok
         return ok
 
     def _evaluate(

@@ -98,7 +98,7 @@ def _errors(cls: Any, data: Any) -> list[StructureError]:
 # A primitive's format depends on its type and value only, and values repeat (codes, systems,
 # URLs): the verdicts are cached, the cache emptied when full so that memory stays bounded.
 _PRIMITIVE_VERDICTS: dict[tuple[str, type, Any], tuple[str, str] | None] = {}
-_PRIMITIVE_CACHE_SIZE: Final = 1 << 16
+_PRIMITIVE_CACHE_SIZE: Final = 1 << 15
 
 
 def primitive_error(type_code: str, value: Any) -> tuple[str, str] | None:
@@ -118,9 +118,10 @@ def primitive_error(type_code: str, value: Any) -> tuple[str, str] | None:
         except ValidationError as exc:
             e = exc.errors(include_url=False, include_input=False, include_context=False)[0]
             verdict = (e["type"], e["msg"])
-    if len(_PRIMITIVE_VERDICTS) >= _PRIMITIVE_CACHE_SIZE:
-        _PRIMITIVE_VERDICTS.clear()
-    _PRIMITIVE_VERDICTS[key] = verdict
+    if not isinstance(value, str) or len(value) <= 128:  # a long string seldom comes again
+        if len(_PRIMITIVE_VERDICTS) >= _PRIMITIVE_CACHE_SIZE:
+            _PRIMITIVE_VERDICTS.clear()
+        _PRIMITIVE_VERDICTS[key] = verdict
     return verdict
 
 

@@ -64,8 +64,9 @@ _REF_RE: Final = re.compile(
 )
 _REF_TYPE_RE: Final = re.compile(r"([A-Z][A-Za-z]+)(/[A-Za-z0-9\-.]{1,64}(/_history/[^/]+)?|\?.*)$")
 
-# How many clean datatype values are remembered (bounded: memory stays flat; ~200 bytes each).
-_CLEAN_VALUES: Final = 1 << 15
+# Clean values remembered at most, and the largest (in JSON bytes): at most ~10 MiB.
+_CLEAN_VALUES: Final = 1 << 14
+_CLEAN_SIZE: Final = 512
 
 # Found present in an object: element -> [(JSON key, type of a choice, value)].
 _Present = dict[El, list[tuple[str, str | None, Any]]]
@@ -80,7 +81,7 @@ class Walker:
         self._snapshots = snapshots
         self._terminology = terminology
         self._invariants = invariants
-        self._clean: set[tuple[El, str | None, bytes]] = set()  # see _check_item
+        self._clean: set[tuple[El, str, bytes]] = set()  # see _walk_values
 
     def check_resource(
         self,
@@ -103,8 +104,8 @@ class Walker:
         path = f"Bundle.entry[{index}]"
         if entry is None:
             run.add(ERROR, "empty-element", path, "null is not a FHIR value")
-        else:  # not through _check_item: an entry is never met twice
-            self._check_value(run, el, el.types[0] if el.types else None, entry, path, True)
+        else:
+            self._check_item(run, el, el.types[0] if el.types else None, entry, path, True)
 
     # -- objects and values ------------------------------------------------------------------------
     def _walk_object(self, run: Run, el: El, obj: dict[str, Any], path: str, base: bool) -> None:
@@ -180,7 +181,38 @@ class Walker:
     def _walk_values(
         self, run: Run, el: El, key: str, type_code: str | None, value: Any, path: str, base: bool
     ) -> None:
-        """The value of one JSON key: a single value or an array of them."""
+        """The value of one JSON key. A value (a code, a Coding, a list of categories, a dosage)
+        found clean under ``el`` and ``key`` once is clean wherever it is met again, so it is
+        checked once: values repeat across resources (codes, units, profiles), and most of the
+        walk is theirs. Below a resource's root nothing depends on the rest of the resource but
+        references (never remembered): no invariant there reads %resource."""
+        if "Resource" in el.types:  # contained resources: their references are the resource's
+            self._walk_value(run, el, key, type_code, value, path, base)
+            return
+        try:
+            memo = (el, key, orjson.dumps(value))
+        except orjson.JSONEncodeError:  # integers beyond 64 bits: reported on the way
+            self._walk_value(run, el, key, type_code, value, path, base)
+            return
+        if memo in self._clean:
+            return
+        found = len(run.issues) + len(run.structure)
+        self._walk_value(run, el, key, type_code, value, path, base)
+        # Only what depends on the value alone is remembered: nothing found, nothing left to
+        # fhir.resources, and no reference (whose target depends on the Bundle).
+        if (
+            found == len(run.issues) + len(run.structure)
+            and not run.needs_model
+            and len(memo[2]) <= _CLEAN_SIZE  # a large value seldom comes again
+            and b'"reference"' not in memo[2]
+        ):
+            if len(self._clean) >= _CLEAN_VALUES:
+                self._clean.clear()
+            self._clean.add(memo)
+
+    def _walk_value(
+        self, run: Run, el: El, key: str, type_code: str | None, value: Any, path: str, base: bool
+    ) -> None:
         if isinstance(value, list) or value is None or (base and el.repeats):
             items = _items(run, el, value, path, base)
             if items is None:
@@ -208,37 +240,7 @@ class Walker:
     def _check_item(
         self, run: Run, el: El, type_code: str | None, item: Any, path: str, base: bool
     ) -> None:
-        """One value of ``el``: its own rules, then its children. A complex value (a Coding, a
-        Quantity, a dosage, ...) found clean against ``el`` once is clean wherever it is met
-        again, so it is checked once: values repeat across resources (codes, units, profiles),
-        and most of the walk is theirs. Below a resource's root nothing depends on the rest of
-        the resource but references (never remembered): no invariant there reads %resource."""
-        try:
-            memo = type(item) is dict and type_code != "Resource"
-            key = (el, type_code, orjson.dumps(item)) if memo else None
-        except orjson.JSONEncodeError:  # integers beyond 64 bits: reported on the way
-            key = None
-        if key is None:
-            self._check_value(run, el, type_code, item, path, base)
-            return
-        if key in self._clean:
-            return
-        found = len(run.issues) + len(run.structure)
-        self._check_value(run, el, type_code, item, path, base)
-        # Only what depends on the value alone is remembered: nothing found, nothing left to
-        # fhir.resources, and no reference (whose target depends on the Bundle).
-        if (
-            found == len(run.issues) + len(run.structure)
-            and not run.needs_model
-            and b'"reference"' not in key[2]
-        ):
-            if len(self._clean) >= _CLEAN_VALUES:
-                self._clean.clear()
-            self._clean.add(key)
-
-    def _check_value(
-        self, run: Run, el: El, type_code: str | None, item: Any, path: str, base: bool
-    ) -> None:
+        """One value of ``el``: its own rules, then its children."""
         kinds = _PRIMITIVE_KIND.get(type_code) if type_code else None
         # The common case (the right JSON kind, not empty) without a call; _has_kind decides.
         if kinds is not None:

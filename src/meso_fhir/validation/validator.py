@@ -32,6 +32,9 @@ class EntryIssues:
     model: list[Issue]
     resource: list[Issue]
 
+    def __bool__(self) -> bool:
+        return bool(self.walk or self.structure or self.model or self.resource)
+
 
 class Validator:
     """Validates resources against base R4 and the known profiles. Build with ``load()``.
@@ -133,7 +136,9 @@ class Validator:
         parts = []
         for i, entry in entries:
             summary.add(entry, index.repeated)
-            parts.append(self.check_entry(shell, i, entry, index))
+            part = self.check_entry(shell, i, entry, index)
+            if part:  # only entries with issues are kept: memory stays flat
+                parts.append(part)
         return self.bundle_issues(shell, summary, parts)
 
     def check_entry(
