@@ -10,7 +10,12 @@ severities ``ERROR``, ``WARNING``, ``INFORMATION``.
 
 Modules, from the outside in
 ----------------------------
-``validator``    ``Validator``: builds the checkers below, validates resources and Bundles.
+``files``        a file as ``meso-fhir validate`` reads it: a Bundle streamed (ijson), its entries
+                 in this process or in worker processes.
+``validator``    ``Validator``: builds the checkers below, validates resources and Bundles (a
+                 Bundle entry by entry).
+``bundles``      what a Bundle's validation keeps between entries: the index of the entries'
+                 resource types, stand-ins of the entries for the Bundle's invariants.
 ``issues``       ``Issue``, the severities, the state of one resource's validation.
 ``definitions``  the conformance resources known, and reading the packaged ones.
 ``snapshots``    StructureDefinition snapshots compiled into element trees (profiles: only what
