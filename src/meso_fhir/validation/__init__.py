@@ -56,9 +56,9 @@ The element walker (``structure``), source ``meso-fhir``, driven by StructureDef
 ``fhirpathpy`` (R4 model, each expression compiled once), source ``fhirpath``:
     the invariants of the snapshots (``constraint[].expression``): the profiles' own (meso-*) and
     the core ones (obs-6, obs-7, qty-3, per-1, bdl-*, ...), most through the fast subset
-    (``fhirpath``). ``ext-1``, ``ref-1`` and ``dom-3`` are checked natively (same rule, much
-    faster), ``ele-1`` by the walker; the best-practice invariant dom-6 is not checked. An
-    invariant that evaluates to an empty collection counts as satisfied.
+    (``fhirpath``). ``ext-1``, ``ref-1``, ``dom-3``, ``bdl-5`` and ``bdl-8`` are checked natively
+    (same rule, much faster), ``ele-1`` by the walker; the best-practice invariant dom-6 is not
+    checked. An invariant that evaluates to an empty collection counts as satisfied.
 
 pyfhircheck is not used: measured on the project's profiles it validates ~200 resources/s,
 prints FHIRPath ``trace()`` output to stdout, reports profile paths without array indices and

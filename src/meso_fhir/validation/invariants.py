@@ -2,10 +2,10 @@
 
 Every invariant is compiled once per expression. The fast FHIRPath subset (``fhirpath``) runs
 first; an expression outside the subset, or an evaluation the subset cannot decide, goes to
-fhirpathpy (R4 model). ``ext-1``, ``ref-1`` and ``dom-3`` are checked natively: the same rule,
-much faster (ref-1 and dom-3 also use functions outside the subset: substring(),
-descendants()). An invariant whose result is empty counts as satisfied; one that cannot be
-evaluated at all is a warning, not an error.
+fhirpathpy (R4 model). ``ext-1``, ``ref-1``, ``dom-3``, ``bdl-5`` and ``bdl-8`` (once an entry)
+are checked natively: the same rule, much faster (ref-1 and dom-3 also use functions outside
+the subset: substring(), descendants()). An invariant whose result is empty counts as
+satisfied; one that cannot be evaluated at all is a warning, not an error.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ _SKIPPED: Final = frozenset({"dom-6", "txt-1", "txt-2", "ele-1"})
 # All four hold trivially when a resource has no contained resources, the common case.
 _ON_CONTAINED: Final = frozenset({"dom-2", "dom-3", "dom-4", "dom-5"})
 _UNCOMPILED: Final[Any] = object()
+_UNDECIDED: Final[Any] = object()
 # Results remembered at most, and the largest input read (JSON bytes): at most ~10 MiB.
 _RESULTS: Final = 1 << 14
 _RESULT_SIZE: Final = 512
@@ -95,9 +96,9 @@ class Invariants:
             if c.key in _ON_CONTAINED and not (isinstance(item, dict) and "contained" in item):
                 continue
             native = _NATIVE.get(c.key)
-            if native is not None:
-                ok: bool | None = native(item, run)
-            else:
+            ok: Any = native(item, run) if native is not None else _UNDECIDED
+            if ok is _UNDECIDED:
+                native = None
                 ok = self._remembered(c, item, run, el, type_code)
             if ok is False:
                 run.add(
@@ -237,11 +238,29 @@ def _dom_3(item: Any, run: Run) -> bool:
     )
 
 
-# Checked in Python instead of by their expression (see the module docstring).
-_NATIVE: Final[dict[str, Callable[[Any, Run], bool]]] = {
+def _bdl_5(entry: Any, run: Run) -> bool:
+    """resource.exists() or request.exists() or response.exists(), on every entry."""
+    return any(fhirpath.child([entry], name) for name in ("resource", "request", "response"))
+
+
+def _bdl_8(entry: Any, run: Run) -> Any:
+    """fullUrl.exists() implies fullUrl.contains('/_history/').not(), on every entry."""
+    urls = fhirpath.child([entry], "fullUrl")
+    if not urls:
+        return True
+    if len(urls) == 1 and isinstance(urls[0], str):
+        return "/_history/" not in urls[0]
+    return _UNDECIDED  # not one string: as the expression says
+
+
+# Checked in Python instead of by their expression (see the module docstring); one that
+# returns _UNDECIDED leaves that value to the expression.
+_NATIVE: Final[dict[str, Callable[[Any, Run], Any]]] = {
     "ext-1": _ext_1,
     "ref-1": _ref_1,
     "dom-3": _dom_3,
+    "bdl-5": _bdl_5,
+    "bdl-8": _bdl_8,
 }
 
 
