@@ -188,6 +188,55 @@ def test_validate_passes_the_mapped_example_and_fails_a_broken_resource(tmp_path
     }
 
 
+def _large_bundle(tmp_path: Path) -> Path:
+    """The mapped example four times over (over 1,000 entries, new fullUrls), two resources
+    broken: the Patient of entry 5 and entry 900."""
+    mapped = tmp_path / "b.json"
+    assert invoke("map", str(EXAMPLE), "--out", str(mapped)).exit_code == ExitCode.OK
+    bundle = orjson.loads(mapped.read_bytes())
+    entries = bundle["entry"]
+    once = orjson.dumps(entries)
+    for copy in range(1, 4):
+        for i, entry in enumerate(orjson.loads(once)):
+            entry["fullUrl"] = f"urn:uuid:00000000-0000-4000-8000-{copy:04d}{i:08d}"
+            entries.append(entry)
+    assert entries[5]["resource"]["resourceType"] == "Patient"
+    entries[5]["resource"]["gender"] = "woman"
+    entries[900]["resource"]["nickname"] = "x"
+    big = tmp_path / "big.json"
+    big.write_bytes(orjson.dumps(bundle))
+    return big
+
+
+def test_validate_in_processes_reports_the_same(tmp_path: Path) -> None:
+    big = _large_bundle(tmp_path)
+    one = invoke("validate", str(big), "--format", "json")
+    two = invoke("validate", str(big), "--format", "json", "--jobs", "2")
+    assert one.exit_code == two.exit_code == ExitCode.NOT_CONFORMANT
+    assert one.stdout == two.stdout
+    report = orjson.loads(one.stdout)
+    assert (report["checked"], report["errors"]) == (
+        len(orjson.loads(big.read_bytes())["entry"]),
+        2,
+    )
+    assert [(i["entry_index"], i["rule"]) for i in report["issues"]] == [
+        (5, "binding"),
+        (900, "unknown-element"),
+    ]
+
+
+def test_validate_reports_progress_only_when_asked(tmp_path: Path) -> None:
+    big = _large_bundle(tmp_path)
+    quiet = invoke("validate", str(big))
+    assert "progress" not in quiet.stderr
+    asked = invoke("validate", str(big), "--progress")
+    lines = [line for line in asked.stderr.splitlines() if line.startswith("progress: ")]
+    total = len(orjson.loads(big.read_bytes())["entry"])
+    assert lines[-1] == f"progress: {total}/{total} resources (100%)"
+    assert len(lines) == 11  # 0 %, then every 10 %
+    assert asked.stdout == quiet.stdout
+
+
 def test_schema_describes_both_forms() -> None:
     result = invoke("schema")
     assert result.exit_code == ExitCode.OK

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 import re
 import subprocess
 import sys
@@ -21,6 +22,11 @@ from hypothesis import strategies as st
 
 from meso_fhir import codes, validation
 from meso_fhir.validation import ERROR, WARNING, Issue, Validator, fhirpath
+from meso_fhir.validation.bundles import BundleIndex, EntrySummary, shell_of
+from meso_fhir.validation.definitions import Definitions, packaged
+from meso_fhir.validation.invariants import Invariants
+from meso_fhir.validation.issues import Run
+from meso_fhir.validation.snapshots import Snapshots
 
 REPO = Path(__file__).resolve().parent.parent
 MESO = codes.LOCAL
@@ -1240,3 +1246,152 @@ def test_reference_to_an_entry_without_a_resource_type(validator: Validator) -> 
     assert [(i.entry_index, i.path, i.rule) for i in issues if i.entry_index is not None] == [
         (0, "resourceType", "structure")
     ]
+
+
+# --- the walker does fhir.resources' checks: none is lost ------------------------------------------
+@pytest.fixture(scope="module")
+def with_models() -> Validator:
+    """The validator as it was: every resource also through its fhir.resources model."""
+    return Validator.from_resources(*_packaged_project(), fhir_resources=True)
+
+
+def _every(issues: list[Issue]) -> list[tuple[Any, ...]]:
+    return [
+        (i.entry_index, i.resource_id, i.path, i.rule, i.severity, i.message, i.profile)
+        for i in issues
+    ]
+
+
+def test_walker_reports_what_fhir_resources_did_on_every_test_resource(
+    validator: Validator, with_models: Validator
+) -> None:
+    corpus = [make() for make in VALID.values()]
+    corpus += [copy.deepcopy(r) for r, _, _ in CASES.values()]
+    corpus += [json.loads(p.read_text()) for p in EXAMPLES]
+    corpus += [json.loads(p.read_text())["resource"] for p in INVALID]
+    corpus += [transaction(*(make() for make in VALID.values()))]
+    for r in corpus:
+        assert _every(validator.validate(r)) == _every(with_models.validate(r)), r.get("id")
+
+
+def _covered(issue: Issue, by: list[Issue]) -> bool:
+    """An error of fhir.resources is reported without it too: on the same element, one below it
+    or one that contains it (pydantic names some places its own way: ``.root``,
+    ``.resource_type``, and reports a wrong JSON kind a second time as a format)."""
+    where = issue.path.replace(".resource_type", ".resourceType").removesuffix(".root")
+    return any(
+        i.severity == ERROR and i.entry_index == issue.entry_index and about(i, where) for i in by
+    )
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    make=st.sampled_from([*VALID.values(), lambda: transaction(*(m() for m in VALID.values()))]),
+    picks=st.lists(st.integers(min_value=0), min_size=1, max_size=3),
+    key=st.sampled_from(["x", "_code", "_x", "resourceType", "fhir_comments", "id", "text"]),
+    data=st.data(),
+)
+def test_walker_loses_no_check_of_fhir_resources(
+    validator: Validator,
+    with_models: Validator,
+    make: Callable[[], Resource],
+    picks: list[int],
+    key: str,
+    data: st.DataObject,
+) -> None:
+    """Any JSON anywhere, and unknown or misplaced keys: the same verdict with and without the
+    models, every error the models found is still found, and nothing new is reported."""
+    r = copy.deepcopy(make())
+    for pick in picks:
+        paths = _paths(r)
+        path = paths[pick % len(paths)]
+        target: Any = r
+        for step in path[:-1]:
+            target = target[step]
+        if pick % 5 == 0 and isinstance(target, dict):
+            target[key] = data.draw(JSON)
+        else:
+            _replace(r, path, data.draw(JSON | never_valid_instead_of(target[path[-1]])))
+    new, old = validator.validate(r), with_models.validate(r)
+    assert [str(i) for i in new if _every([i])[0] not in _every(old)] == []
+    assert [str(i) for i in old if i.severity == ERROR and not _covered(i, new)] == []
+
+
+def test_remembered_results_do_not_depend_on_what_was_seen_before() -> None:
+    """Clean values and invariant results are remembered: two validators that see the same
+    resources in opposite orders report the same for each."""
+    rng = random.Random(11)
+    corpus = [make() for make in VALID.values()] + [copy.deepcopy(r) for r, _, _ in CASES.values()]
+    for _ in range(300):
+        r = copy.deepcopy(rng.choice(list(VALID.values()))())
+        path = rng.choice(_paths(r))
+        _replace(r, path, rng.choice([None, "", "x", 0, [], {}, [{}], {"x": 1}, {"code": "x"}]))
+        corpus.append(r)
+    forward = Validator.from_resources(*_packaged_project())
+    backward = Validator.from_resources(*_packaged_project())
+    seen = [_every(forward.validate(r)) for r in corpus]
+    assert [_every(backward.validate(r)) for r in reversed(corpus)] == seen[::-1]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    picks=st.lists(st.integers(min_value=0), min_size=1, max_size=4),
+    values=st.lists(
+        st.sampled_from(
+            [
+                None,
+                "x",
+                1,
+                [],
+                {},
+                "document",
+                "message",
+                "history",
+                "searchset",
+                "batch",
+                {"method": "GET", "url": "Patient"},
+                {"status": "200"},
+                {"mode": "match"},
+                uuid(0),
+                {"versionId": "1"},
+                {"versionId": 2},
+                [uuid(1)],
+            ]
+        ),
+        min_size=4,
+        max_size=4,
+    ),
+)
+def test_bundle_invariants_see_the_entries_as_the_whole_bundle(
+    picks: list[int], values: list[Any]
+) -> None:
+    """The Bundle's invariants are evaluated on stand-ins of its entries (bundles.EntrySummary):
+    fhirpathpy gives each the verdict it gives on the whole Bundle."""
+    b = copy.deepcopy(transaction(*(make() for make in VALID.values())))
+    b["entry"] += copy.deepcopy(b["entry"][:3])
+    for pick, value in zip(picks, values, strict=False):
+        entry = b["entry"][pick % len(b["entry"])]
+        where = ["fullUrl", "request", "response", "search", "resource"][pick % 5]
+        if where == "resource" and isinstance(value, dict) and "versionId" in value:
+            if not isinstance(entry.get("resource"), dict):
+                continue
+            entry["resource"]["meta"] = {**entry["resource"].get("meta", {}), **value}
+        elif where == "request" and isinstance(value, str) and pick % 2:
+            b["type"] = value
+        else:
+            entry[where] = value
+    index = BundleIndex.of(b["entry"])
+    summary = EntrySummary()
+    for entry in b["entry"]:
+        summary.add(entry, index.repeated)
+    whole = {**shell_of(b), "entry": summary.entries()}
+    invariants = Invariants(fast_fhirpath=False)
+    snapshots = Snapshots(Definitions.of(packaged("r4-core.json")["structureDefinitions"], {}))
+    tree = snapshots.tree("http://hl7.org/fhir/StructureDefinition/Bundle")
+    assert tree is not None
+    verdicts = []
+    for bundle in (b, whole):
+        run = Run(bundle, "Bundle", None, None, None)
+        invariants.check(run, tree.root, bundle, "Bundle", "Bundle")
+        verdicts.append([(i.rule, i.severity) for i in run.issues])
+    assert verdicts[0] == verdicts[1]

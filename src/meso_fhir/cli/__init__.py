@@ -313,39 +313,49 @@ def map_command(
     show_default=True,
     help="Print at most this many (all are counted).",
 )
-def validate_command(files: tuple[Path, ...], fmt: str, max_issues: int) -> None:
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes that validate a Bundle's entries.",
+)
+@click.option(
+    "--progress",
+    is_flag=True,
+    help="Report progress on stderr even when it is not a terminal (a bar when it is).",
+)
+def validate_command(
+    files: tuple[Path, ...], fmt: str, max_issues: int, jobs: int, progress: bool
+) -> None:
     """Validate FHIR resources or Bundles offline against base R4 and the project's profiles.
 
     Lists every problem as resource, element path and rule. Exit 0 only when there are none,
-    4 when there are, 7 when a file cannot be read.
+    4 when there are, 7 when a file cannot be read. A Bundle is streamed entry by entry
+    (memory does not grow with its size); --jobs spreads its entries over processes.
 
     \b
     Example:
       meso-fhir map examples/clinic.json --out bundle.json && meso-fhir validate bundle.json
     """
     from ..validation import Validator
+    from ..validation.files import Unreadable, validate_file
 
     validator = Validator.load()
     problems: list[dict[str, Any]] = []
     checked = 0
     unreadable = False
     for path in files:
+        bar = _Progress("resources", lines=progress)
         try:
-            data = orjson.loads(path.read_bytes())
-        except (OSError, orjson.JSONDecodeError) as exc:
-            _echo_err(f"error: cannot read {path}: {exc}")
+            count, issues = validate_file(path, validator, jobs, bar)
+        except Unreadable as exc:
+            _echo_err(f"error: {exc}")
             unreadable = True
             continue
-        if not isinstance(data, dict) or "resourceType" not in data:
-            _echo_err(f"error: {path}: not a FHIR resource (no resourceType)")
-            unreadable = True
-            continue
-        if data["resourceType"] == "Bundle":
-            issues = validator.validate_bundle(data)
-            checked += len(data.get("entry") or [])
-        else:
-            issues = validator.validate(data)
-            checked += 1
+        finally:
+            bar.close()
+        checked += count
         for issue in issues:
             problems.append({"file": str(path), **issue.as_dict()})
             if fmt == "text" and len(problems) <= max_issues:
@@ -894,14 +904,17 @@ def _lock(state: Path) -> Any:
 
 
 class _Progress:
-    """A progress bar on a terminal; otherwise (cron, CI) a plain line every 10% of a long job."""
+    """A progress bar on a terminal; otherwise (cron, CI) a plain line every 10% of a long job,
+    unless ``lines`` is False (``validate`` prints them only when asked)."""
 
-    def __init__(self) -> None:
+    def __init__(self, unit: str = "records", *, lines: bool = True) -> None:
         self.tty = sys.stderr.isatty()
         self.last = -1
+        self.unit = unit
+        self.lines = lines
 
     def __call__(self, done: int, total: int) -> None:
-        if total <= 0 or (not self.tty and total < 1000):
+        if total <= 0 or (not self.tty and (total < 1000 or not self.lines)):
             return  # a short job needs no progress lines in a log
         percent = done * 100 // total
         if percent == self.last:
@@ -910,12 +923,12 @@ class _Progress:
             width = 30
             filled = width * done // total
             click.echo(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} records",
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {self.unit}",
                 err=True,
                 nl=False,
             )
         elif percent // 10 > self.last // 10:
-            _echo_err(f"progress: {done}/{total} records ({percent}%)")
+            _echo_err(f"progress: {done}/{total} {self.unit} ({percent}%)")
         self.last = percent
 
     def close(self) -> None:

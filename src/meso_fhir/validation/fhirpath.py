@@ -29,7 +29,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-__all__ = ["FUNCTIONS", "OPERATORS", "TYPE_FUNCTIONS", "Env", "Fn", "Unsupported", "compile"]
+__all__ = [
+    "FUNCTIONS",
+    "OPERATORS",
+    "TYPE_FUNCTIONS",
+    "Env",
+    "Fn",
+    "Unsupported",
+    "child",
+    "compile",
+    "root_names",
+]
 
 
 class Unsupported(Exception):
@@ -104,6 +114,9 @@ def _child(items: list[Any], name: str) -> list[Any]:
         elif value is not None:
             out.append(value)
     return out
+
+
+child = _child  # navigation by name as the invariants see it (bundles.py summarises entries)
 
 
 def _equal(a: list[Any], b: list[Any]) -> list[Any]:
@@ -496,10 +509,19 @@ _VARIABLES: Final[dict[str, Fn]] = {
 }
 
 
+# Functions whose argument is evaluated on each item of their input: names in it are the items'.
+_PER_ITEM: Final = frozenset({"where", "select", "all", "exists"})
+
+
 class _Parser:
     def __init__(self, expr: str) -> None:
         self.toks = _tokens(expr)
         self.i = 0
+        # What the expression reads of its input: the names it navigates from it (``roots``),
+        # or (``whole``) the input itself ($this) or the resource; see ``root_names``.
+        self.roots: set[str] = set()
+        self.whole = False
+        self.per_item = 0  # > 0 inside the argument of a _PER_ITEM function
 
     def peek(self) -> tuple[str, str] | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -562,7 +584,9 @@ class _Parser:
         type_function = TYPE_FUNCTIONS.get(name)
         if type_function is not None:
             return type_function(focus, self.type_argument())
+        self.per_item += name in _PER_ITEM
         args = self.args()
+        self.per_item -= name in _PER_ITEM
         builder = FUNCTIONS.get((name, len(args)))
         if builder is None:
             raise Unsupported(f"function {name}()")
@@ -589,6 +613,9 @@ class _Parser:
             number: int | float = float(value) if "." in value else int(value)
             return lambda focus, this, env: [number]
         if kind == "var":
+            self.whole = self.whole or (
+                value != "%ucum" and (value != "$this" or not self.per_item)
+            )
             variable = _VARIABLES.get(value)
             if variable is None:
                 raise Unsupported(f"variable {value}")
@@ -608,7 +635,12 @@ class _Parser:
             flag = name == "true"
             return lambda focus, this, env: [flag]
         if self.peek() == ("op", "("):
+            # A function of the input itself (hasValue(), empty()) reads all of it; iif() only
+            # picks it as $this for its arguments.
+            self.whole = self.whole or (name != "iif" and not self.per_item)
             return self.function(_this, name)
+        if not self.per_item:
+            self.roots.add(name)
         return _navigate(_this, name)
 
 
@@ -627,6 +659,21 @@ def _as(source: Fn, type_name: str) -> Fn:
         return items if env.context_type == type_name else []
 
     return fn
+
+
+def root_names(expression: str) -> frozenset[str] | None:
+    """The names ``expression`` navigates from its input (``value`` stands for ``valueX`` too),
+    when its result depends on nothing else of the input or of the resource; else (or outside
+    the subset) None. Two inputs with the same values under those names give the same result,
+    which lets the caller remember results. Names inside ``iif()`` or ``startsWith()`` arguments
+    count (they may be the input's); those inside ``where()``, ``all()``, ``select()`` or
+    ``exists()`` are the items'."""
+    try:
+        parser = _Parser(expression)
+        parser.parse()
+    except Unsupported:
+        return None
+    return None if parser.whole else frozenset(parser.roots)
 
 
 def compile(expression: str) -> Fn | None:

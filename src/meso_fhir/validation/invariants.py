@@ -2,10 +2,10 @@
 
 Every invariant is compiled once per expression. The fast FHIRPath subset (``fhirpath``) runs
 first; an expression outside the subset, or an evaluation the subset cannot decide, goes to
-fhirpathpy (R4 model). ``ext-1``, ``ref-1`` and ``dom-3`` are checked natively: the same rule,
-much faster (ref-1 and dom-3 also use functions outside the subset: substring(),
-descendants()). An invariant whose result is empty counts as satisfied; one that cannot be
-evaluated at all is a warning, not an error.
+fhirpathpy (R4 model). ``ext-1``, ``ref-1``, ``dom-3``, ``bdl-5`` and ``bdl-8`` (once an entry)
+are checked natively: the same rule, much faster (ref-1 and dom-3 also use functions outside
+the subset: substring(), descendants()). An invariant whose result is empty counts as
+satisfied; one that cannot be evaluated at all is a warning, not an error.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+import orjson
 from fhirpathpy import compile as fhirpath_compile
 from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models as fhirpath_models
@@ -29,6 +30,10 @@ _SKIPPED: Final = frozenset({"dom-6", "txt-1", "txt-2", "ele-1"})
 # All four hold trivially when a resource has no contained resources, the common case.
 _ON_CONTAINED: Final = frozenset({"dom-2", "dom-3", "dom-4", "dom-5"})
 _UNCOMPILED: Final[Any] = object()
+_UNDECIDED: Final[Any] = object()
+# Results remembered at most, and the largest input read (JSON bytes): at most ~10 MiB.
+_RESULTS: Final = 1 << 14
+_RESULT_SIZE: Final = 512
 
 # fhirpathpy leaves create_node untyped; the annotation keeps mypy's strict mode on the callers.
 _create_node: Callable[[Any, str], Any] = ResourceNode.create_node
@@ -80,6 +85,10 @@ class Invariants:
         self._fast: dict[str, fhirpath.Fn | None] = {}
         self._slow: dict[str, Callable[..., Any] | None] = {}
         self._model = fhirpath_models["r4"]
+        # Results by the values an expression reads (see _remembered); fhirpathpy alone (the
+        # tests' reference) evaluates every time.
+        self._reads: dict[str, frozenset[str] | None] = {}
+        self._results: dict[tuple[str, str | None, bytes], bool | None] = {}
 
     def check(self, run: Run, el: Constrained, item: Any, path: str, type_code: str | None) -> None:
         """Check the invariants of ``el`` on one of its values (``item``, at ``path``)."""
@@ -87,10 +96,10 @@ class Invariants:
             if c.key in _ON_CONTAINED and not (isinstance(item, dict) and "contained" in item):
                 continue
             native = _NATIVE.get(c.key)
-            if native is not None:
-                ok: bool | None = native(item, run)
-            else:
-                ok = self._evaluate(c, item, run, el, type_code)
+            ok: Any = native(item, run) if native is not None else _UNDECIDED
+            if ok is _UNDECIDED:
+                native = None
+                ok = self._remembered(c, item, run, el, type_code)
             if ok is False:
                 run.add(
                     ERROR if c.severity == ERROR else WARNING,
@@ -107,6 +116,35 @@ class Invariants:
                     f"could not be evaluated: {c.expression}",
                     "fhirpath",
                 )
+
+    def _remembered(
+        self, c: Constraint, item: Any, run: Run, el: Constrained, type_code: str | None
+    ) -> bool | None:
+        """The result of ``c`` on ``item``, remembered by the values it reads of ``item``
+        (``fhirpath.root_names``): resources of one kind share their codes and statuses, so
+        most evaluations are repeats."""
+        reads = self._reads.get(c.expression, _UNCOMPILED)
+        if reads is _UNCOMPILED:
+            reads = fhirpath.root_names(c.expression) if self._use_fast else None
+            self._reads[c.expression] = reads
+        if reads is None or not isinstance(item, dict):
+            return self._evaluate(c, item, run, el, type_code)
+        try:
+            # resourceType too: fhirpathpy reads choice names from the resource's model.
+            read = orjson.dumps([item.get("resourceType"), _values_read(item, reads)])
+        except orjson.JSONEncodeError:  # integers beyond 64 bits
+            return self._evaluate(c, item, run, el, type_code)
+        key = (c.expression, type_code, read)
+        try:
+            return self._results[key]
+        except KeyError:
+            pass
+        ok = self._evaluate(c, item, run, el, type_code)
+        if len(read) <= _RESULT_SIZE:  # a large input seldom comes again
+            if len(self._results) >= _RESULTS:  # bounded: memory stays flat
+                self._results.clear()
+            self._results[key] = ok
+        return ok
 
     def _evaluate(
         self, c: Constraint, item: Any, run: Run, el: Constrained, type_code: str | None
@@ -155,6 +193,23 @@ class Invariants:
         return list(result) if isinstance(result, list) else [result]
 
 
+def _values_read(item: dict[str, Any], names: frozenset[str]) -> list[Any]:
+    """What an expression that navigates ``names`` reads of ``item``: the key and value each
+    name finds, as FHIRPath navigation finds them (``value`` finds ``valueQuantity``)."""
+    out: list[Any] = []
+    for name in names:
+        if name in item:
+            out.append((name, item[name]))
+            continue
+        for key, value in item.items():
+            if key.startswith(name) and key[len(name) :][:1].isupper():
+                out.append((key, value))
+                break
+        else:
+            out.append(None)
+    return out
+
+
 def _ext_1(item: Any, run: Run) -> bool:
     if not isinstance(item, dict):
         return True
@@ -183,11 +238,29 @@ def _dom_3(item: Any, run: Run) -> bool:
     )
 
 
-# Checked in Python instead of by their expression (see the module docstring).
-_NATIVE: Final[dict[str, Callable[[Any, Run], bool]]] = {
+def _bdl_5(entry: Any, run: Run) -> bool:
+    """resource.exists() or request.exists() or response.exists(), on every entry."""
+    return any(fhirpath.child([entry], name) for name in ("resource", "request", "response"))
+
+
+def _bdl_8(entry: Any, run: Run) -> Any:
+    """fullUrl.exists() implies fullUrl.contains('/_history/').not(), on every entry."""
+    urls = fhirpath.child([entry], "fullUrl")
+    if not urls:
+        return True
+    if len(urls) == 1 and isinstance(urls[0], str):
+        return "/_history/" not in urls[0]
+    return _UNDECIDED  # not one string: as the expression says
+
+
+# Checked in Python instead of by their expression (see the module docstring); one that
+# returns _UNDECIDED leaves that value to the expression.
+_NATIVE: Final[dict[str, Callable[[Any, Run], Any]]] = {
     "ext-1": _ext_1,
     "ref-1": _ref_1,
     "dom-3": _dom_3,
+    "bdl-5": _bdl_5,
+    "bdl-8": _bdl_8,
 }
 
 

@@ -70,10 +70,16 @@ class Run:
     resource_type: str
     resource_id: str | None
     entry_index: int | None
-    full_urls: Mapping[str, dict[str, Any]] | None  # None: not inside a Bundle
+    full_urls: Mapping[str, str | None] | None  # entries' resource types by fullUrl and Type/id
     issues: list[Issue] = field(default_factory=list)
     profile: str | None = None
     contained: dict[str, str] = field(default_factory=dict)  # "#id" -> resourceType
+    # The walker's share of what fhir.resources used to report (unknown elements, primitive
+    # formats): kept apart so that it follows the walker's own issues, in the order it always had.
+    structure: list[Issue] = field(default_factory=list)
+    # The walker met JSON it does not model (primitive extensions ``_x``, ``fhir_comments``,
+    # a contained resource of an unpackaged type, ...): fhir.resources checks the resource.
+    needs_model: bool = False
 
     def add(
         self, severity: str, rule: str, path: str, message: str, source: str = "meso-fhir"

@@ -24,13 +24,21 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final
 
-from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B import fhirtypes, get_fhir_model_class
 from fhir.resources.R4B.fhirresourcemodel import FHIRResourceModel
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from .issues import ERROR, Issue, Run
 
-__all__ = ["StructureError", "issue_of", "model_class", "structure_errors"]
+__all__ = [
+    "StructureError",
+    "entry_errors",
+    "format_issue",
+    "issue_of",
+    "model_class",
+    "primitive_error",
+    "structure_errors",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +67,23 @@ def structure_errors(resource: dict[str, Any]) -> list[StructureError]:
     cls = model_class(str(resource.get("resourceType")))
     if cls is None:
         return [StructureError(("resourceType",), "unknown_resource_type", "unknown resource type")]
+    return _errors(cls, resource)
+
+
+def entry_errors(entry: Any, index: int) -> list[StructureError]:
+    """Validate one Bundle entry, without its resource, as the Bundle model would (``loc`` from
+    the Bundle: ``("entry", index, ...)``)."""
+    if isinstance(entry, dict):
+        entry = {k: v for k, v in entry.items() if k != "resource"}
+    return [
+        StructureError(("entry", index, *e.loc), e.kind, e.message)
+        for e in _errors(get_fhir_model_class("BundleEntry"), entry)
+    ]
+
+
+def _errors(cls: Any, data: Any) -> list[StructureError]:
     try:
-        cls.model_validate(resource)
+        cls.model_validate(data)
     except ValidationError as exc:
         return [
             StructureError(tuple(e["loc"]), e["type"], e["msg"])
@@ -70,6 +93,48 @@ def structure_errors(resource: dict[str, Any]) -> list[StructureError]:
         # resource whose resourceType is not a string, ...): a problem to report, not a crash.
         return [StructureError((), "model_crash", f"fhir.resources failed: {type(exc).__name__}")]
     return []
+
+
+# A primitive's format depends on its type and value only, and values repeat (codes, systems,
+# URLs): the verdicts are cached, the cache emptied when full so that memory stays bounded.
+_PRIMITIVE_VERDICTS: dict[tuple[str, type, Any], tuple[str, str] | None] = {}
+_PRIMITIVE_CACHE_SIZE: Final = 1 << 15
+
+
+def primitive_error(type_code: str, value: Any) -> tuple[str, str] | None:
+    """The (pydantic error type, message) fhir.resources gives for one primitive value of the
+    right JSON kind (its spec regex, calendar dates, integer ranges), None when it passes; the
+    same validator as in the models, called on the value alone."""
+    key = (type_code, type(value), value)
+    try:
+        return _PRIMITIVE_VERDICTS[key]
+    except KeyError:
+        pass
+    adapter = _adapter(type_code)
+    verdict = None
+    if adapter is not None:
+        try:
+            adapter.validate_python(value)
+        except ValidationError as exc:
+            e = exc.errors(include_url=False, include_input=False, include_context=False)[0]
+            verdict = (e["type"], e["msg"])
+    if not isinstance(value, str) or len(value) <= 128:  # a long string seldom comes again
+        if len(_PRIMITIVE_VERDICTS) >= _PRIMITIVE_CACHE_SIZE:
+            _PRIMITIVE_VERDICTS.clear()
+        _PRIMITIVE_VERDICTS[key] = verdict
+    return verdict
+
+
+@cache
+def _adapter(type_code: str) -> TypeAdapter[Any] | None:
+    """The pydantic adapter of fhir.resources' annotated type for a FHIR primitive type."""
+    annotated = getattr(fhirtypes, type_code[:1].upper() + type_code[1:] + "Type", None)
+    return None if annotated is None else TypeAdapter(annotated)
+
+
+def format_issue(run: Run, path: str, kind: str, message: str) -> Issue:
+    """The issue of a primitive's format error (``primitive_error``) at ``path``."""
+    return _issue_at(run, path, StructureError((), kind, message))
 
 
 _MISSING_MESSAGE: Final = "minimum 1, found 0"
@@ -108,6 +173,10 @@ _CHOICE_MSG: Final = re.compile(r"Any of one field value is expected from this l
 def issue_of(run: Run, err: StructureError) -> Issue:
     """The issue of one fhir.resources error, with the validator's path and rule names."""
     path = run.resource_type + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.loc)
+    return _issue_at(run, path, err)
+
+
+def _issue_at(run: Run, path: str, err: StructureError) -> Issue:
     msg = err.message
     m = _CHOICE_MSG.search(msg)
     if m:

@@ -59,6 +59,8 @@ class El:
     sliced_required: tuple[El, ...] = ()  # children with a required slice
     choices: tuple[El, ...] = ()
     repeats: bool = False  # an array in JSON (not the root: a resource is an object)
+    format_as: str | None = None  # the primitive type whose format values have, if not types[0]
+    resource_root: bool = False  # the root of a resource's definition: "resourceType" is known
     type_slices: dict[str, El] = field(default_factory=dict)  # value[x]:valueQuantity
 
     @property
@@ -125,6 +127,11 @@ class Snapshots:
                 target = by_id.get(el.content_ref.lstrip("#").split("#")[-1])
                 if target is not None:
                     el.children = target.children
+                    el.types = el.types or target.types  # a value must be an object
+        root.resource_root = sd.get("kind") == "resource"
+        if root.resource_root and "id" in root.children:
+            # R4's snapshots type Resource.id as a string; its format is that of an id.
+            root.children["id"].format_as = "id"
         if not base:
             _prune(root)
         _finish(root, set())

@@ -14,11 +14,14 @@ import json
 import re
 from typing import Any, Final
 
+import orjson
+
 from ..codes import CANONICAL
+from . import r4b
 from .bindings import CODED, Terminology
 from .definitions import CORE_SD
 from .invariants import Invariants
-from .issues import ERROR, Run
+from .issues import ERROR, Issue, Run
 from .matching import equal, in_slice, matches
 from .snapshots import MISSING, El, Snapshots, Tree
 
@@ -61,6 +64,10 @@ _REF_RE: Final = re.compile(
 )
 _REF_TYPE_RE: Final = re.compile(r"([A-Z][A-Za-z]+)(/[A-Za-z0-9\-.]{1,64}(/_history/[^/]+)?|\?.*)$")
 
+# Clean values remembered at most, and the largest (in JSON bytes): at most ~10 MiB.
+_CLEAN_VALUES: Final = 1 << 14
+_CLEAN_SIZE: Final = 512
+
 # Found present in an object: element -> [(JSON key, type of a choice, value)].
 _Present = dict[El, list[tuple[str, str | None, Any]]]
 
@@ -74,16 +81,36 @@ class Walker:
         self._snapshots = snapshots
         self._terminology = terminology
         self._invariants = invariants
+        self._clean: set[tuple[El, str, bytes]] = set()  # see _walk_values
 
-    def check_resource(self, run: Run, tree: Tree, resource: dict[str, Any], path: str) -> None:
-        """Every rule of ``tree`` (a base definition or a profile) on ``resource``."""
-        self._invariants.check(run, tree.root, resource, path, resource.get("resourceType"))
+    def check_resource(
+        self,
+        run: Run,
+        tree: Tree,
+        resource: dict[str, Any],
+        path: str,
+        whole: dict[str, Any] | None = None,
+    ) -> None:
+        """Every rule of ``tree`` (a base definition or a profile) on ``resource``; its
+        invariants on ``whole`` when the walk is given only a part (a Bundle without entries)."""
+        whole = resource if whole is None else whole
+        self._invariants.check(run, tree.root, whole, path, resource.get("resourceType"))
         self._walk_object(run, tree.root, resource, path, tree.base)
+
+    def check_entry(self, run: Run, bundle: Tree, entry: Any, index: int) -> None:
+        """One entry of a Bundle (its own elements; its resource is validated on its own), as
+        the walk of the whole Bundle checks it."""
+        el = bundle.root.children["entry"]
+        path = f"Bundle.entry[{index}]"
+        if entry is None:
+            run.add(ERROR, "empty-element", path, "null is not a FHIR value")
+        else:
+            self._check_item(run, el, el.types[0] if el.types else None, entry, path, True)
 
     # -- objects and values ------------------------------------------------------------------------
     def _walk_object(self, run: Run, el: El, obj: dict[str, Any], path: str, base: bool) -> None:
-        """Check the children of ``el`` in ``obj`` (a resource or a complex value). Unknown keys
-        are left to fhir.resources."""
+        """Check the children of ``el`` in ``obj`` (a resource or a complex value). The base walk
+        reports unknown keys (as fhir.resources did, with its message)."""
         present: _Present = {}
         other: set[El] = set()  # present only as _element (extensions), or with a wrong type
         keys = el.keys
@@ -95,10 +122,14 @@ class Walker:
                 primitive = keys.get(key[1:])
                 if primitive is not None:
                     other.add(primitive[0])
+                # Primitive extensions are rare: fhir.resources checks their content.
+                run.needs_model = run.needs_model or base
             elif el.choices and not base:
                 wrong = self._check_choice_key(run, el, key, path)
                 if wrong is not None:
                     other.add(wrong)
+            elif base and not (key == "resourceType" and el.resource_root):
+                self._unknown_key(run, key, path)
         if el.required or (el.sliced_required and not base):
             _report_missing(run, el, present, other, path, base)
         for child, found in present.items():
@@ -111,6 +142,22 @@ class Walker:
                 )
             for key, type_code, value in found:
                 self._walk_values(run, child, key, type_code, value, f"{path}.{key}", base)
+
+    def _unknown_key(self, run: Run, key: str, path: str) -> None:
+        if key == "fhir_comments":  # fhir.resources' own key (comments of DSTU2 JSON)
+            run.needs_model = True
+        else:
+            run.structure.append(
+                Issue(
+                    ERROR,
+                    "unknown-element",
+                    f"{path}.{key}",
+                    f"unknown element {key}",
+                    run.resource_type,
+                    run.resource_id,
+                    run.entry_index,
+                )
+            )
 
     def _check_choice_key(self, run: Run, el: El, key: str, path: str) -> El | None:
         """A key of a choice element whose type the profile does not allow: report it."""
@@ -134,7 +181,38 @@ class Walker:
     def _walk_values(
         self, run: Run, el: El, key: str, type_code: str | None, value: Any, path: str, base: bool
     ) -> None:
-        """The value of one JSON key: a single value or an array of them."""
+        """The value of one JSON key. A value (a code, a Coding, a list of categories, a dosage)
+        found clean under ``el`` and ``key`` once is clean wherever it is met again, so it is
+        checked once: values repeat across resources (codes, units, profiles), and most of the
+        walk is theirs. Below a resource's root nothing depends on the rest of the resource but
+        references (never remembered): no invariant there reads %resource."""
+        if "Resource" in el.types:  # contained resources: their references are the resource's
+            self._walk_value(run, el, key, type_code, value, path, base)
+            return
+        try:
+            memo = (el, key, orjson.dumps(value))
+        except orjson.JSONEncodeError:  # integers beyond 64 bits: reported on the way
+            self._walk_value(run, el, key, type_code, value, path, base)
+            return
+        if memo in self._clean:
+            return
+        found = len(run.issues) + len(run.structure)
+        self._walk_value(run, el, key, type_code, value, path, base)
+        # Only what depends on the value alone is remembered: nothing found, nothing left to
+        # fhir.resources, and no reference (whose target depends on the Bundle).
+        if (
+            found == len(run.issues) + len(run.structure)
+            and not run.needs_model
+            and len(memo[2]) <= _CLEAN_SIZE  # a large value seldom comes again
+            and b'"reference"' not in memo[2]
+        ):
+            if len(self._clean) >= _CLEAN_VALUES:
+                self._clean.clear()
+            self._clean.add(memo)
+
+    def _walk_value(
+        self, run: Run, el: El, key: str, type_code: str | None, value: Any, path: str, base: bool
+    ) -> None:
         if isinstance(value, list) or value is None or (base and el.repeats):
             items = _items(run, el, value, path, base)
             if items is None:
@@ -170,7 +248,17 @@ class Walker:
         else:
             fine = type(item) is dict and bool(item)
         if not fine and not _has_kind(run, type_code, item, path, base):
+            if base and item == {} and type(item) is dict:
+                self._missing_in_empty(run, el, type_code, path)
+            elif base and item == "" and kinds is not None and str in kinds:
+                _check_format(run, el.format_as or type_code, item, path)
             return
+        if type_code == "Resource":
+            if base:
+                self._check_resource_value(run, el, item, path)
+            return
+        if kinds is not None and base:
+            _check_format(run, el.format_as or type_code, item, path)
         if el.fixed is not MISSING and not equal(item, el.fixed):
             run.add(ERROR, "fixed-value", path, f"expected {_show(el.fixed)}")
         if el.pattern is not MISSING and not matches(item, el.pattern):
@@ -190,12 +278,6 @@ class Walker:
         """The children of a complex value: from ``el`` when the snapshot lists them, else (base
         walk) from the snapshot of the value's datatype."""
         snapshots = self._snapshots
-        if type_code == "Resource":
-            if base and el.name == "contained" and isinstance(item.get("resourceType"), str):
-                tree = snapshots.tree(CORE_SD + item["resourceType"])
-                if tree is not None:
-                    self.check_resource(run, tree, item, path)
-            return
         if el.children:
             self._walk_object(run, el, item, path, base)
         elif base and type_code is not None:
@@ -211,6 +293,32 @@ class Walker:
             tree = snapshots.tree(url)
             if tree is not None and not tree.base:
                 self._check_profiled(run, tree, item, path, type_code)
+
+    def _missing_in_empty(self, run: Run, el: El, type_code: str | None, path: str) -> None:
+        """An empty object: its required children too, as fhir.resources reports them."""
+        if el.children:
+            _report_missing(run, el, {}, set(), path, True)
+        elif type_code is not None:
+            dt = self._snapshots.tree(CORE_SD + type_code)
+            if dt is not None:
+                _report_missing(run, dt.root, {}, set(), path, True)
+
+    def _check_resource_value(self, run: Run, el: El, item: Any, path: str) -> None:
+        """A resource inside a resource: a contained one is walked against its definition; any
+        other (a Bundle entry's is validated on its own) or one without a packaged definition
+        is left to fhir.resources, as it always was."""
+        if el.path == "Bundle.entry.resource":
+            return
+        rtype = item.get("resourceType") if isinstance(item, dict) else None
+        tree = (
+            self._snapshots.tree(CORE_SD + rtype)
+            if el.name == "contained" and isinstance(rtype, str)
+            else None
+        )
+        if tree is None:
+            run.needs_model = True
+        else:
+            self.check_resource(run, tree, item, path)
 
     def _check_profiled(
         self, run: Run, tree: Tree, item: dict[str, Any], path: str, type_code: str | None
@@ -345,6 +453,13 @@ def _items(run: Run, el: El, value: Any, path: str, base: bool) -> list[tuple[st
     return [(path, value)]
 
 
+def _check_format(run: Run, type_code: Any, item: Any, path: str) -> None:
+    """A primitive of the right JSON kind: its format, by fhir.resources' own validators."""
+    error = r4b.primitive_error(type_code, item)
+    if error is not None:
+        run.structure.append(r4b.format_issue(run, path, *error))
+
+
 def _has_kind(run: Run, type_code: str | None, item: Any, path: str, base: bool) -> bool:
     """Whether ``item`` has the JSON kind of its type and is not empty; if not, it is reported
     (or left to fhir.resources) and its other rules are not checked."""
@@ -381,11 +496,9 @@ def _target_type(run: Run, ref: str, path: str, base: bool) -> str | None:
             )
         return target
     if ref.startswith("urn:"):
-        found = run.full_urls.get(ref) if run.full_urls is not None else None
-        if found is not None:
-            # The entry's own resourceType problem is reported on that entry.
-            rtype = found.get("resourceType")
-            return rtype if isinstance(rtype, str) else None
+        if run.full_urls is not None and ref in run.full_urls:
+            # None: the entry's own resourceType problem is reported on that entry.
+            return run.full_urls[ref]
         if run.full_urls is not None and base and ref.startswith("urn:uuid:"):
             run.add(
                 ERROR,

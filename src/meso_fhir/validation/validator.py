@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -11,13 +12,28 @@ import orjson
 
 from . import r4b
 from .bindings import Terminology
+from .bundles import BundleIndex, EntrySummary, shell_of
 from .definitions import CORE_SD, Definitions, packaged, resources_in
 from .invariants import Invariants
 from .issues import ERROR, WARNING, Issue, Run, dedupe
 from .snapshots import Snapshots
 from .structure import Walker
 
-__all__ = ["Validator"]
+__all__ = ["EntryIssues", "Validator"]
+
+
+@dataclass(slots=True)
+class EntryIssues:
+    """What one Bundle entry yields: the issues of its own elements (the Bundle's: the walk's,
+    the walker's share of fhir.resources' checks, fhir.resources' own) and its resource's."""
+
+    walk: list[Issue]
+    structure: list[Issue]
+    model: list[Issue]
+    resource: list[Issue]
+
+    def __bool__(self) -> bool:
+        return bool(self.walk or self.structure or self.model or self.resource)
 
 
 class Validator:
@@ -32,15 +48,19 @@ class Validator:
         expansions: Mapping[str, Any],
         *,
         fast_fhirpath: bool = True,
+        fhir_resources: bool = False,
     ) -> None:
         """``conformance``: StructureDefinitions (with snapshots), ValueSets, CodeSystems.
 
         ``expansions``: ValueSet url -> {"codes": {system: [code]}, "open": [system]}, used
         before expanding a ValueSet from ``conformance``. ``fast_fhirpath=False`` evaluates every
-        invariant with fhirpathpy (slow; the tests compare the two).
+        invariant with fhirpathpy (slow; the tests compare the two). ``fhir_resources=True``
+        also validates every resource with its fhir.resources model, as before the walker took
+        over its checks (3-4x slower; the tests compare the two).
         """
         self._definitions = Definitions.of(conformance, expansions)
         self._snapshots = Snapshots(self._definitions)
+        self._fhir_resources = fhir_resources
         terminology = Terminology(self._definitions)
         # Required bindings to ValueSets that could not be expanded (filled as they are met).
         self.unchecked_value_sets: set[str] = terminology.unchecked_value_sets
@@ -59,6 +79,7 @@ class Validator:
         expansions: Mapping[str, Any] | None = None,
         *,
         fast_fhirpath: bool = True,
+        fhir_resources: bool = False,
     ) -> Validator:
         """The packaged core definitions plus the given conformance resources (StructureDefinitions
         with snapshots, ValueSets, CodeSystems) instead of the packaged project package."""
@@ -67,6 +88,7 @@ class Validator:
             [*core["structureDefinitions"], *conformance],
             {**core["valueSets"], **(expansions or {})},
             fast_fhirpath=fast_fhirpath,
+            fhir_resources=fhir_resources,
         )
 
     @classmethod
@@ -98,29 +120,55 @@ class Validator:
             return [Issue(ERROR, "structure", "", "not a Bundle")]
         entries = bundle.get("entry")
         entries = entries if isinstance(entries, list) else []
-        full_urls = _full_urls(entries)
-        # fhir.resources sees the Bundle without its entries' resources, which are each
-        # validated on their own (with their entry index).
-        shell = (
-            {
-                **bundle,
-                "entry": [
-                    {k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
-                    for e in entries
-                ],
-            }
-            if "entry" in bundle
-            else bundle
-        )
-        issues = self._validate_resource(bundle, None, None, r4b_view=shell)
-        bundle_type = bundle.get("type")
-        for i, entry in enumerate(entries):
-            res = entry.get("resource") if isinstance(entry, dict) else None
-            if isinstance(res, dict):
-                found = self._validate_resource(res, i, full_urls)
-                if bundle_type not in ("transaction", "batch"):
-                    found = [x for x in found if x.rule != "reference-unresolved"]
-                issues.extend(found)
+        return self.validate_entries(bundle, enumerate(entries), BundleIndex.of(entries))
+
+    def validate_entries(
+        self,
+        bundle: Mapping[str, Any],
+        entries: Iterable[tuple[int, Any]],
+        index: BundleIndex,
+    ) -> list[Issue]:
+        """A Bundle entry by entry, so that it need not be held whole: ``bundle`` the Bundle
+        (its ``entry`` is not read), ``entries`` its (index, entry) pairs, read once (a stream
+        will do), ``index`` the ``BundleIndex`` of all of them (a first pass)."""
+        shell = shell_of(bundle)
+        summary = EntrySummary()
+        parts = []
+        for i, entry in entries:
+            summary.add(entry, index.repeated)
+            part = self.check_entry(shell, i, entry, index)
+            if part:  # only entries with issues are kept: memory stays flat
+                parts.append(part)
+        return self.bundle_issues(shell, summary, parts)
+
+    def check_entry(
+        self, shell: dict[str, Any], i: int, entry: Any, index: BundleIndex
+    ) -> EntryIssues:
+        """One entry of the Bundle ``shell`` (see ``bundles.shell_of``): its own elements, then
+        its resource. Pure: entries can be checked in any process, in any order."""
+        run = Run(shell, "Bundle", _id_of(shell), None, None)
+        tree = self._snapshots.tree(CORE_SD + "Bundle")
+        if tree is not None:
+            self._walker.check_entry(run, tree, entry, i)
+        model = []
+        if run.needs_model or self._fhir_resources:
+            model = [r4b.issue_of(run, err) for err in r4b.entry_errors(entry, i)]
+        res = entry.get("resource") if isinstance(entry, dict) else None
+        found = self._validate_resource(res, i, index.types) if isinstance(res, dict) else []
+        if shell.get("type") not in ("transaction", "batch"):
+            found = [x for x in found if x.rule != "reference-unresolved"]
+        return EntryIssues(run.issues, run.structure, model, found)
+
+    def bundle_issues(
+        self, shell: dict[str, Any], summary: EntrySummary, parts: Sequence[EntryIssues]
+    ) -> list[Issue]:
+        """The Bundle's own problems (its invariants see the entries through ``summary``) and
+        those of its entries, in the order a walk of the whole Bundle finds them."""
+        stand_ins = summary.entries()
+        whole = {**shell, "entry": stand_ins} if stand_ins else shell
+        issues = self._validate_resource(shell, None, None, whole=whole, entries=parts)
+        for part in parts:
+            issues.extend(part.resource)
         return dedupe(issues)
 
     # -- one resource --------------------------------------------------------------------------
@@ -128,11 +176,14 @@ class Validator:
         self,
         resource: dict[str, Any],
         entry_index: int | None,
-        full_urls: Mapping[str, dict[str, Any]] | None,
-        r4b_view: dict[str, Any] | None = None,
+        full_urls: Mapping[str, str | None] | None,
+        *,
+        whole: dict[str, Any] | None = None,
+        entries: Sequence[EntryIssues] = (),
     ) -> list[Issue]:
+        """``whole`` and ``entries``: a Bundle given without its entries (see bundle_issues)."""
         rtype = resource.get("resourceType")
-        rid = resource.get("id") if isinstance(resource.get("id"), str) else None
+        rid = _id_of(resource)
         if not isinstance(rtype, str):
             return [
                 Issue(
@@ -145,12 +196,22 @@ class Validator:
                     entry_index,
                 )
             ]
-        run = Run(resource, rtype, rid, entry_index, full_urls, contained=_contained(resource))
+        root = resource if whole is None else whole
+        run = Run(root, rtype, rid, entry_index, full_urls, contained=_contained(resource))
         base = self._snapshots.tree(CORE_SD + rtype)
         if base is not None:
-            self._walker.check_resource(run, base, resource, rtype)
-        for err in r4b.structure_errors(r4b_view if r4b_view is not None else resource):
-            run.issues.append(r4b.issue_of(run, err))
+            self._walker.check_resource(run, base, resource, rtype, whole)
+            # The order of a walk of the whole: the walker's issues, then its share of what
+            # fhir.resources reported.
+            run.issues.extend(issue for part in entries for issue in part.walk)
+            run.issues.extend(run.structure)
+            run.issues.extend(issue for part in entries for issue in part.structure)
+        # The walker does fhir.resources' checks where it has the definitions; the model runs
+        # where it has not, or on JSON the walker does not model (Run.needs_model).
+        if base is None or run.needs_model or self._fhir_resources:
+            for err in r4b.structure_errors(resource):
+                run.issues.append(r4b.issue_of(run, err))
+        run.issues.extend(issue for part in entries for issue in part.model)
         if base is None and not run.issues:
             run.add(
                 WARNING,
@@ -199,17 +260,9 @@ def _contained(resource: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _full_urls(entries: list[Any]) -> dict[str, dict[str, Any]]:
-    """The entries' resources by fullUrl, and by Type/id (references between entries)."""
-    full_urls: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
-            res = entry["resource"]
-            if isinstance(entry.get("fullUrl"), str):
-                full_urls[entry["fullUrl"]] = res
-            if isinstance(res.get("id"), str) and isinstance(res.get("resourceType"), str):
-                full_urls.setdefault(f"{res['resourceType']}/{res['id']}", res)
-    return full_urls
+def _id_of(resource: Mapping[str, Any]) -> str | None:
+    rid = resource.get("id")
+    return rid if isinstance(rid, str) else None
 
 
 @cache

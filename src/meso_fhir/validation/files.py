@@ -1,0 +1,199 @@
+"""Validating a file, as ``meso-fhir validate`` does: a Bundle is streamed, never held whole.
+
+A Bundle file is read twice with ijson (a streaming JSON parser): a first pass builds the
+Bundle without its entries and the ``BundleIndex`` (resource types by fullUrl, for references
+to later entries), a second validates the entries one by one, in this process or in ``jobs``
+worker processes (chunks of entries, a few chunks in flight: memory stays flat). Any other
+resource is read whole (orjson), as it is small. The checking itself is ``Validator``'s; this
+module only reads and hands out.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, BinaryIO, Final
+
+import ijson
+import orjson
+
+from .bundles import BundleIndex, EntrySummary
+from .issues import Issue
+from .validator import EntryIssues, Validator
+
+__all__ = ["Unreadable", "validate_file"]
+
+_CHUNK: Final = 200  # entries a worker gets at once: large enough to make the hand-over cheap
+
+Progress = Callable[[int, int], None]  # (entries done, entries in all)
+
+
+class Unreadable(Exception):
+    """The file cannot be read as JSON, or is not a FHIR resource."""
+
+
+def validate_file(
+    path: Path, validator: Validator, jobs: int = 1, progress: Progress | None = None
+) -> tuple[int, list[Issue]]:
+    """The resources checked in ``path`` (a Bundle's entries, or 1) and every issue."""
+    try:
+        with path.open("rb") as f:
+            shell, index, count = _scan(f)
+    except (OSError, ijson.JSONError) as exc:
+        raise Unreadable(f"cannot read {path}: {exc}") from exc
+    if "resourceType" not in shell:
+        raise Unreadable(f"{path}: not a FHIR resource (no resourceType)")
+    if shell["resourceType"] != "Bundle":
+        # Not a Bundle: small, and the scan left out an "entry" it may have.
+        return 1, validator.validate(orjson.loads(path.read_bytes()))
+    if not isinstance(shell.get("entry", []), list):  # reported by the walk: no entry to check
+        return 0, validator.validate(shell)
+    with path.open("rb") as f:
+        entries = ijson.items(f, "entry.item", use_float=True)
+        if jobs > 1:
+            return count, _validate_in_workers(
+                validator, shell, entries, index, jobs, count, progress
+            )
+        summary = EntrySummary()
+        parts = []
+        for i, entry in enumerate(entries):
+            summary.add(entry, index.repeated)
+            part = validator.check_entry(shell, i, entry, index)
+            if part:
+                parts.append(part)
+            if progress is not None:
+                progress(i + 1, count)
+        return count, validator.bundle_issues(shell, summary, parts)
+
+
+# The fields of an entry the index reads, by the parser's prefix of their value.
+_INDEXED: Final = {
+    "entry.item.fullUrl": "fullUrl",
+    "entry.item.resource": "resource",
+    "entry.item.resource.resourceType": "type",
+    "entry.item.resource.id": "id",
+}
+_VALUE_STARTS: Final = frozenset(
+    {"start_map", "start_array", "string", "number", "boolean", "null"}
+)
+
+
+def _scan(f: BinaryIO) -> tuple[dict[str, Any], BundleIndex, int]:
+    """The top-level object without the items of its ``entry`` array, the index of those items,
+    and how many there are; from the parser's events, nothing of an entry kept but its fields
+    of the index."""
+    builder = ijson.ObjectBuilder()
+    index = BundleIndex()
+    count = 0
+    held = False  # the top-level "entry" key was met: is its value an array?
+    in_entries = saw_entries = False
+    fields: dict[str, Any] = {}  # of the entry being read: a string, or whether an object
+    for prefix, event, value in ijson.parse(f, use_float=True):
+        if held:
+            held = False
+            in_entries = saw_entries = event == "start_array"
+            if in_entries:
+                continue
+            builder.event("map_key", "entry")
+        if not in_entries:
+            held = prefix == "" and event == "map_key" and value == "entry"
+            if not held:
+                builder.event(event, value)
+        elif prefix == "entry" and event == "end_array":
+            in_entries = False
+        elif event not in _VALUE_STARTS:
+            if prefix == "entry.item" and event == "end_map":
+                resource = fields.get("resource") is True
+                index.add_fields(
+                    fields.get("fullUrl"), resource, fields.get("type"), fields.get("id")
+                )
+        elif prefix == "entry.item":
+            count += 1
+            fields = {}
+        elif prefix in _INDEXED:
+            fields[_INDEXED[prefix]] = value if event == "string" else event == "start_map"
+    shell = builder.value if isinstance(builder.value, dict) else {}
+    if saw_entries and not count:
+        shell["entry"] = []  # reported as an empty array, as it is
+    return shell, index, count
+
+
+# -- worker processes --------------------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(shell: dict[str, Any], index: BundleIndex) -> None:
+    _WORKER.update(validator=Validator.load(), shell=shell, index=index)
+
+
+def _check_chunk(start: int, chunk: bytes | list[Any]) -> list[tuple[int, EntryIssues]]:
+    entries = orjson.loads(chunk) if isinstance(chunk, bytes) else chunk
+    validator: Validator = _WORKER["validator"]
+    out = []
+    for i, entry in enumerate(entries, start):
+        part = validator.check_entry(_WORKER["shell"], i, entry, _WORKER["index"])
+        if part:
+            out.append((i, part))
+    return out
+
+
+def _validate_in_workers(
+    validator: Validator,
+    shell: dict[str, Any],
+    entries: Iterator[Any],
+    index: BundleIndex,
+    jobs: int,
+    count: int,
+    progress: Progress | None,
+) -> list[Issue]:
+    """Chunks of entries to ``jobs`` processes, at most two chunks each in flight (memory stays
+    flat), results taken in order: the same issues in the same order as in one process."""
+    summary = EntrySummary()
+    parts: list[EntryIssues] = []
+    pending: deque[tuple[int, Future[list[tuple[int, EntryIssues]]]]] = deque()
+
+    def take_one() -> None:
+        end, future = pending.popleft()
+        parts.extend(part for _, part in future.result())
+        if progress is not None:
+            progress(end, count)
+
+    chunks = _chunks(entries)
+    # The first chunk is checked here: the definitions it compiles and the values it remembers
+    # are then the workers' too (forked from this process, where the platform forks).
+    for start, chunk in itertools.islice(chunks, 1):
+        for i, entry in enumerate(chunk, start):
+            summary.add(entry, index.repeated)
+            part = validator.check_entry(shell, i, entry, index)
+            if part:
+                parts.append(part)
+    with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(shell, index)) as pool:
+        for start, chunk in chunks:
+            for entry in chunk:
+                summary.add(entry, index.repeated)
+            try:
+                payload: bytes | list[Any] = orjson.dumps(chunk)  # cheaper to hand over
+            except orjson.JSONEncodeError:  # integers beyond 64 bits
+                payload = chunk
+            pending.append((start + len(chunk), pool.submit(_check_chunk, start, payload)))
+            if len(pending) >= 2 * jobs:
+                take_one()
+        while pending:
+            take_one()
+    return validator.bundle_issues(shell, summary, parts)
+
+
+def _chunks(entries: Iterator[Any]) -> Iterator[tuple[int, list[Any]]]:
+    chunk: list[Any] = []
+    start = 0
+    for entry in entries:
+        chunk.append(entry)
+        if len(chunk) == _CHUNK:
+            yield start, chunk
+            start += len(chunk)
+            chunk = []
+    if chunk:
+        yield start, chunk
