@@ -1395,3 +1395,14 @@ def test_bundle_invariants_see_the_entries_as_the_whole_bundle(
         invariants.check(run, tree.root, bundle, "Bundle", "Bundle")
         verdicts.append([(i.rule, i.severity) for i in run.issues])
     assert verdicts[0] == verdicts[1]
+
+
+def test_an_ehrs_own_indication_or_technique_code_is_accepted(validator: Validator) -> None:
+    # extensible bindings: an EHR that edits these resources may code them its own way
+    wrinkled = concept((codes.SCT, "247434009", "Wrinkled skin"))
+    coded = broken(session, lambda r: r.update(reasonCode=[wrinkled]))
+    assert [i for i in validator.validate(coded) if i.severity == ERROR] == []
+    planned = broken(course, lambda r: r["activity"][0]["detail"].update(reasonCode=[wrinkled]))
+    assert [i for i in validator.validate(planned) if i.severity == ERROR] == []
+    cannula = broken(injection, lambda r: r["dosage"].update(method={"text": "cannula"}))
+    assert [i for i in validator.validate(cannula) if i.severity == ERROR] == []

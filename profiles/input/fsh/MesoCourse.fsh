@@ -2,7 +2,7 @@ Profile: MesoCourse
 Parent: CarePlan
 Id: meso-course
 Title: "meso-fhir course"
-Description: "A planned course of mesotherapy: the indication, the treated areas, the planned number of sessions (3 to 5) and the planned interval between them."
+Description: "A planned course of mesotherapy: the indication, the treated areas, the planned number of sessions (3 to 5) and the planned interval between them. The indication binding is extensible: an EHR may code it in SNOMED CT."
 * insert Publication
 * obeys meso-course-1 and meso-course-2
 * identifier 1..*
@@ -23,7 +23,7 @@ Description: "A planned course of mesotherapy: the indication, the treated areas
 * activity.detail.code.coding[generic] = $sct#432102000
 * activity.detail.code.coding[generic] ^short = "Generic SNOMED CT parent (no SNOMED CT concept for mesotherapy exists)"
 * activity.detail.reasonCode 1..*
-* activity.detail.reasonCode from MesoIndication (required)
+* activity.detail.reasonCode from MesoIndication (extensible)
 * activity.detail.scheduled[x] 1..1
 * activity.detail.scheduled[x] only Timing
 * activity.detail.scheduledTiming.repeat 1..1

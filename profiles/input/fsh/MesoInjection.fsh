@@ -2,7 +2,7 @@ Profile: MesoInjection
 Parent: MedicationAdministration
 Id: meso-injection
 Title: "meso-fhir injection"
-Description: "One injection of a session: the product (a contained Medication with its substances and lot number), the volume in mL, the site, the route (intradermal or subcutaneous), the technique, the depth and the needle."
+Description: "One injection of a session: the product (a contained Medication with its substances and lot number), the volume in mL, the site, the route (intradermal or subcutaneous), the technique, the depth and the needle. The technique binding is extensible (the local techniques, or a standard method code such as R4's example SNOMED CT ones)."
 * insert Publication
 * obeys meso-inj-1 and meso-inj-2
 * identifier 1..*
@@ -20,7 +20,7 @@ Description: "One injection of a session: the product (a contained Medication wi
 * dosage.route 1..1
 * dosage.route from MesoRoute (required)
 * dosage.method 0..1
-* dosage.method from MesoTechnique (required)
+* dosage.method from MesoTechnique (extensible)
 * dosage.dose 1..1
 * dosage.dose.value 1..1
 * dosage.dose.system 1..1

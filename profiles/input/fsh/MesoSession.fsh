@@ -2,7 +2,7 @@ Profile: MesoSession
 Parent: Procedure
 Id: meso-session
 Title: "meso-fhir session"
-Description: "One mesotherapy session of a course: when, by whom, which areas, why; the injections given are MedicationAdministrations partOf it."
+Description: "One mesotherapy session of a course: when, by whom, which areas, why; the injections given are MedicationAdministrations partOf it. The indication binding is extensible: an EHR may code it in SNOMED CT."
 * insert Publication
 * identifier 1..*
 * extension contains SessionNumber named sessionNumber 1..1
@@ -21,6 +21,6 @@ Description: "One mesotherapy session of a course: when, by whom, which areas, w
 * bodySite 1..*
 * bodySite from MesoBodySite (extensible)
 * reasonCode 1..*
-* reasonCode from MesoIndication (required)
+* reasonCode from MesoIndication (extensible)
 * complication 0..*
 * complication from MesoReaction (extensible)
