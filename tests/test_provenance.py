@@ -67,7 +67,7 @@ def _provenances(bundle: dict[str, Any]) -> list[dict[str, Any]]:
 def test_one_provenance_per_activity_naming_its_resources_and_records(tmp_path: Path) -> None:
     items = _items(tmp_path, withdrawn=frozenset({"C006-S3"}))
     course = next(i for i in items if i.key.kind == "course")
-    course.activity = "update"  # as the job says for a record the ledger has
+    course.on_server = True  # as the job says for a record the ledger has
     entries = plan.provenance_entries(items, plan.Stamp(RECORDED, CONFIG))
     activities = [e["resource"]["activity"]["coding"][0]["code"] for e in entries]
     assert activities == ["CREATE", "UPDATE", "NULLIFY"]

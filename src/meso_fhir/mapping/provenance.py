@@ -22,14 +22,11 @@ from .._version import __version__
 from ..model.kinds import RecordKey
 from .identity import ClinicConfig, business_identifier, resource_id
 from .narrative import with_narrative
+from .resources import concept
 
 Resource = dict[str, Any]
 
 ACTIVITIES = tuple(codes.PROVENANCE_ACTIVITY)  # the order a transaction lists them in
-
-
-def _coded(c: codes.Coding) -> dict[str, Any]:
-    return {"coding": [{"system": c[0], "code": c[1], "display": c[2]}]}
 
 
 def provenance(
@@ -56,10 +53,10 @@ def provenance(
             {"type": r["resourceType"], "identifier": business_identifier(r)} for r in written
         ],
         "recorded": recorded,
-        "activity": _coded(codes.PROVENANCE_ACTIVITY[activity]),
+        "activity": concept([codes.PROVENANCE_ACTIVITY[activity]]),
         "agent": [
             {
-                "type": _coded(codes.ASSEMBLER),
+                "type": concept([codes.ASSEMBLER]),
                 "who": {
                     "type": "Device",
                     "identifier": {"system": codes.URI, "value": codes.CANONICAL},
@@ -67,7 +64,7 @@ def provenance(
                 },
                 "onBehalfOf": clinic,
             },
-            {"type": _coded(codes.AUTHOR), "who": clinic},
+            {"type": concept([codes.AUTHOR]), "who": clinic},
         ],
         "entity": [
             {

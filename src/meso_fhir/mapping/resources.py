@@ -101,6 +101,11 @@ def reference(resource_type: str, system: str, value: str) -> dict[str, str]:
     return {"reference": f"{resource_type}/{resource_id(system, value)}"}
 
 
+def product_concept(config: ClinicConfig, code: str, name: str) -> dict[str, Any]:
+    """A product or the clinic's cocktail, by the clinic's product code (and its name as text)."""
+    return concept([(config.system("product"), code, name)], name)
+
+
 def visit(config: ClinicConfig, kind: str, source_id: str) -> dict[str, str]:
     """The Encounter of a screening visit or a session, by its identifier."""
     return reference("Encounter", config.system("encounter"), f"{kind}/{source_id}")
@@ -558,7 +563,7 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
     procedure["reasonCode"] = [concept([codes.INDICATION[indication]])]
     procedure["bodySite"] = [body_site(area) for area in session.areas]
     complications = [
-        _complication(session, config, r, subject, when) for r in session.complications
+        _complication(session, config, r, subject, encounter, when) for r in session.complications
     ]
     if complications:
         procedure["complication"] = [c["code"] for c in complications]
@@ -577,7 +582,7 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
         medication: Resource = {
             "resourceType": "Medication",
             "id": "product",
-            "code": concept([(config.system("product"), product.code, product.name)], product.name),
+            "code": product_concept(config, product.code, product.name),
         }
         if product.ingredients:
             medication["ingredient"] = [_ingredient(i) for i in product.ingredients]
@@ -650,7 +655,12 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
 
 
 def _complication(
-    session: Session, config: ClinicConfig, reaction: str, subject: dict[str, str], when: str
+    session: Session,
+    config: ClinicConfig,
+    reaction: str,
+    subject: dict[str, str],
+    encounter: dict[str, str],
+    when: str,
 ) -> Resource:
     """A complication seen at the session, as the Condition Procedure.complicationDetail needs.
     Seen by the clinic, so confirmed; its clinical status later is not known, so not given."""
@@ -667,7 +677,7 @@ def _complication(
         category=[concept([codes.ENCOUNTER_DIAGNOSIS])],
         code=concept([codes.REACTION[reaction]]),
         subject=subject,
-        encounter=visit(config, "session", session.id),
+        encounter=encounter,
         onsetDateTime=when,
         recordedDate=when,
     )
@@ -860,7 +870,7 @@ def _suspected_allergies(
         if finding.reaction in codes.LIFE_THREATENING:
             allergy["criticality"] = "high"
         allergy.update(
-            code=concept([(config.system("product"), code, name)], name),
+            code=product_concept(config, code, name),
             patient=obs["subject"],
             encounter=obs["encounter"],
             onsetDateTime=obs["effectiveDateTime"],

@@ -42,7 +42,6 @@ from .records import (
     Session,
     SessionObservation,
     form_problem,
-    given,
     record_day,
     shown,
 )
@@ -303,11 +302,11 @@ class _Checks:
             shared = self.strings
             return tuple(
                 Given(
-                    g.injection_id,
-                    shared.setdefault(g.product_code, g.product_code),
-                    shared.setdefault(g.product_name, g.product_name),
+                    i.id,
+                    shared.setdefault(i.product.code, i.product.code),
+                    shared.setdefault(i.product.name, i.product.name),
                 )
-                for g in given(record)
+                for i in record.injections
             )
         return None
 

@@ -562,10 +562,6 @@ class Given(NamedTuple):
     product_name: str
 
 
-def given(session: Session) -> tuple[Given, ...]:
-    return tuple(Given(i.id, i.product.code, i.product.name) for i in session.injections)
-
-
 class PainScore(_Model):
     type: Literal["pain"] = "pain"
     score: int = Field(ge=0, le=10, description="0-10 verbal numeric rating.")

@@ -454,12 +454,13 @@ def _preflight(client: FhirClient) -> str | None:
 
 
 def _find_stale(journal: _Journal, items: list[Item]) -> None:
-    """Set each record's ``retract``: what the ledger says it has on this server and its
-    mapping no longer produces. ``--full`` changes nothing here: the lists are still read."""
+    """Set each record's ``retract``, what the ledger says it has on this server and its
+    mapping no longer produces, and ``on_server``. ``--full`` changes nothing here: the lists
+    are still read."""
     for one in items:
         previous = journal.ledger.resources(one.key, journal.server_url)
         one.retract = plan.stale(previous, one.resources)
-        one.activity = "nullify" if one.withdrawn else "update" if previous else "create"
+        one.on_server = bool(previous)
 
 
 def _known_references(

@@ -53,9 +53,13 @@ class Item:
     # What the record put on the server before and no longer produces (``stale``): deleted in
     # the record's own transaction.
     retract: list[ResourceRef] = field(default_factory=list)
-    # What sending it does, for its Provenance: "create" (new to the ledger), "update", or
-    # "nullify" (withdrawn).
-    activity: str = "create"
+    # The ledger lists resources of it on this server (the job says so; a dry run has none).
+    on_server: bool = False
+
+    @property
+    def activity(self) -> str:
+        """What sending it does, for its Provenance."""
+        return "nullify" if self.withdrawn else "update" if self.on_server else "create"
 
 
 @dataclass(frozen=True)
@@ -105,10 +109,7 @@ def item(mapped: Mapped, export: Export, content_hash: str) -> Item:
     key = RecordKey(mapped.kind, mapped.source_id)
     depends = export.references(key)
     patient = next((ref.source_id for ref in depends if ref.kind == "patient"), mapped.source_id)
-    withdrawn = export.is_withdrawn(key)
-    one = Item(key, mapped.resources, content_hash, depends, withdrawn, patient)
-    one.activity = "nullify" if withdrawn else "create"  # the job knows "update" (its ledger)
-    return one
+    return Item(key, mapped.resources, content_hash, depends, export.is_withdrawn(key), patient)
 
 
 def bundle(
@@ -137,11 +138,11 @@ def provenance_entries(items: list[Item], stamp: Stamp) -> list[dict[str, Any]]:
     """
     entries = []
     for activity in ACTIVITIES:
-        mine = [one for one in items if one.activity == activity and one.resources]
-        targets = [r for one in mine if not one.create_only for r in one.resources]
-        if not targets:
+        mine = [i for i in items if i.activity == activity and i.resources and not i.create_only]
+        if not mine:
             continue
-        sources = [one.key for one in mine if not one.create_only]
+        targets = [r for one in mine for r in one.resources]
+        sources = [one.key for one in mine]
         body = provenance(activity, targets, sources, stamp.recorded, stamp.config)
         # By its deterministic id, like AdverseEvent (Provenance has no identifier search): a
         # replay after a dropped connection writes the same Provenance again, not a second one.
