@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import orjson
 from click.testing import CliRunner, Result
+from pytest_httpx import HTTPXMock
 
 from meso_fhir.cli import main
 from meso_fhir.fhir import FhirClient, RetryPolicy
@@ -98,6 +99,12 @@ def transaction_response(request: httpx.Request) -> httpx.Response:
     return httpx.Response(
         200, json={"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
     )
+
+
+def answer_the_directory(httpx_mock: HTTPXMock, url: str) -> None:
+    """Answer the first transaction of a first sync as written: the clinic's Organization and
+    its Practitioners, which go before any patient's records (one request)."""
+    httpx_mock.add_callback(transaction_response, method="POST", url=url)
 
 
 def sync_file(

@@ -93,14 +93,14 @@ def test_a_new_file_gets_the_schema_its_version_and_wal(tmp_path: Path) -> None:
 
     db = sqlite3.connect(path)
     try:
-        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+        assert db.execute("PRAGMA user_version").fetchone() == (3,)
         assert db.execute("PRAGMA application_id").fetchone() == (0x4D45534F,)
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         tables = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         assert tables.fetchall() == [("binding",), ("record",), ("resource",), ("run",)]
     finally:
         db.close()
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION == 3
 
 
 def test_a_version_1_ledger_gains_its_binding_and_keeps_its_records(tmp_path: Path) -> None:
@@ -119,6 +119,53 @@ def test_a_version_1_ledger_gains_its_binding_and_keeps_its_records(tmp_path: Pa
         assert ledger.binding() == {"server": SERVER, "identifier_base": "https://c.example/ids"}
 
 
+def _as_version_2(path: Path) -> None:
+    """Give the ledger at ``path`` the record table version 2 had: no clinic or practitioner."""
+    db = sqlite3.connect(path, isolation_level=None)
+    (table,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'record'").fetchone()
+    old_kinds = "('patient', 'screening', 'course', 'session', 'observation')"
+    assert "'clinic', 'practitioner', " in table
+    db.execute("BEGIN")
+    db.execute(table.replace("TABLE record", "TABLE old", 1).replace(str(KINDS), old_kinds))
+    db.execute("INSERT INTO old SELECT * FROM record")
+    db.execute("DROP TABLE record")  # foreign keys are off in this connection: no cascade
+    db.execute("ALTER TABLE old RENAME TO record")
+    db.execute("PRAGMA user_version = 2")
+    db.execute("COMMIT")
+    db.close()
+
+
+def test_a_version_2_ledger_takes_practitioners_and_keeps_its_records(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    practitioner = RecordKey("practitioner", "DR-07")
+    with Ledger.open(path) as ledger:
+        run_id = ledger.start_run(T1, SERVER, {})
+        ledger.record_outcomes([Synced(PATIENT, HASH_A, PATIENT_RESOURCES)], run_id, T1)
+    _as_version_2(path)
+    db = sqlite3.connect(path)
+    with pytest.raises(sqlite3.IntegrityError):  # what version 2 could not hold
+        db.execute(
+            "INSERT INTO record VALUES ('practitioner', 'x', 'pending', NULL, NULL, NULL, 1,"
+            " 't', 't', 1)"
+        )
+    db.close()
+
+    with Ledger.open(path) as ledger:
+        assert ledger.unchanged({PATIENT: HASH_A}, SERVER) == {PATIENT}
+        assert ledger.resources(PATIENT, SERVER) == list(PATIENT_RESOURCES)
+        run_id = ledger.start_run(T2, SERVER, {})
+        ledger.record_outcomes([Synced(practitioner, HASH_B, [])], run_id, T2)
+        assert ledger.unchanged({practitioner: HASH_B, PATIENT: HASH_A}, SERVER) == {
+            practitioner,
+            PATIENT,
+        }
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone() == (3,)
+    indexes = db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+    assert sorted(indexes.fetchall()) == [("record_failed",), ("record_pending",)]
+    db.close()
+
+
 def test_reopening_a_ledger_keeps_its_schema(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
     with Ledger.open(path) as ledger:
@@ -131,14 +178,14 @@ def test_a_ledger_from_a_newer_meso_fhir_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
     Ledger.open(path).close()
     db = sqlite3.connect(path)
-    db.execute("PRAGMA user_version = 3")
+    db.execute("PRAGMA user_version = 4")
     db.close()
 
     with pytest.raises(LedgerError) as caught:
         Ledger.open(path)
     assert str(caught.value) == (
-        f"ledger {path} has schema version 3, written by a newer meso-fhir;"
-        " this one reads up to version 2: upgrade meso-fhir"
+        f"ledger {path} has schema version 4, written by a newer meso-fhir;"
+        " this one reads up to version 3: upgrade meso-fhir"
     )
 
 
@@ -565,6 +612,8 @@ def test_counts_per_kind_and_outcome(ledger: Ledger) -> None:
     _status_fixture(ledger)
 
     assert ledger.counts() == {
+        "clinic": {"pending": 0, "synced": 0, "failed": 0, "withdrawn": 0},
+        "practitioner": {"pending": 0, "synced": 0, "failed": 0, "withdrawn": 0},
         "patient": {"pending": 0, "synced": 2, "failed": 0, "withdrawn": 0},
         "screening": {"pending": 0, "synced": 0, "failed": 1, "withdrawn": 0},
         "course": {"pending": 0, "synced": 0, "failed": 0, "withdrawn": 1},

@@ -19,6 +19,7 @@ import pytest
 
 from meso_fhir import codes
 from meso_fhir.mapping.bundle import conditional_url, transaction
+from meso_fhir.mapping.export import directory
 from meso_fhir.mapping.identity import ClinicConfig, business_identifier, full_url, resource_id
 from meso_fhir.mapping.resources import fhir_datetime, map_record, strength
 from meso_fhir.model import Export, Record, load
@@ -65,6 +66,26 @@ def _mapped(kind: str, source_id: str) -> list[dict[str, Any]]:
         export.session_given(record.session_id) if isinstance(record, SessionObservation) else ()
     )
     return map_record(record, CONFIG, indication, given).resources
+
+
+def test_the_clinic_and_its_practitioners_match_golden() -> None:
+    """The Organization (named by the configuration) and the Practitioners the sessions name,
+    each as the latest session giving its name and qualification describes them."""
+    export = next(iter(RECORDS.values()))[1]
+    named = ClinicConfig(
+        **{**CONFIG.identity(), "timezone": CONFIG.timezone}, clinic_name="Clinique du Parc"
+    )
+    resources = [r for mapped in directory(export, named) for r in mapped.resources]
+    golden = GOLDEN / "directory.json"
+    rendered = orjson.dumps(resources, option=orjson.OPT_INDENT_2) + b"\n"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_bytes(rendered)
+    assert rendered.decode() == golden.read_text()
+    assert [r["resourceType"] for r in resources] == [
+        "Organization",
+        "Practitioner",
+        "Practitioner",
+    ]
 
 
 @pytest.mark.parametrize(("name", "kind", "source_id"), CASES)
@@ -312,8 +333,10 @@ def _references(value: Any) -> list[str]:
 def test_a_transaction_of_a_whole_export_refers_only_by_full_url() -> None:
     """Wherever a reference sits (subject, encounter, context, ...), a target in the Bundle is
     referred to by its full URL: a conditional write has no id the server would know."""
+    export = next(iter(RECORDS.values()))[1]
+    shared = [r for mapped in directory(export, CONFIG) for r in mapped.resources]
     resources = [r for kind, source_id in RECORDS for r in _mapped(kind, source_id)]
-    bundle = transaction(resources)
+    bundle = transaction(shared + resources)
     full_urls = {e["fullUrl"] for e in bundle["entry"]}
     left = [
         ref

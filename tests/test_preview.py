@@ -52,7 +52,9 @@ def test_a_preview_plans_every_record_and_writes_nothing(
         plan = preview(export, client, config, state)
         after = fhir_server.stats()
         assert {a["action"] for a in plan.actions} == {"create"}
-        assert len(plan.actions) == sum(export.counts.values())
+        # every record, after the clinic and its practitioner (sent first)
+        assert [a["kind"] for a in plan.actions[:2]] == ["clinic", "practitioner"]
+        assert len(plan.actions) == sum(export.counts.values()) + 2
         if before is not None and after is not None:  # the local server counts its requests
             writes = {k: v for k, v in after["by_method"].items() if k != "GET"}
             assert writes == {k: v for k, v in before["by_method"].items() if k != "GET"}

@@ -29,6 +29,7 @@ from .helpers import (
     FROZEN_NOW,
     ClientFactory,
     Document,
+    answer_the_directory,
     example_export,
     sync_file,
     transaction_response,
@@ -128,9 +129,11 @@ def test_each_transaction_ends_with_its_provenance_and_a_change_is_an_update(
 ) -> None:
     httpx_mock.add_callback(transaction_response, method="POST", url=BASE, is_reusable=True)
     assert mock_run(example_export(tmp_path, patients={"P006"})).failures == []
-    [first] = httpx_mock.get_requests(method="POST")
+    clinics, first = httpx_mock.get_requests(method="POST")  # the clinic's bundle goes first
     [created] = _provenances(orjson.loads(first.content))
     assert created["resource"]["recorded"] == RECORDED
+    [clinic] = _provenances(orjson.loads(clinics.content))
+    assert {t["type"] for t in clinic["resource"]["target"]} == {"Organization", "Practitioner"}
 
     def new_score(doc: Document) -> None:
         doc["observations"][0]["finding"]["score"] = 7
@@ -147,13 +150,15 @@ def test_each_transaction_ends_with_its_provenance_and_a_change_is_an_update(
 def test_a_replayed_transaction_writes_the_same_provenance_not_a_second(
     tmp_path: Path, httpx_mock: HTTPXMock, mock_run: Any
 ) -> None:
+    answer_the_directory(httpx_mock, BASE)
     httpx_mock.add_exception(
         httpx.RemoteProtocolError("Server disconnected"), method="POST", url=BASE
     )
     httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
     report = mock_run(example_export(tmp_path, patients={"P006"}))
     assert report.failures == [] and report.records["synced"] == 12  # retried: replay-safe
-    sent = [_provenances(orjson.loads(r.content)) for r in httpx_mock.get_requests(method="POST")]
+    requests = httpx_mock.get_requests(method="POST")[1:]  # after the clinic's bundle
+    sent = [_provenances(orjson.loads(r.content)) for r in requests]
     assert len(sent) == 2 and sent[0] == sent[1]
 
 
@@ -178,7 +183,11 @@ def test_the_provenance_lands_and_leaves_what_it_names_deletable(
         report = sync(load(export), client, config, state, now=lambda: when)
         assert report.failures == []
         recorded = when.isoformat(timespec="seconds")
-        [found] = client.search("Provenance", {"recorded": recorded})
+        clinics, found = sorted(  # the clinic's bundle's, then the records'
+            client.search("Provenance", {"recorded": recorded}),
+            key=lambda p: any(t["type"] == "Procedure" for t in p["target"]),
+        )
+        assert {t["type"] for t in clinics["target"]} == {"Organization", "Practitioner"}
         assert found["activity"]["coding"][0]["code"] == "CREATE"
         sources = {e["what"]["identifier"]["value"] for e in found["entity"]}
         assert {"S006", "C006", "C006-S1"} <= sources and "P006" not in sources

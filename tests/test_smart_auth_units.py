@@ -65,10 +65,14 @@ def test_default_scopes_cover_every_resource_type_a_sync_writes() -> None:
         "Provenance"
     }
     assert "system/Provenance.c" in DEFAULT_SCOPES
-    # stale resources are deleted; a Patient never is
-    deletable = [s for s in DEFAULT_SCOPES if "/Patient." not in s and "/Provenance." not in s]
+    # stale resources are deleted; a Patient, the clinic and a practitioner never are
+    kept = ("Patient", "Organization", "Practitioner")
+    for kind in kept:
+        assert f"system/{kind}.crus" in DEFAULT_SCOPES
+    deletable = [
+        s for s in DEFAULT_SCOPES if s.split("/")[1].split(".")[0] not in (*kept, "Provenance")
+    ]
     assert {scope.split(".")[1] for scope in deletable} == {"cruds"}
-    assert "system/Patient.crus" in DEFAULT_SCOPES
 
 
 def test_key_problems_are_refused_before_anything_is_sent(

@@ -28,6 +28,7 @@ from .helpers import (
     ClientFactory,
     Document,
     FakeTime,
+    answer_the_directory,
     example_export,
     invoke,
     sync_file,
@@ -112,8 +113,9 @@ def test_rejected_transaction_is_split_until_the_bad_record_is_alone(
             "at": ["Bundle.entry[3].resource.valueInteger"],
         }
     ]
-    # whole bundle, then halves down to the record: every request is one the job needed
-    assert sizes[0] == sum(sizes[1:3]) and len(sizes) == report.requests
+    # the clinic and its practitioners first; then the whole bundle, then halves down to the
+    # record: every request is one the job needed
+    assert sizes[1] == sum(sizes[2:4]) and len(sizes) == report.requests
     assert report.exit_code == ExitCode.SYNC_FAILED_RECORDS
     with Ledger.open(tmp_path / "state.sqlite") as ledger:
         state = ledger.record(("observation", "C006-S2-O1"))
@@ -135,10 +137,12 @@ def test_server_down_stops_the_job_and_leaves_records_pending(
         len(httpx_mock.get_requests(method="POST")) == 3
     )  # the client's attempts, then the job stops
     assert len(fake_time.sleeps) == 2  # between the attempts, never for real
+    assert report.records == {"pending": 12, "unchanged": 0}  # the next run sends them
     with Ledger.open(tmp_path / "state.sqlite") as ledger:
-        assert len(ledger.pending_keys()) == 12  # the next run sends them
+        # the first bundle, the clinic's: no patient's record was sent
+        assert [key.kind for key in ledger.pending_keys()] == ["clinic", "practitioner"]
         assert ledger.counts()["patient"] == {
-            "pending": 1,
+            "pending": 0,
             "synced": 0,
             "failed": 0,
             "withdrawn": 0,
@@ -148,6 +152,7 @@ def test_server_down_stops_the_job_and_leaves_records_pending(
 def test_503_then_success_lands_everything(
     httpx_mock: HTTPXMock, run: Run, fake_time: FakeTime
 ) -> None:
+    answer_the_directory(httpx_mock, BASE)
     httpx_mock.add_response(method="POST", url=BASE, status_code=503, headers={"Retry-After": "1"})
     httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
     report = run()
@@ -157,17 +162,19 @@ def test_503_then_success_lands_everything(
 
 
 def test_dropped_connection_then_success(httpx_mock: HTTPXMock, run: Run) -> None:
+    answer_the_directory(httpx_mock, BASE)
     httpx_mock.add_exception(
         httpx.RemoteProtocolError("Server disconnected"), method="POST", url=BASE
     )
     httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
     report = run()
     assert report.records == {"synced": 12, "unchanged": 0}
-    assert report.requests == 1  # the client's retry is not the job's request
-    assert len(httpx_mock.get_requests(method="POST")) == 2
+    assert report.requests == 2  # the client's retry is not the job's request
+    assert len(httpx_mock.get_requests(method="POST")) == 3
 
 
 def test_conflict_is_tried_once_more(httpx_mock: HTTPXMock, run: Run) -> None:
+    answer_the_directory(httpx_mock, BASE)
     httpx_mock.add_response(
         method="POST",
         url=BASE,
@@ -177,18 +184,19 @@ def test_conflict_is_tried_once_more(httpx_mock: HTTPXMock, run: Run) -> None:
     httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
     report = run()
     assert report.records == {"synced": 12, "unchanged": 0}
-    assert report.requests == 2
+    assert report.requests == 3
 
 
 def test_malformed_response_fails_the_bundle_without_splitting(
     httpx_mock: HTTPXMock, run: Run
 ) -> None:
+    answer_the_directory(httpx_mock, BASE)
     httpx_mock.add_response(
         method="POST", url=BASE, status_code=200, text="<html>proxy error</html>"
     )
     report = run()
     assert report.records == {"failed": 12, "unchanged": 0}
-    assert len(httpx_mock.get_requests(method="POST")) == 1
+    assert len(httpx_mock.get_requests(method="POST")) == 2
     assert {f.reason for f in report.failures} == {"POST /fhir -> 200: body is not JSON"}
     assert len(report.failures) == 12
 
@@ -199,6 +207,7 @@ def test_a_response_short_of_entries_fails_the_bundle(httpx_mock: HTTPXMock, run
         answer["entry"].pop()
         return httpx.Response(200, json=answer)
 
+    answer_the_directory(httpx_mock, BASE)
     httpx_mock.add_callback(one_short, method="POST", url=BASE)
     report = run()
     assert report.records == {"failed": 12, "unchanged": 0}
@@ -304,8 +313,9 @@ def test_server_token_and_options_come_from_the_environment(
     requests = httpx_mock.get_requests(method="POST")
     assert {r.headers["Authorization"] for r in requests} == {"Bearer tok-ENV-1234"}
     assert max(len(orjson.loads(r.content)["entry"]) for r in requests) <= 25
-    # 12 records, 43 resources: bundles of at most 25 entries, a Provenance in each
-    assert len(requests) == 2
+    # the clinic and its practitioner, then 12 records, 43 resources: bundles of at most 25
+    # entries, a Provenance in each
+    assert len(requests) == 3
     assert (tmp_path / "env.sqlite").exists()
     assert "tok-ENV-1234" not in result.stdout + result.stderr
 
@@ -316,6 +326,7 @@ def test_invalid_input_is_recorded_and_the_rest_is_sent(
     def pain_of_eleven(doc: Document) -> None:
         doc["observations"][0]["finding"]["score"] = 11  # pain is 0-10
 
+    answer_the_directory(httpx_mock, BASE)
     httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
     report = run(example_export(tmp_path, pain_of_eleven, patients={"P006"}))
     with Ledger.open(tmp_path / "state.sqlite") as ledger:
@@ -375,9 +386,10 @@ def test_large_exports_are_mapped_a_chunk_of_patients_at_a_time(
     # every patient a chunk of its own
     report = run(EXAMPLE_LINES, SyncOptions(concurrency=1, chunk_records=1, provenance=False))
     assert report.records == {"synced": 68, "unchanged": 0}
-    assert report.requests == 7  # one chunk, and here one bundle, per patient
-    assert all(len(subjects) == 1 for subjects in patients_per_request)
-    assert len(patients_per_request) == 7
+    # the clinic and its practitioners, then one chunk, and here one bundle, per patient
+    assert report.requests == 8
+    assert all(len(subjects) == 1 for subjects in patients_per_request[1:])
+    assert len(patients_per_request) == 8
 
 
 def test_must_exist_looks_up_many_mrns_in_one_search(httpx_mock: HTTPXMock, run: Run) -> None:
@@ -482,6 +494,7 @@ def test_stale_resources_are_deleted_after_the_records_resources(
 ) -> None:
     """404 and 410 mean already gone (a run killed after the server applied the delete):
     as good as deleted."""
+    answer_the_directory(httpx_mock, BASE)
     httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
     run()
     server = HapiLike(delete_status)
@@ -544,6 +557,7 @@ def test_a_delete_the_server_refuses_fails_its_record_and_is_tried_again(
     """HAPI refuses to delete what another resource still refers to (409, HAPI-0550): the
     whole transaction. The record is bisected out and fails with the server's words; the
     ledger keeps the stale resources, so the next run deletes them."""
+    answer_the_directory(httpx_mock, BASE)
     httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
     run()
     changed = example_export(tmp_path, _lose_an_injection, patients={"P006"})
@@ -578,6 +592,7 @@ def test_a_delete_refused_inside_a_response_fails_its_record(
 ) -> None:
     """A server that answers a transaction entry by entry, as a batch: the stale resource is
     still there, so the record is not synced and the ledger still lists it."""
+    answer_the_directory(httpx_mock, BASE)
     httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
     run()
     httpx_mock.add_callback(HapiLike("409 Conflict"), method="POST", url=BASE)
@@ -590,13 +605,15 @@ def test_a_delete_refused_inside_a_response_fails_its_record(
 def test_full_resends_every_record_and_still_deletes_what_is_stale(
     tmp_path: Path, httpx_mock: HTTPXMock, run: Run
 ) -> None:
+    answer_the_directory(httpx_mock, BASE)
     httpx_mock.add_callback(transaction_response, method="POST", url=BASE)
     run()
     server = HapiLike("204 No Content")
-    httpx_mock.add_callback(server, method="POST", url=BASE)
+    httpx_mock.add_callback(server, method="POST", url=BASE, is_reusable=True)
     changed = example_export(tmp_path, _lose_an_injection, patients={"P006"})
     report = run(changed, SyncOptions(concurrency=1, full=True))
     assert report.records == {"synced": 12, "unchanged": 0}
-    deletes = [e["request"]["url"] for e in server.sent[0]["entry"] if "resource" not in e]
+    assert len(server.sent) == 2  # the clinic's bundle too
+    deletes = [e["request"]["url"] for e in server.sent[1]["entry"] if "resource" not in e]
     system = ClinicConfig().system("injection")
     assert deletes == [f"{t}?identifier={system}|{value}" for t, value in STALE]

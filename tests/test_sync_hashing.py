@@ -4,6 +4,7 @@ mapping code and the clinic's identity settings; and nothing else."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 from meso_fhir.mapping.identity import ClinicConfig, resource_id
@@ -29,7 +30,8 @@ def test_hash_ignores_key_order_and_form(tmp_path: Path) -> None:
     )
     assert reordered == before
     assert record_hashes(load(EXAMPLE_LINES), ClinicConfig()) == before
-    assert len(before) == 68 and all(len(h) == 64 for h in before.values())
+    # 68 records, the clinic and its 2 practitioners
+    assert len(before) == 71 and all(len(h) == 64 for h in before.values())
 
 
 def test_a_changed_record_changes_only_its_own_hash(tmp_path: Path) -> None:
@@ -60,7 +62,38 @@ def test_a_sessions_injections_change_its_reactions_too(tmp_path: Path) -> None:
 def test_other_identity_settings_change_every_hash(tmp_path: Path) -> None:
     before = _hashes(tmp_path)
     after = _hashes(tmp_path, config=ClinicConfig(identifier_base="https://other.example.org/sid"))
-    assert all(before[k] != after[k] for k in before)
+    # the clinic is another one (named by its identifier base); every other record changes
+    assert [k.kind for k in set(before) ^ set(after)] == ["clinic", "clinic"]
+    assert all(before[k] != after[k] for k in before if k.kind != "clinic")
+
+
+def test_a_clinic_name_changes_the_clinics_hash_alone(tmp_path: Path) -> None:
+    before = _hashes(tmp_path)
+    after = _hashes(tmp_path, config=ClinicConfig(clinic_name="Clinique du Parc"))
+    assert {k.kind for k in before if before[k] != after[k]} == {"clinic"}
+
+
+def test_a_practitioner_is_described_by_the_latest_session_giving_a_value(
+    tmp_path: Path,
+) -> None:
+    """DR-07's qualification is given by C006-S3, its latest session: one given by an earlier
+    session (C001-S1) changes that session's hash, not the practitioner's."""
+
+    def qualified(session_id: str) -> Callable[[Document], None]:
+        def edit(doc: Document) -> None:
+            session = next(s for s in doc["sessions"] if s["id"] == session_id)
+            session["performer"]["qualification"] = "RN"
+
+        return edit
+
+    before = _hashes(tmp_path)
+    earlier = _hashes(tmp_path, qualified("C001-S1"))
+    assert {k for k in before if before[k] != earlier[k]} == {("session", "C001-S1")}
+    latest = _hashes(tmp_path, qualified("C006-S3"))
+    assert {k for k in before if before[k] != latest[k]} == {
+        ("session", "C006-S3"),
+        ("practitioner", "DR-07"),
+    }
 
 
 def test_ledger_counts_resource_types_of_unchanged_records(tmp_path: Path) -> None:
@@ -124,15 +157,18 @@ def test_targets_unknown_to_the_ledger_become_conditional_references(tmp_path: P
             now,
         )
         journal = _Journal(ledger, "http://s/fhir", lambda: now)
-        known = _known_references(journal, [observation], config, "conditional")
-        by_id = _known_references(journal, [observation], config, "id")
+        shared = [RecordKey("practitioner", "DR-1")]  # the clinic's, referred to by any record
+        known = _known_references(journal, [observation], config, "conditional", shared)
+        by_id = _known_references(journal, [observation], config, "id", shared)
     patient = f"Patient/{resource_id('https://c.example.org/sid/patient', 'P1')}"
     session = f"Procedure/{resource_id('https://c.example.org/sid/session', 'S1')}"
+    practitioner = f"Practitioner/{resource_id('https://c.example.org/sid/practitioner', 'DR-1')}"
     assert (
         known
         == {
             patient: "Patient/123",  # from the ledger
             session: "Procedure?identifier=https://c.example.org/sid/session|S1",  # resolved by the server
+            practitioner: "Practitioner?identifier=https://c.example.org/sid/practitioner|DR-1",
         }
     )
     assert by_id == {patient: "Patient/123"}  # Procedure/<deterministic id> is right as it is

@@ -91,11 +91,14 @@ def on_server(client: FhirClient, config: ClinicConfig) -> dict[str, list[dict[s
         ("Condition", "session"),
         ("AllergyIntolerance", "screening"),
         ("AllergyIntolerance", "observation"),
+        ("Practitioner", "practitioner"),
     ):
         # token search on the system alone: every resource of that kind in this test
         found.setdefault(resource_type, []).extend(
             client.search(resource_type, {"identifier": f"{config.system(kind)}|", "_count": "200"})
         )
+    clinic = identifier_token(config.system("clinic"), config.identifier_base)
+    found["Organization"] = list(client.search("Organization", {"identifier": clinic}))
     return found
 
 
@@ -135,7 +138,7 @@ def test_first_sync_lands_every_resource_once_and_resync_sends_nothing(
     first = run_sync(client, export, tmp_path / "state.sqlite", config)
     assert first.failures == []
     assert first.records == {"synced": 27, "unchanged": 0}
-    assert first.requests == 1  # 27 records: one transaction
+    assert first.requests == 2  # the clinic and its practitioner, then 27 records: one transaction
     expected = mapped_counts(export, config)
     assert {t: dict(c) for t, c in first.resources.items()} == {
         t: {"created": n} for t, n in expected.items()
@@ -280,11 +283,19 @@ def test_dry_run_writes_bundles_and_touches_no_server(
         in result.stderr.splitlines()
     )
     bundles = sorted((tmp_path / "outbox").glob("bundle-*.json"))
-    assert [b.name for b in bundles] == ["bundle-00001.json"]
-    entries = orjson.loads(bundles[0].read_bytes())["entry"]
-    # every mapped resource, then the bundle's Provenance (all new: one activity, create)
-    assert len(entries) == sum(mapped_counts(export, ClinicConfig()).values()) + 1
+    assert [b.name for b in bundles] == ["bundle-00001.json", "bundle-00002.json"]
+    clinics, entries = (orjson.loads(b.read_bytes())["entry"] for b in bundles)
+    assert [e["resource"]["resourceType"] for e in clinics] == [
+        "Organization",
+        "Practitioner",
+        "Provenance",
+    ]
+    # every mapped resource, then each bundle's Provenance (all new: one activity, create)
+    assert len(clinics + entries) == sum(mapped_counts(export, ClinicConfig()).values()) + 2
     assert entries[-1]["resource"]["resourceType"] == "Provenance"
+    # the records refer to the clinic's resources as a server will have them: by identifier
+    visit = next(e["resource"] for e in entries if e["resource"]["resourceType"] == "Encounter")
+    assert visit["serviceProvider"]["reference"] == clinics[0]["request"]["url"]
     assert not (tmp_path / "meso-fhir-state.sqlite").exists()
     if before is not None:
         assert _stats(fhir_server) == before
@@ -336,18 +347,20 @@ def test_killed_mid_run_then_restarted_ends_complete_without_duplicates(
     process.wait()
     with Ledger.open(state) as ledger:
         interrupted = ledger.counts()
-    assert 3 <= sum(c["synced"] for c in interrupted.values()) < 27
+    assert 3 <= sum(c["synced"] for c in interrupted.values()) < 29
 
     report = run_sync(client, export, state, config, SyncOptions(batch_size=1))
     assert report.failures == []
     with Ledger.open(state) as ledger:
-        assert sum(c["synced"] for c in ledger.counts().values()) == 27
+        # 27 records, the clinic and its practitioner
+        assert sum(c["synced"] for c in ledger.counts().values()) == 29
         assert ledger.pending_keys() == []
     landed = on_server(client, config)
     for resources in landed.values():
         ids = _identifiers(resources)
         assert len(ids) == len(set(ids))
     assert len(landed["Procedure"]) == 7 and len(landed["Patient"]) == 3
+    assert len(landed["Organization"]) == 1 and len(landed["Practitioner"]) == 1
 
 
 def test_retry_failed_sends_only_what_failed(

@@ -219,6 +219,30 @@ def visit() -> Resource:
         "type": [concept(codes.VISIT_TYPE["session"])],
         "subject": PATIENT_REF,
         "period": {"start": WHEN},
+        "serviceProvider": {"reference": "Organization/org1"},
+    }
+
+
+def clinic() -> Resource:
+    return {
+        "resourceType": "Organization",
+        "id": "org1",
+        "meta": meta(codes.PROFILE_CLINIC),
+        "identifier": [{"system": codes.URI, "value": "https://c.example"}],
+        "active": True,
+        "type": [concept(codes.HEALTHCARE_PROVIDER)],
+    }
+
+
+def practitioner() -> Resource:
+    return {
+        "resourceType": "Practitioner",
+        "id": "pr1",
+        "meta": meta(codes.PROFILE_PRACTITIONER),
+        "identifier": ident("pr1"),
+        "active": True,
+        "name": [{"text": "Dr A. Dupont"}],
+        "qualification": [{"code": {"text": "MD"}}],
     }
 
 
@@ -380,6 +404,8 @@ VALID: dict[str, Callable[[], Resource]] = {
     "meso-allergy": allergy,
     "meso-adverse-event": adverse_event,
     "meso-provenance": provenance,
+    "meso-clinic": clinic,
+    "meso-practitioner": practitioner,
 }
 
 

@@ -78,6 +78,8 @@ PROFILE_CONDITION: Final = profile_url("meso-condition")
 PROFILE_ALLERGY: Final = profile_url("meso-allergy")
 PROFILE_ADVERSE_EVENT: Final = profile_url("meso-adverse-event")
 PROFILE_PROVENANCE: Final = profile_url("meso-provenance")
+PROFILE_PRACTITIONER: Final = profile_url("meso-practitioner")
+PROFILE_CLINIC: Final = profile_url("meso-clinic")
 # Every profile the mapper declares in meta.profile (what `meso-fhir check` asks a server for).
 PROFILES: Final = (
     PROFILE_PATIENT,
@@ -95,6 +97,8 @@ PROFILES: Final = (
     PROFILE_ALLERGY,
     PROFILE_ADVERSE_EVENT,
     PROFILE_PROVENANCE,
+    PROFILE_PRACTITIONER,
+    PROFILE_CLINIC,
 )
 
 # --- extensions --------------------------------------------------------------------------------
@@ -121,6 +125,10 @@ VISIT_TYPE: Final[dict[str, Coding]] = {
     "screening": (LOCAL, "visit-screening", "Pre-treatment screening visit"),
     "session": (LOCAL, "visit-session", "Mesotherapy session visit"),
 }
+
+# --- the clinic and its practitioners (terminology.md 7) ---------------------------------------
+ORGANIZATION_TYPE: Final = f"{_THO}/organization-type"
+HEALTHCARE_PROVIDER: Final = (ORGANIZATION_TYPE, "prov", "Healthcare Provider")
 
 # --- procedure, route, technique ---------------------------------------------------------------
 MESOTHERAPY_SESSION: Final[list[Coding]] = [

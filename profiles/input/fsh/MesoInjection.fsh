@@ -10,6 +10,7 @@ Description: "One injection of a session: the product (a contained Medication wi
 * subject only Reference(Patient)
 * partOf 1..*
 * partOf only Reference(Procedure)
+* performer.actor only Reference(Practitioner)
 * effective[x] only dateTime
 * dosage 1..1
 * dosage.extension contains InjectionDepth named injectionDepth 0..1 and Needle named needle 0..1

@@ -18,6 +18,8 @@ Description: "One mesotherapy session of a course: when, by whom, which areas, w
 * performed[x] 1..1
 * performed[x] only dateTime
 * performer 0..*
+* performer.actor only Reference(Practitioner)
+* performer.onBehalfOf only Reference(Organization)
 * bodySite 1..*
 * bodySite from MesoBodySite (extensible)
 * reasonCode 1..*

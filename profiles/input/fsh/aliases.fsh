@@ -6,6 +6,7 @@ Alias: $v2-0203 = http://terminology.hl7.org/CodeSystem/v2-0203
 Alias: $obs-category = http://terminology.hl7.org/CodeSystem/observation-category
 Alias: $v3-route = http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration
 Alias: $v3-act = http://terminology.hl7.org/CodeSystem/v3-ActCode
+Alias: $organization-type = http://terminology.hl7.org/CodeSystem/organization-type
 Alias: $meso = https://meso-fhir.org/fhir/CodeSystem/meso
 Alias: $v3-data-operation = http://terminology.hl7.org/CodeSystem/v3-DataOperation
 Alias: $provenance-participant = http://terminology.hl7.org/CodeSystem/provenance-participant-type

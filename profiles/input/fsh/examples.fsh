@@ -127,7 +127,7 @@ InstanceOf: MesoEncounter
 Usage: #example
 Title: "Screening visit"
 * text.status = #generated
-* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Pre-treatment screening visit</p><p>Start: 2024-03-01T09:30:00+01:00</p><p>Status: finished</p></div>"
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Pre-treatment screening visit</p><p>Start: 2024-03-01T09:30:00+01:00</p><p>At: Clinique du Parc</p><p>Status: finished</p></div>"
 * identifier.system = "https://clinic.example.org/fhir/sid/encounter"
 * identifier.value = "screening/SCR-42"
 * status = #finished
@@ -135,6 +135,7 @@ Title: "Screening visit"
 * type = $meso#visit-screening "Pre-treatment screening visit"
 * subject = Reference(Patient/example-patient)
 * period.start = "2024-03-01T09:30:00+01:00"
+* serviceProvider = Reference(Organization/example-clinic) "Clinique du Parc"
 
 Instance: example-reported-condition
 InstanceOf: MesoCondition
@@ -217,17 +218,16 @@ InstanceOf: MesoEncounter
 Usage: #example
 Title: "Session visit"
 * text.status = #generated
-* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Mesotherapy session visit</p><p>Start: 2024-03-08T14:00:00+01:00</p><p>With: Dr A. Dupont</p><p>Status: finished</p></div>"
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Mesotherapy session visit</p><p>Start: 2024-03-08T14:00:00+01:00</p><p>With: Dr A. Dupont</p><p>At: Clinique du Parc</p><p>Status: finished</p></div>"
 * identifier.system = "https://clinic.example.org/fhir/sid/encounter"
 * identifier.value = "session/S-7-1"
 * status = #finished
 * class = $v3-act#AMB "ambulatory"
 * type = $meso#visit-session "Mesotherapy session visit"
 * subject = Reference(Patient/example-patient)
-* participant.individual.identifier.system = "https://clinic.example.org/fhir/sid/practitioner"
-* participant.individual.identifier.value = "DR-3"
-* participant.individual.display = "Dr A. Dupont"
+* participant.individual = Reference(Practitioner/example-practitioner) "Dr A. Dupont"
 * period.start = "2024-03-08T14:00:00+01:00"
+* serviceProvider = Reference(Organization/example-clinic) "Clinique du Parc"
 
 Instance: example-session
 InstanceOf: MesoSession
@@ -245,9 +245,8 @@ Title: "Session"
 * subject = Reference(Patient/example-patient)
 * encounter = Reference(Encounter/example-session-visit)
 * performedDateTime = "2024-03-08T14:00:00+01:00"
-* performer.actor.identifier.system = "https://clinic.example.org/fhir/sid/practitioner"
-* performer.actor.identifier.value = "DR-3"
-* performer.actor.display = "Dr A. Dupont"
+* performer.actor = Reference(Practitioner/example-practitioner) "Dr A. Dupont"
+* performer.onBehalfOf = Reference(Organization/example-clinic) "Clinique du Parc"
 * bodySite[0] = $sct#89545001 "Face"
 * bodySite[1] = $sct#45048000 "Neck"
 * reasonCode = $meso#indication-skin-rejuvenation "Skin rejuvenation"
@@ -313,6 +312,7 @@ Title: "Injection"
 * subject = Reference(Patient/example-patient)
 * partOf = Reference(Procedure/example-session)
 * effectiveDateTime = "2024-03-08T14:05:00+01:00"
+* performer.actor = Reference(Practitioner/example-practitioner) "Dr A. Dupont"
 * dosage.extension[injectionDepth].valueQuantity = 1.5 'mm' "mm"
 * dosage.extension[needle].valueString = "32G 4 mm"
 * dosage.site = $sct#36141000 "Skin of cheek"
@@ -446,3 +446,27 @@ Title: "Provenance of one sync transaction's writes"
 * entity[0].what.identifier.system = "https://clinic.example.org/fhir/sid/session"
 * entity[0].what.identifier.value = "S-7-1"
 * entity[0].what.display = "clinic session record"
+
+Instance: example-clinic
+InstanceOf: MesoClinic
+Usage: #example
+Title: "The clinic"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Clinique du Parc</p><p>Healthcare Provider</p></div>"
+* identifier.system = "urn:ietf:rfc:3986"
+* identifier.value = "https://clinic.example.org/fhir/sid"
+* active = true
+* type = $organization-type#prov "Healthcare Provider"
+* name = "Clinique du Parc"
+
+Instance: example-practitioner
+InstanceOf: MesoPractitioner
+Usage: #example
+Title: "A practitioner of the clinic"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Dr A. Dupont</p><p>MD, aesthetic medicine</p></div>"
+* identifier.system = "https://clinic.example.org/fhir/sid/practitioner"
+* identifier.value = "DR-3"
+* active = true
+* name.text = "Dr A. Dupont"
+* qualification.code.text = "MD, aesthetic medicine"

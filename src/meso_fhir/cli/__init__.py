@@ -64,6 +64,11 @@ def clinic_options(func: Any) -> Any:
             show_default=True,
             help="IANA zone for times given without a UTC offset, e.g. Europe/Paris.",
         ),
+        click.option(
+            "--clinic-name",
+            help="The clinic's name on its Organization (identified by --identifier-base); "
+            "unset, the Organization has no name.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -108,7 +113,9 @@ patient_policy_option = click.option(
 )
 
 
-def _config(mrn_system: str, identifier_base: str, timezone: str) -> ClinicConfig:
+def _config(
+    mrn_system: str, identifier_base: str, timezone: str, clinic_name: str | None
+) -> ClinicConfig:
     from zoneinfo import ZoneInfoNotFoundError
 
     try:
@@ -117,7 +124,12 @@ def _config(mrn_system: str, identifier_base: str, timezone: str) -> ClinicConfi
         raise click.BadParameter(
             f"unknown time zone {timezone!r}", param_hint="--timezone"
         ) from exc
-    return ClinicConfig(mrn_system=mrn_system, identifier_base=identifier_base, timezone=timezone)
+    return ClinicConfig(
+        mrn_system=mrn_system,
+        identifier_base=identifier_base,
+        timezone=timezone,
+        clinic_name=clinic_name or None,
+    )
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -239,6 +251,7 @@ def map_command(
     mrn_system: str,
     identifier_base: str,
     timezone: str,
+    clinic_name: str | None,
 ) -> None:
     """Map a clinic EXPORT (.json document or .jsonl lines) to one FHIR transaction Bundle.
 
@@ -252,7 +265,7 @@ def map_command(
     """
     from ..mapping import Mapped, MapSummary, map_records, write_bundle
 
-    config = _config(mrn_system, identifier_base, timezone)
+    config = _config(mrn_system, identifier_base, timezone, clinic_name)
     summary = MapSummary()
     try:
         loaded = _load(export, export_format, config)
@@ -653,6 +666,7 @@ def sync_command(
     mrn_system: str,
     identifier_base: str,
     timezone: str,
+    clinic_name: str | None,
     **auth: Any,
 ) -> None:
     """Sync a clinic EXPORT with a FHIR R4 server: idempotent, resumable, failures isolated.
@@ -675,7 +689,7 @@ def sync_command(
     from ..syncing import Ledger, SyncOptions, sync
     from ..syncing import dry_run as write_outbox
 
-    config = _config(mrn_system, identifier_base, timezone)
+    config = _config(mrn_system, identifier_base, timezone, clinic_name)
     options = SyncOptions(
         strategy=write_strategy,  # type: ignore[arg-type]
         patient_policy=patient_policy,  # type: ignore[arg-type]
@@ -981,7 +995,7 @@ def check_command(
     from ..fhir.check import check_server
     from ..mapping.bundle import BY_ID_ONLY
     from ..mapping.identity import normalised_uri
-    from ..mapping.resources import RESOURCE_TYPES
+    from ..mapping.resources import NEVER_DELETED, RESOURCE_TYPES
 
     if not server:
         raise click.UsageError("check needs --server (or MESO_FHIR_SERVER)")
@@ -994,7 +1008,7 @@ def check_command(
             [*mapped, "Provenance"],  # a Provenance per transaction (sync --no-provenance: none)
             create_only=creates,
             by_id=BY_ID_ONLY,
-            deletes=[t for t in mapped if t != "Patient"],  # a Patient is never deleted
+            deletes=[t for t in mapped if t not in NEVER_DELETED],
             profiles=PROFILES,
             mrn=(normalised_uri(mrn_system), mrn) if mrn else None,
         )
@@ -1029,8 +1043,8 @@ def config_group() -> None:
     then: meso-fhir --profile staging sync export.jsonl
 
     Settings: server, token_env, basic_user, timeout, mrn_system, identifier_base, timezone,
-    patient_policy, write_strategy, batch_size, concurrency, max_time, state. Secrets never
-    go into the file: it names the environment variable that holds them.
+    clinic_name, patient_policy, write_strategy, batch_size, concurrency, max_time, state.
+    Secrets never go into the file: it names the environment variable that holds them.
     """
 
 

@@ -44,6 +44,7 @@ SETTINGS: dict[str, tuple[type, tuple[str, ...]]] = {
     "mrn_system": (str, ("sync", "check", "map")),
     "identifier_base": (str, ("sync", "map")),
     "timezone": (str, ("sync", "map")),
+    "clinic_name": (str, ("sync", "map")),
     "patient_policy": (str, ("sync", "check", "map")),
     "write_strategy": (str, ("sync", "map")),
     "batch_size": (int, ("sync",)),

@@ -77,12 +77,15 @@ logger = logging.getLogger("meso_fhir.auth")
 
 # SMART v2 scopes for what a sync does: conditional creates and updates (c, u, and s for the
 # condition), reading back (r), on each resource type meso-fhir writes, and deleting (d) the
-# resources a changed record no longer produces; never d on Patient, which is never deleted.
+# resources a changed record no longer produces; never d on Patient, Organization (the clinic)
+# and Practitioner, which are never deleted.
 # (SMART App Launch 2.x, "Scopes and Launch Context": system/ scopes for backend services,
 # suffixes an in-order subset of .cruds; a v1-only server wants system/Patient.read
 # system/Patient.write.)
 DEFAULT_SCOPES: tuple[str, ...] = (
     "system/Patient.crus",
+    "system/Organization.crus",
+    "system/Practitioner.crus",
     *(
         f"system/{resource_type}.cruds"
         for resource_type in (

@@ -21,7 +21,7 @@ from ..model.loader import Export
 from ..model.records import Session, SessionObservation
 from .bundle import WriteStrategy, entries
 from .identity import ClinicConfig, PatientPolicy
-from .resources import Mapped, map_record
+from .resources import Mapped, map_clinic, map_practitioner, map_record
 
 
 @dataclass
@@ -62,6 +62,9 @@ def map_records(
     summary = summary if summary is not None else MapSummary()
     summary.records_read = dict(export.counts)
     summary.errors.extend(export.errors)
+    for mapped in directory(export, config, only):  # not records read: counted as resources only
+        summary.resources[mapped.resources[0]["resourceType"]] += 1
+        yield mapped
     for record in export.records(only):
         indication = (
             export.course_indication(record.course_id) if isinstance(record, Session) else None
@@ -80,6 +83,27 @@ def map_records(
         for resource in mapped.resources:
             summary.resources[resource["resourceType"]] += 1
         yield mapped
+
+
+def directory_keys(export: Export, config: ClinicConfig) -> list[RecordKey]:
+    """The clinic (when the export has a valid record, each visit refers to it) and the
+    practitioners the sessions name: what every patient's records may refer to."""
+    clinic = [RecordKey("clinic", config.identifier_base)] if export.has_valid_records else []
+    return clinic + [RecordKey("practitioner", pid) for pid in export.practitioners]
+
+
+def directory(
+    export: Export, config: ClinicConfig, only: set[RecordKey] | None = None
+) -> Iterator[Mapped]:
+    """The clinic's Organization and its Practitioners (those among ``only``, if given)."""
+    for key in directory_keys(export, config):
+        if only is not None and key not in only:
+            continue
+        if key.kind == "clinic":
+            yield Mapped(key.kind, key.source_id, [map_clinic(config)])
+        else:
+            practitioner = export.practitioners[key.source_id]
+            yield Mapped(key.kind, key.source_id, [map_practitioner(practitioner, config)])
 
 
 def write_bundle(

@@ -48,7 +48,8 @@ class ClinicConfig:
     ``mrn_system`` is the EHR's MRN identifier system (the hospital tells you); every other
     identifier system is ``<identifier_base>/<kind>``; product codes of the clinic's own
     cocktails use ``<identifier_base>/product``. ``timezone`` applies to times given without
-    a UTC offset.
+    a UTC offset. The clinic itself is the Organization identified by ``identifier_base``
+    (system ``urn:ietf:rfc:3986``), named ``clinic_name``.
 
     Both URIs are normalised (``normalised_uri``) before anything uses or hashes them, so that
     ``https://Clinic.example.org/ids/`` and ``https://clinic.example.org/ids`` are one clinic,
@@ -58,6 +59,9 @@ class ClinicConfig:
     mrn_system: str = "https://hospital.example.org/fhir/sid/mrn"
     identifier_base: str = "https://clinic.example.org/fhir/sid"
     timezone: str = "UTC"
+    # The clinic's Organization.name. Not an identity setting: changing it rewrites the
+    # Organization, nothing else.
+    clinic_name: str | None = None
     systems: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -68,6 +72,8 @@ class ClinicConfig:
         systems.update(
             product=f"{base}/product",
             practitioner=f"{base}/practitioner",
+            # the clinic is the one Organization known by the identifier base, a URI
+            clinic="urn:ietf:rfc:3986",
             # one visit per screening and per session: values 'screening/<id>', 'session/<id>'
             encounter=f"{base}/encounter",
         )

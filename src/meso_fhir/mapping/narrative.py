@@ -137,8 +137,21 @@ def _encounter(r: Resource) -> list[str]:
         _displays(r.get("type")) or "Visit",
         f"Start: {start}" if start else "",
         f"With: {', '.join(w for w in who if w)}" if any(who) else "",
+        f"At: {r['serviceProvider']['display']}"
+        if "display" in r.get("serviceProvider", {})
+        else "",
         _status(r),
     ]
+
+
+def _organization(r: Resource) -> list[str]:
+    return [r.get("name", "Clinic"), _displays(r.get("type"))]
+
+
+def _practitioner(r: Resource) -> list[str]:
+    names = ", ".join(n["text"] for n in r.get("name", []) if n.get("text"))
+    qualifications = _displays(q["code"] for q in r.get("qualification", []))
+    return [names or "Practitioner", qualifications]
 
 
 def _body_structure(r: Resource) -> list[str]:
@@ -193,6 +206,8 @@ def _provenance(r: Resource) -> list[str]:
 
 
 _SUMMARY: dict[str, Callable[[Resource], list[str]]] = {
+    "Organization": _organization,
+    "Practitioner": _practitioner,
     "Provenance": _provenance,
     "Condition": _condition,
     "AllergyIntolerance": _allergy_intolerance,

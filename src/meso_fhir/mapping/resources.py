@@ -32,6 +32,7 @@ from ..model.records import (
     PainScore,
     Patient,
     Performer,
+    Practitioner,
     ReactionFinding,
     ScaleFinding,
     Screening,
@@ -46,11 +47,13 @@ Resource = dict[str, Any]
 # What the mapped output looks like. A changed version resends every record on the next sync
 # (and bumps every resource's version on the server), so it changes when, and only when, the
 # output does: tests/test_mapping.py fails when the golden files change and this does not.
-MAPPING_VERSION = 4
+MAPPING_VERSION = 5
 
 # The resource types the mapper emits (a test holds it to the mapped example).
 RESOURCE_TYPES = (
     "Patient",
+    "Organization",
+    "Practitioner",
     "Encounter",
     "BodyStructure",
     "Observation",
@@ -62,6 +65,10 @@ RESOURCE_TYPES = (
     "AllergyIntolerance",
     "AdverseEvent",
 )
+
+# Never deleted: the EHR's Patient, and the clinic and its practitioners, which every patient's
+# records refer to (a practitioner no session names any more stays on the server).
+NEVER_DELETED = ("Patient", "Organization", "Practitioner")
 
 ENTERED_IN_ERROR = "entered-in-error"
 
@@ -135,15 +142,47 @@ def _encounter(
     if performer is not None:
         encounter["participant"] = [{"individual": _practitioner(config, performer)}]
     encounter["period"] = {"start": start}
+    encounter["serviceProvider"] = clinic(config)
     return encounter
 
 
 def _practitioner(config: ClinicConfig, performer: Performer) -> dict[str, Any]:
-    """A logical reference to the clinic's practitioner (by the clinic's practitioner id)."""
-    actor: dict[str, Any] = {"identifier": identifier(config.system("practitioner"), performer.id)}
-    if performer.name:
-        actor["display"] = performer.name
-    return actor
+    """The clinic's practitioner (``map_practitioner``), by the clinic's practitioner id."""
+    actor = reference("Practitioner", config.system("practitioner"), performer.id)
+    return {**actor, "display": performer.name} if performer.name else dict(actor)
+
+
+def clinic(config: ClinicConfig) -> dict[str, str]:
+    """The clinic's Organization (``map_clinic``)."""
+    organization = reference("Organization", config.system("clinic"), config.identifier_base)
+    return {**organization, "display": config.clinic_name} if config.clinic_name else organization
+
+
+def map_clinic(config: ClinicConfig) -> Resource:
+    """The clinic as an Organization, known by its identifier base (the configuration names
+    it): what every visit's ``serviceProvider`` refers to."""
+    organization = _start("Organization", [codes.PROFILE_CLINIC], codes.URI, config.identifier_base)
+    organization.update(active=True, type=[concept([codes.HEALTHCARE_PROVIDER])])
+    if config.clinic_name:
+        organization["name"] = config.clinic_name
+    return with_narrative(organization)
+
+
+def map_practitioner(practitioner: Practitioner, config: ClinicConfig) -> Resource:
+    """A practitioner the sessions name as ``performer``, with the name and qualification the
+    export gives (as text: the export's qualifications are the clinic's words, not codes)."""
+    resource = _start(
+        "Practitioner",
+        [codes.PROFILE_PRACTITIONER],
+        config.system("practitioner"),
+        practitioner.id,
+    )
+    resource["active"] = True
+    if practitioner.name:
+        resource["name"] = [{"text": practitioner.name}]
+    if practitioner.qualification:
+        resource["qualification"] = [{"code": {"text": practitioner.qualification}}]
+    return with_narrative(resource)
 
 
 def _start(resource_type: str, profiles: list[str], system: str, value: str) -> Resource:
@@ -559,7 +598,9 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
         performedDateTime=when,
     )
     if session.performer is not None:
-        procedure["performer"] = [{"actor": _practitioner(config, session.performer)}]
+        procedure["performer"] = [
+            {"actor": _practitioner(config, session.performer), "onBehalfOf": clinic(config)}
+        ]
     procedure["reasonCode"] = [concept([codes.INDICATION[indication]])]
     procedure["bodySite"] = [body_site(area) for area in session.areas]
     complications = [
@@ -639,8 +680,10 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
             subject=subject,
             context=encounter,
             effectiveDateTime=when,
-            dosage=dosage,
         )
+        if session.performer is not None:
+            administration["performer"] = [{"actor": _practitioner(config, session.performer)}]
+        administration["dosage"] = dosage
         administrations.append(administration)
     session_visit = _encounter(
         config,

@@ -7,6 +7,10 @@
 
 ``RECORD_KINDS`` is in dependency order: a record's parents come before it, which is the order
 the loader checks references in and the order a bundle carries a patient's records in.
+
+Two more kinds are synced but never read as records: the clinic (an Organization, from the
+configuration) and its practitioners (from the sessions' ``performer``). ``DIRECTORY_KINDS``
+are shared by every patient's records, so they are sent before them, in a bundle of their own.
 """
 
 from __future__ import annotations
@@ -21,7 +25,13 @@ RECORD_KINDS: Final[tuple[RecordKind, ...]] = (
     "session",
     "observation",
 )
-KIND_RANK: Final[dict[str, int]] = {kind: rank for rank, kind in enumerate(RECORD_KINDS)}
+INPUT_RANK: Final[dict[str, int]] = {kind: rank for rank, kind in enumerate(RECORD_KINDS)}
+
+DirectoryKind = Literal["clinic", "practitioner"]
+DIRECTORY_KINDS: Final[tuple[DirectoryKind, ...]] = ("clinic", "practitioner")
+# Every kind a sync sends and a ledger records, in the order they are sent.
+SYNCED_KINDS: Final[tuple[str, ...]] = (*DIRECTORY_KINDS, *RECORD_KINDS)
+KIND_RANK: Final[dict[str, int]] = {kind: rank for rank, kind in enumerate(SYNCED_KINDS)}
 
 # The JSON document form keeps each kind in a list of its own.
 LIST_NAME: Final[dict[str, str]] = {

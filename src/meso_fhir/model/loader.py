@@ -29,7 +29,7 @@ import orjson
 from pydantic import ValidationError
 
 from ..errors import InputError
-from .kinds import DATE_FIELD, KIND_RANK, LIST_NAME, RECORD_KINDS, REFERENCE_FIELDS, RecordKey
+from .kinds import DATE_FIELD, INPUT_RANK, LIST_NAME, RECORD_KINDS, REFERENCE_FIELDS, RecordKey
 from .records import (
     FORM_ERRORS,
     MODEL_OF_KIND,
@@ -37,6 +37,7 @@ from .records import (
     Course,
     Given,
     Patient,
+    Practitioner,
     ReactionFinding,
     Record,
     Session,
@@ -83,6 +84,8 @@ class Export:
     source: _Source
     errors: list[InputError] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # records read per kind
+    # The practitioners the valid sessions name, by id, as the latest sessions describe them.
+    practitioners: dict[str, Practitioner] = field(default_factory=dict)
     _index: dict[RecordKey, _Entry] = field(default_factory=dict, repr=False)
 
     @property
@@ -102,6 +105,10 @@ class Export:
         """The injections of a session (none if it is not a valid record of this export)."""
         entry = self._index.get(RecordKey("session", session_id))
         return entry.context if entry and isinstance(entry.context, tuple) else ()
+
+    @property
+    def has_valid_records(self) -> bool:
+        return any(e.valid for e in self._index.values())
 
     def digests(self) -> dict[RecordKey, bytes]:
         """Key → digest of the record as read, for every valid record."""
@@ -129,7 +136,7 @@ class Export:
         send = bytearray(max((e.position for e in self._index.values()), default=-1) + 1)
         for key, entry in self._index.items():
             if entry.valid and (only is None or key in only):
-                send[entry.position] = 1 + KIND_RANK[entry.kind]
+                send[entry.position] = 1 + INPUT_RANK[entry.kind]
         for position, raw in self.source.selected(send):
             yield MODEL_OF_KIND[RECORD_KINDS[send[position] - 1]].model_validate(raw)  # type: ignore[misc]
 
@@ -211,6 +218,9 @@ def _nameable(value: object) -> str | None:
     return None
 
 
+_DESCRIBED: Final = ("name", "qualification")
+
+
 class _Checks:
     """The first pass: each record checked alone, then what needs all of them (conflicts, birth
     dates), independent of the order the records come in."""
@@ -228,6 +238,9 @@ class _Checks:
         self.earliest: dict[str, tuple[dt.date, RecordKey]] = {}
         self.future_births: set[RecordKey] = set()  # given today
         self.strings: dict[str, str] = {}  # one copy of each product code and name
+        # Per practitioner id and field: (performed_at, session id, value) of the latest session
+        # giving it, so that the description does not depend on the order of the sessions.
+        self.performers: dict[str, dict[str, tuple[str, str, str]]] = {}
 
     def add(
         self, position: int, at: int, where: str, raw: dict[str, Any] | None, problem: str | None
@@ -298,6 +311,7 @@ class _Checks:
         if isinstance(record, Course):
             return str(record.indication)
         if isinstance(record, Session):
+            self._performer(record)
             # Product codes and names repeat across sessions: keep one copy of each.
             shared = self.strings
             return tuple(
@@ -309,6 +323,16 @@ class _Checks:
                 for i in record.injections
             )
         return None
+
+    def _performer(self, session: Session) -> None:
+        if session.performer is None:
+            return
+        described = self.performers.setdefault(session.performer.id, {})
+        when = (session.performed_at.isoformat(), session.id)
+        for name in _DESCRIBED:
+            value = getattr(session.performer, name)
+            if value is not None and (name not in described or when > described[name][:2]):
+                described[name] = (*when, value)
 
     def _dates(self, key: RecordKey, record: Any) -> None:
         """Keep what the birth date checks need: every valid record counts, repeated or not."""
@@ -330,8 +354,14 @@ class _Checks:
                 self.earliest[record.patient_id] = (day, key)
 
     def finish(self) -> None:
-        """The checks that need every record: births against dates, then conflicts."""
+        """The checks that need every record: births against dates, then conflicts; the
+        practitioners the sessions name."""
         export, index = self.export, self.export._index
+        for practitioner_id, described in sorted(self.performers.items()):
+            name, qualification = (described.get(f, ("", "", None))[2] for f in _DESCRIBED)
+            export.practitioners[practitioner_id] = Practitioner(
+                practitioner_id, name, qualification
+            )
         for patient_id, born in self.births.items():
             entry = index[RecordKey("patient", patient_id)]
             first = self.earliest.get(patient_id)

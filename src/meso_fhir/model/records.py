@@ -494,8 +494,17 @@ class Course(_Record):
 
 
 class Performer(_Model):
+    """Who performed a session: the clinic's practitioner id, and what the export says of them.
+
+    Every session naming the same id is one Practitioner; where sessions disagree on the name or
+    the qualification, the latest session giving it wins (``Export.practitioners``).
+    """
+
     id: SourceId
     name: Text | None = None
+    qualification: Text | None = Field(
+        default=None, description="As the clinic records it: e.g. 'MD, dermatology', 'RN'."
+    )
 
 
 class Ingredient(_Model):
@@ -551,6 +560,14 @@ class Session(_Record):
         if dupes:
             raise ValueError(f"injection id used twice: {', '.join(dupes)}")
         return self
+
+
+class Practitioner(NamedTuple):
+    """A practitioner as the sessions naming them describe them (``Export.practitioners``)."""
+
+    id: str
+    name: str | None
+    qualification: str | None
 
 
 class Given(NamedTuple):

@@ -25,7 +25,7 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,8 +36,9 @@ from ..errors import AuthenticationFailed, FhirError
 from ..fhir.client import FhirClient
 from ..mapping import MapSummary, map_records
 from ..mapping.bundle import WriteStrategy
+from ..mapping.export import directory, directory_keys
 from ..mapping.identity import ClinicConfig, PatientPolicy, identifier_token, resource_id
-from ..model.kinds import KIND_RANK, RecordKey
+from ..model.kinds import DIRECTORY_KINDS, KIND_RANK, RecordKey
 from ..model.loader import Export
 from . import plan
 from .ledger import Failed, Ledger, RecordOutcome, ResourceRef, Synced, Withdrawn
@@ -111,7 +112,7 @@ def sync(
         problem = _preflight(client)
         if problem:  # nothing was written: the ledger is not even bound to this URL
             report.aborted = problem
-            report.records["pending"] += len(selected)
+            report.records["pending"] += _records(selected)
             return report
     ledger.bind(client.public_url, settings, now())
     journal = _Journal(ledger, client.public_url, now)
@@ -119,6 +120,7 @@ def sync(
     journal.record(_input_failures(export))
     journal.record([Withdrawn(k, hashes[k], []) for k in sorted(never_sent)])
     lock = threading.Lock()
+    everyones = directory_keys(export, config)  # what any record's resources may refer to
 
     def count_request() -> None:  # called from the worker threads
         with lock:
@@ -126,7 +128,7 @@ def sync(
 
     def prepare(items: list[Item]) -> tuple[list[Item], dict[str, str]]:
         _find_stale(journal, items)
-        known = _known_references(journal, items, config, options.strategy)
+        known = _known_references(journal, items, config, options.strategy, everyones)
         if options.patient_policy == "must-exist":
             items = _existing_patients(client, config, items, known, journal, report)
         elif options.patient_policy == "create-if-missing":
@@ -152,8 +154,8 @@ def sync(
         progress,
         out_of_time,
     )
-    if report.aborted and len(selected) > done:
-        report.records["pending"] += len(selected) - done
+    if report.aborted and _records(selected) > done:
+        report.records["pending"] += _records(selected) - done
     journal.finish(report)
     return report
 
@@ -177,14 +179,26 @@ def dry_run(
     hashes = plan.record_hashes(export, config)
     sink = Outbox(Path(outbox), options.strategy, _stamp(options, config, _now()))
 
+    # The clinic and its practitioners travel in the first bundle: the later ones refer to them
+    # as a server would have them (no ledger: by identifier, or by id with id writes).
+    known = {}
+    if options.strategy == "conditional":
+        known = dict(plan.conditional_reference(k, config) for k in directory_keys(export, config))
+
     def prepare(items: list[Item]) -> tuple[list[Item], dict[str, str]]:
         if options.patient_policy == "replace":
-            return items, {}
+            return items, known
         # As sync would: a withdrawn patient is not written (the EHR's Patient stays as it is).
-        return [i for i in items if not (i.key.kind == "patient" and i.withdrawn)], {}
+        return [i for i in items if not (i.key.kind == "patient" and i.withdrawn)], known
 
     _run(export, config, set(hashes), hashes, options, sink, prepare, None, report, progress)
     return report
+
+
+def _records(keys: Iterable[RecordKey]) -> int:
+    """How many clinic records: the clinic and its practitioners, which a sync sends and the
+    ledger keeps like records, are counted by their resources only, in reports and progress."""
+    return sum(1 for key in keys if key.kind not in DIRECTORY_KINDS)
 
 
 def _stamp(options: SyncOptions, config: ClinicConfig, started: datetime) -> plan.Stamp | None:
@@ -215,25 +229,31 @@ def _run(
     Ctrl-C stops it cleanly: nothing more is sent, and what was in flight stays pending in the
     ledger (its outcome is not recorded), so the next run sends it again, harmlessly.
     """
-    total, done = len(selected), 0
+    total, done = _records(selected), 0
     pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency))
     interrupted = False
+    # The clinic and its practitioners, when they changed: sent once, in a bundle of their own,
+    # before the first records that go out (every record may refer to them). Not before the
+    # patient look-ups: a sync that sends no record writes nothing of the clinic's either.
+    shared = {key for key in selected if key.kind in DIRECTORY_KINDS}
+
+    def send_shared() -> dict[str, str]:
+        """Send the clinic's bundle; its resources' server ids, to refer to them by."""
+        items = [plan.item(m, export, hashes[RecordKey(m.kind, m.source_id)])
+                 for m in directory(export, config, shared)]  # fmt: skip
+        shared.clear()
+        units = plan.pack(prepare(items)[0], options.batch_size, options.provenance)
+        dispatch = _dispatch(pool, sink, units, {}, options, journal, report, out_of_time)
+        return _server_ids(o for outcomes in dispatch for o in outcomes)
+
     try:
         # A chunk of patients at a time: memory holds one chunk's resources, not the export's.
-        for chunk in plan.chunks(export, selected, options.chunk_records):
+        records = selected - shared
+        for chunk in plan.chunks(export, records, options.chunk_records):
             if report.aborted:
                 break
-            summary = MapSummary()
-            items = [
-                plan.item(mapped, export, hashes[RecordKey(mapped.kind, mapped.source_id)])
-                for mapped in map_records(export, config, summary, only=chunk)
-            ]
-            if options.patient_policy == "create-if-missing":
-                for one in items:
-                    one.create_only = one.key.kind == "patient"
-            for error in summary.errors[len(export.errors) :]:  # failed to map
-                report.fail(Failure("mapping", error.kind, error.source_id or "", str(error)))
-                done += 1
+            items = _mapped_items(export, config, chunk, hashes, options, report)
+            done += len(chunk) - len(items)  # failed to map
             before = len(items)
             try:
                 items, known = prepare(items)
@@ -241,6 +261,10 @@ def _run(
                 report.aborted = str(exc)
                 break
             done += before - len(items)
+            if shared and items:
+                known.update(send_shared())
+                if report.aborted:
+                    break
             units = plan.pack(items, options.batch_size, options.provenance)
             logger.info(
                 "%d record(s) to send in %d unit(s), %d unchanged, %d stale resource(s) to delete",
@@ -252,6 +276,8 @@ def _run(
                 done += len(outcomes)
                 if progress:
                     progress(done, total)
+        if shared and not records and not report.aborted:  # only the clinic's bundle changed
+            send_shared()
     except KeyboardInterrupt:
         interrupted = True
         report.aborted = "interrupted (Ctrl-C)"
@@ -259,6 +285,39 @@ def _run(
         # After Ctrl-C, do not wait for requests in flight to record them: they stay pending.
         pool.shutdown(wait=not interrupted, cancel_futures=True)
     return done
+
+
+def _mapped_items(
+    export: Export,
+    config: ClinicConfig,
+    chunk: set[RecordKey],
+    hashes: dict[RecordKey, str],
+    options: SyncOptions,
+    report: SyncReport,
+) -> list[Item]:
+    """The chunk's records mapped; a record that fails to map is in the report, not the list."""
+    summary = MapSummary()
+    items = [
+        plan.item(mapped, export, hashes[RecordKey(mapped.kind, mapped.source_id)])
+        for mapped in map_records(export, config, summary, only=chunk)
+    ]
+    if options.patient_policy == "create-if-missing":
+        for one in items:
+            one.create_only = one.key.kind == "patient"
+    for error in summary.errors[len(export.errors) :]:  # failed to map
+        report.fail(Failure("mapping", error.kind, error.source_id or "", str(error)))
+    return items
+
+
+def _server_ids(outcomes: Iterable[Outcome]) -> dict[str, str]:
+    """``Type/<deterministic id>`` → ``Type/<server id>`` of what the outcomes wrote."""
+    written: dict[str, str] = {}
+    for one in outcomes:
+        for resource, result in zip(one.item.resources, one.results, strict=False):
+            if result.id:
+                kind = resource["resourceType"]
+                written[f"{kind}/{resource['id']}"] = f"{kind}/{result.id}"
+    return written
 
 
 def _dispatch(
@@ -314,7 +373,7 @@ def _apply(outcomes: list[Outcome], report: SyncReport) -> list[RecordOutcome]:
                 report.resources[resource["resourceType"]]["failed"] += 1
             continue
         if outcome.status == "written":
-            report.records["written"] += 1
+            report.records["written"] += one.key.kind not in DIRECTORY_KINDS  # as in _select
             continue
         refs = []
         for resource, result in zip(one.resources, outcome.results, strict=True):
@@ -330,7 +389,8 @@ def _apply(outcomes: list[Outcome], report: SyncReport) -> list[RecordOutcome]:
         for ref in one.retract:
             report.resources[ref.resource_type]["deleted"] += 1
         rows.append((Withdrawn if one.withdrawn else Synced)(one.key, one.content_hash, refs))
-        report.records["withdrawn" if one.withdrawn else "synced"] += 1
+        if one.key.kind not in DIRECTORY_KINDS:  # as in _select
+            report.records["withdrawn" if one.withdrawn else "synced"] += 1
     return rows
 
 
@@ -421,14 +481,19 @@ def _select(
     unchanged: set[RecordKey] = set()
     if not options.full:
         unchanged = ledger.unchanged({k: hashes[k] for k in keys}, server_url)
-    report.records["unchanged"] += len(unchanged)
+    # The clinic and its practitioners are not clinic records: counted as resources only.
+    report.records["unchanged"] += sum(1 for k in unchanged if k.kind not in DIRECTORY_KINDS)
     for resource_type, count in ledger.resource_types(unchanged, server_url).items():
         report.resources[resource_type]["unchanged"] += count
     keys -= unchanged
     # A withdrawn record never sent has nothing on the server to withdraw: only note it.
     never_sent: set[RecordKey] = set()
     if not options.full:
-        never_sent = {k for k in keys if export.is_withdrawn(k) and ledger.record(k) is None}
+        never_sent = {
+            k
+            for k in keys
+            if k.kind not in DIRECTORY_KINDS and export.is_withdrawn(k) and ledger.record(k) is None
+        }
     if never_sent:
         report.records["withdrawn"] += len(never_sent)
     return keys - never_sent, never_sent
@@ -464,17 +529,23 @@ def _find_stale(journal: _Journal, items: list[Item]) -> None:
 
 
 def _known_references(
-    journal: _Journal, items: list[Item], config: ClinicConfig, strategy: WriteStrategy
+    journal: _Journal,
+    items: list[Item],
+    config: ClinicConfig,
+    strategy: WriteStrategy,
+    shared: list[RecordKey],
 ) -> dict[str, str]:
     """How to refer to records that are referred to but not sent now (synced earlier).
 
     Their server ids, from the ledger. With conditional writes, a target the ledger does not
     know (a new ledger against a server that has the data) becomes a conditional reference,
     ``Type?identifier=system|value``, which the server resolves in the transaction; with id
-    writes, ``Type/<deterministic id>`` is right as it is.
+    writes, ``Type/<deterministic id>`` is right as it is. The clinic and its practitioners
+    (``shared``, sent first) may be referred to by any record.
     """
     sending = {one.key for one in items}
     needed = {d for one in items for d in one.depends_on if d not in sending}
+    needed.update(key for key in shared if key not in sending)
     known: dict[str, str] = {}
     for key in needed:
         refs = [r for r in journal.ledger.resources(key, journal.server_url) if r.server_id]

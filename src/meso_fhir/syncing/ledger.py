@@ -45,7 +45,7 @@ from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import LedgerError, LedgerMismatch
-from ..model.kinds import KIND_RANK, RECORD_KINDS, RecordKey
+from ..model.kinds import KIND_RANK, SYNCED_KINDS, RecordKey
 
 __all__ = [
     "KINDS",
@@ -64,12 +64,12 @@ __all__ = [
     "Withdrawn",
 ]
 
-KINDS: Final = RECORD_KINDS
-"""Record kinds, in the order a bundle must carry them (a patient before what refers to it)."""
+KINDS: Final = SYNCED_KINDS
+"""Record kinds, in the order they are sent (a patient before what refers to it)."""
 
 OUTCOMES: Final = ("pending", "synced", "failed", "withdrawn")
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """Stored in ``PRAGMA user_version``; a ledger written by a newer meso-fhir is refused."""
 
 # "MESO" in ASCII, stored in PRAGMA application_id so that another program's SQLite file is
@@ -89,19 +89,7 @@ _BINDING: Final = """
     )
 """
 
-_SCHEMA: Final = (
-    """
-    CREATE TABLE run (
-        run_id       INTEGER PRIMARY KEY,
-        started_at   TEXT NOT NULL,
-        finished_at  TEXT,
-        server_url   TEXT NOT NULL,
-        options_json TEXT NOT NULL,
-        counts_json  TEXT,
-        exit_code    INTEGER
-    )
-    """,
-    f"""
+_RECORD_TABLE: Final = f"""
     CREATE TABLE record (
         kind               TEXT NOT NULL CHECK (kind IN {KINDS!r}),
         source_id          TEXT NOT NULL,
@@ -117,10 +105,27 @@ _SCHEMA: Final = (
         CHECK ((outcome = 'failed') = (error_text IS NOT NULL)),
         CHECK (outcome = 'pending' OR content_hash IS NOT NULL)
     ) WITHOUT ROWID
-    """,
-    # Partial indexes: the failed and pending records are few among many synced ones.
+    """
+# Partial indexes: the failed and pending records are few among many synced ones.
+_RECORD_INDEXES: Final = (
     "CREATE INDEX record_failed ON record (kind, source_id) WHERE outcome = 'failed'",
     "CREATE INDEX record_pending ON record (kind, source_id) WHERE outcome = 'pending'",
+)
+
+_SCHEMA: Final = (
+    """
+    CREATE TABLE run (
+        run_id       INTEGER PRIMARY KEY,
+        started_at   TEXT NOT NULL,
+        finished_at  TEXT,
+        server_url   TEXT NOT NULL,
+        options_json TEXT NOT NULL,
+        counts_json  TEXT,
+        exit_code    INTEGER
+    )
+    """,
+    _RECORD_TABLE,
+    *_RECORD_INDEXES,
     """
     CREATE TABLE resource (
         kind          TEXT NOT NULL,
@@ -536,7 +541,6 @@ class Ledger:
             time.sleep(0.01)
 
     def _set_modes(self) -> None:
-        self._db.execute("PRAGMA foreign_keys = ON")
         # WAL: a status command can read while a sync job writes. It is kept in the file, so
         # only the first opener switches (which needs the file to itself). synchronous=NORMAL
         # keeps the file consistent through a killed process and only risks the last commits
@@ -545,8 +549,13 @@ class Ledger:
         if mode != "wal":
             self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
-        if self._schema_is_current():
-            return
+        if not self._schema_is_current():
+            self._create_or_upgrade()
+        # Only now: with foreign keys on, rebuilding the record table would cascade into the
+        # resource table (SQLite deletes a dropped table's rows first).
+        self._db.execute("PRAGMA foreign_keys = ON")
+
+    def _create_or_upgrade(self) -> None:
         with self._write() as db:
             if self._schema_is_current():  # another process created it meanwhile
                 return
@@ -554,7 +563,17 @@ class Ledger:
             if version == 0:
                 for statement in _SCHEMA:
                     db.execute(statement)
-            db.execute(_BINDING)  # new, or a version 1 ledger: binds on its next run
+            if version < 2:
+                db.execute(_BINDING)  # new, or a version 1 ledger: binds on its next run
+            if 0 < version < 3:
+                # Version 3 adds the clinic and practitioner kinds to the record table's CHECK,
+                # which SQLite cannot alter: the table is rebuilt, its rows kept.
+                db.execute(_RECORD_TABLE.replace("TABLE record", "TABLE record_v3", 1))
+                db.execute("INSERT INTO record_v3 SELECT * FROM record")
+                db.execute("DROP TABLE record")
+                db.execute("ALTER TABLE record_v3 RENAME TO record")
+                for statement in _RECORD_INDEXES:
+                    db.execute(statement)
             db.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..mapping import MAPPING_VERSION, Mapped
 from ..mapping.bundle import BY_ID_ONLY, WriteStrategy, conditional_url, transaction
+from ..mapping.export import directory_keys
 from ..mapping.identity import (
     ClinicConfig,
     full_url,
@@ -26,7 +27,7 @@ from ..mapping.identity import (
     resource_id,
 )
 from ..mapping.provenance import ACTIVITIES, provenance
-from ..model.kinds import KIND_RANK, RecordKey
+from ..model.kinds import DIRECTORY_KINDS, KIND_RANK, RecordKey
 from ..model.loader import Export
 
 if TYPE_CHECKING:  # only the type: this module stays free of the ledger's SQLite
@@ -92,7 +93,12 @@ def record_hashes(export: Export, config: ClinicConfig) -> dict[RecordKey, str]:
     observation its session's injections, which its adverse event and allergies name.
     """
     fingerprint = mapping_fingerprint(config)
-    hashes = {}
+    hashes = {
+        key: hashlib.sha256(
+            f"{fingerprint}|{_described(key, export, config)!r}".encode()
+        ).hexdigest()
+        for key in directory_keys(export, config)
+    }
     for key, digest in export.digests().items():
         extra = ""
         if key.kind == "session":
@@ -105,8 +111,15 @@ def record_hashes(export: Export, config: ClinicConfig) -> dict[RecordKey, str]:
     return hashes
 
 
+def _described(key: RecordKey, export: Export, config: ClinicConfig) -> object:
+    """What the clinic's or a practitioner's resource is made of, besides the settings."""
+    return config.clinic_name if key.kind == "clinic" else export.practitioners[key.source_id]
+
+
 def item(mapped: Mapped, export: Export, content_hash: str) -> Item:
     key = RecordKey(mapped.kind, mapped.source_id)
+    if key.kind in DIRECTORY_KINDS:  # refers to nothing, belongs to no patient
+        return Item(key, mapped.resources, content_hash, [], False, "")
     depends = export.references(key)
     patient = next((ref.source_id for ref in depends if ref.kind == "patient"), mapped.source_id)
     return Item(key, mapped.resources, content_hash, depends, export.is_withdrawn(key), patient)
@@ -188,7 +201,8 @@ def retraction(ref: ResourceRef) -> dict[str, Any]:
 
 
 def chunks(export: Export, keys: set[RecordKey], size: int) -> Iterator[set[RecordKey]]:
-    """``keys`` in chunks of about ``size`` records, never splitting a patient's records."""
+    """``keys`` (clinic records) in chunks of about ``size`` records, never splitting a
+    patient's records."""
     by_patient: dict[str, list[RecordKey]] = defaultdict(list)
     for key in keys:
         by_patient[export.patient_of(key)].append(key)
@@ -264,6 +278,8 @@ def _chain(group: list[Item], batch_size: int, provenance: bool) -> Unit:
 # The resource other records' resources refer to, per kind of record referred to:
 # (resource type, identifier system kind, identifier value from the record id).
 _REFERRED: dict[str, tuple[str, str, str]] = {
+    "clinic": ("Organization", "clinic", "{}"),  # the identifier base, as a URI
+    "practitioner": ("Practitioner", "practitioner", "{}"),
     "patient": ("Patient", "patient", "{}"),
     "screening": ("Observation", "screening", "{}/eligibility"),
     "course": ("CarePlan", "course", "{}"),

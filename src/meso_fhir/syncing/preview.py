@@ -15,7 +15,8 @@ from typing import Any
 from ..errors import FhirError
 from ..fhir.client import FhirClient
 from ..mapping import ClinicConfig, MapSummary, map_records
-from ..model.kinds import KIND_RANK, RecordKey
+from ..mapping.export import directory
+from ..model.kinds import DIRECTORY_KINDS, KIND_RANK, RecordKey
 from ..model.loader import Export
 from . import plan
 from .job import SyncOptions, _patients_by_mrn, _preflight, _select
@@ -51,7 +52,8 @@ class Preview:
         self.actions.append({"kind": key.kind, "source_id": key.source_id, "action": action})
         if reason:
             self.actions[-1]["reason"] = reason
-        self.report.records[f"would {action}"] += 1
+        if key.kind not in DIRECTORY_KINDS:  # counted by their resources, as sync does
+            self.report.records[f"would {action}"] += 1
         if retract:  # by type and identifier value: the ledger's words, no patient data
             self.actions[-1]["delete"] = [
                 {"resourceType": ref.resource_type, "identifier": ref.identifier.partition("|")[2]}
@@ -90,7 +92,8 @@ def preview(
         if problem:
             report.aborted = problem
             return result
-    for chunk in plan.chunks(export, selected, options.chunk_records):
+    shared = {key for key in selected if key.kind in DIRECTORY_KINDS}
+    for chunk in plan.chunks(export, selected - shared, options.chunk_records):
         items = [
             plan.item(m, export, hashes[RecordKey(m.kind, m.source_id)])
             for m in map_records(export, config, MapSummary(), only=chunk)
@@ -100,6 +103,18 @@ def preview(
         except FhirError as exc:
             report.aborted = str(exc)
             break
+    # The clinic and its practitioners, listed first: sync sends them before the first record it
+    # writes, and not at all when it writes none.
+    writes = any(a["action"] in (CREATE, UPDATE, WITHDRAW) for a in result.actions)
+    if shared and not report.aborted and (writes or selected == shared):
+        records = result.actions
+        result.actions = []
+        items = [
+            plan.item(m, export, hashes[RecordKey(m.kind, m.source_id)])
+            for m in directory(export, config, shared)
+        ]
+        _plan_chunk(items, client, ledger, options, result)
+        result.actions.extend(records)
     return result
 
 
