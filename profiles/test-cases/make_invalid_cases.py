@@ -44,6 +44,9 @@ WAIST = "Observation-example-waist.json"
 CONDITION = "Condition-example-reported-condition.json"
 ALLERGY = "AllergyIntolerance-example-reaction-allergy.json"
 ADVERSE_EVENT = "AdverseEvent-example-adverse-event.json"
+VISIT = "Encounter-example-session-visit.json"
+CLINIC = "Organization-example-clinic.json"
+PRACTITIONER = "Practitioner-example-practitioner.json"
 
 # Bindings and reference types: @medplum/core 4.5.2 checks neither; pyfhircheck does.
 PYFHIRCHECK_ONLY = ["pyfhircheck"]
@@ -202,6 +205,14 @@ CASES: list[tuple[str, str, str, str, Callable[[Resource], None], list[str] | No
      ADVERSE_EVENT, drop("suspectEntity"), None),
     ("adverse-event-potential", "meso-adverse-event: actuality fixed to actual", "actuality",
      ADVERSE_EVENT, set_("actuality", "potential"), None),
+    ("encounter-no-service-provider", "meso-encounter: serviceProvider 1..1 (the clinic)",
+     "serviceProvider", VISIT, drop("serviceProvider"), None),
+    ("clinic-identifier-not-a-uri",
+     "meso-clinic: the identifier is the identifier base, system fixed to urn:ietf:rfc:3986",
+     "identifier", CLINIC,
+     lambda r: r["identifier"][0].update(system="https://clinic.example.org/ids") and None, None),
+    ("practitioner-no-identifier", "meso-practitioner: identifier 1..* (the clinic's id)",
+     "identifier", PRACTITIONER, drop("identifier"), None),
 ]  # fmt: skip
 
 
