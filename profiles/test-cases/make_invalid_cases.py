@@ -44,6 +44,9 @@ WAIST = "Observation-example-waist.json"
 CONDITION = "Condition-example-reported-condition.json"
 ALLERGY = "AllergyIntolerance-example-reaction-allergy.json"
 ADVERSE_EVENT = "AdverseEvent-example-adverse-event.json"
+PHOTO_CONSENT = "Consent-example-photo-consent.json"
+PHOTO = "Media-example-photo.json"
+PHOTO_CONTENT = "Binary-example-photo-content.json"
 
 # Bindings and reference types: @medplum/core 4.5.2 checks neither; pyfhircheck does.
 PYFHIRCHECK_ONLY = ["pyfhircheck"]
@@ -202,6 +205,19 @@ CASES: list[tuple[str, str, str, str, Callable[[Resource], None], list[str] | No
      ADVERSE_EVENT, drop("suspectEntity"), None),
     ("adverse-event-potential", "meso-adverse-event: actuality fixed to actual", "actuality",
      ADVERSE_EVENT, set_("actuality", "potential"), None),
+    ("consent-no-policy", "meso-consent: policy 1..* (the clinic's consent form)", "policy",
+     PHOTO_CONSENT, drop("policy"), None),
+    ("consent-photography-permits-nothing",
+     "meso-consent: a consent to photography says what it permits (meso-consent-1)",
+     "meso-consent-1", PHOTO_CONSENT, lambda r: r["provision"].pop("action") and None, None),
+    ("media-inline-image", "meso-media: the image is referred to by URL, never inline "
+     "(meso-media-1)", "meso-media-1", PHOTO,
+     lambda r: r["content"].update(data="iVBORw0KGgo="), None),
+    ("media-no-procedure", "meso-media: partOf 1..1 (the session's Procedure)", "partOf", PHOTO,
+     drop("partOf"), None),
+    ("photo-content-no-security-context",
+     "meso-photo-content: securityContext 1..1 (the Patient)", "securityContext",
+     PHOTO_CONTENT, drop("securityContext"), None),
 ]  # fmt: skip
 
 

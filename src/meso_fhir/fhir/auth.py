@@ -96,6 +96,9 @@ DEFAULT_SCOPES: tuple[str, ...] = (
             "Condition",
             "AllergyIntolerance",
             "AdverseEvent",
+            "Consent",
+            "Media",
+            "Binary",
         )
     ),
     "system/Provenance.c",  # one per transaction (--no-provenance: not needed)
