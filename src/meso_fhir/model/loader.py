@@ -537,7 +537,7 @@ def read_photo(folder: Path, path: str, limit: int) -> PhotoContent:
 
 def _too_large(size: int, limit: int) -> str:
     return (
-        f"{size / 2**20:.1f} MiB ({size} bytes) is over the limit of {limit / 2**20:g} MiB"
+        f"{size / 2**20:.1f} MiB ({size} bytes) is over the limit of {limit / 2**20:.1f} MiB"
         f" ({limit} bytes) for a photo"
     )
 
