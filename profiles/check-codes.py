@@ -126,6 +126,10 @@ def value_set_tables() -> dict[str, list[tuple[str, str, str]]]:
         "meso-reaction": list(codes.REACTION.values()),
         "meso-condition-codes": [*codes.CONDITION.values(), *codes.REACTION.values()],
         "meso-provenance-activity": list(codes.PROVENANCE_ACTIVITY.values()),
+        "meso-consent-scope": list(codes.CONSENT_SCOPE_CODE.values()),
+        "meso-consent-category": [codes.PATIENT_CONSENT, codes.RELEASE_OF_INFORMATION],
+        "meso-photo-view": list(codes.PHOTO_VIEW.values()),
+        "meso-photo-content-type": list(codes.PHOTO_CONTENT_TYPE.values()),
         "meso-session-observation-codes": [
             codes.PAIN_SCORE,
             codes.REACTION_OBSERVATION,

@@ -126,10 +126,13 @@ EXTERNAL_SYSTEMS = frozenset(
         "http://www.nlm.nih.gov/research/umls/rxnorm",
         "http://www.whocc.no/atc",
         "http://fdasis.nlm.nih.gov",
+        # MIME types (a photo's contentType): a grammar, known to terminology servers only
+        "urn:ietf:bcp:13",
     }
 )
 _NOT_FOUND = re.compile(
     r"CodeSystem '([^']+)' could not be found|because the code system (\S+) was not found"
+    r"|has system (\S+) which could not be found"
 )
 
 # Causes of the messages the validator gives on meso-fhir's output (message id or text pattern),
@@ -147,6 +150,10 @@ CAUSES: tuple[tuple[str, str], ...] = (
     (
         "could not be found, so the code cannot be validated",
         "offline: SNOMED CT, LOINC, UCUM, RxNorm, ATC and UNII are on terminology servers only",
+    ),
+    (
+        "which could not be found, and the server returned error",
+        "offline: MIME types (BCP 13) are checked by a terminology server only",
     ),
     (
         "because the code system",
@@ -218,7 +225,7 @@ def offline(issue: Issue) -> bool:
         return True
     if _R4_VERSUS_THO.search(issue.text):
         return True
-    systems = {a or b for a, b in _NOT_FOUND.findall(issue.text)}
+    systems = {a or b or c for a, b, c in _NOT_FOUND.findall(issue.text)}
     return bool(systems) and systems <= EXTERNAL_SYSTEMS
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from .helpers import ClientFactory, FakeTime
+from .helpers import ClientFactory, FakeTime, with_example_photos
 
 pytest_plugins = ["tests.fhir_server"]
 
@@ -21,6 +21,14 @@ def no_user_config(
     developer's own (a test that wants one sets it)."""
     monkeypatch.delenv("MESO_FHIR_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-config"))
+
+
+@pytest.fixture(autouse=True)
+def example_photos(request: pytest.FixtureRequest) -> None:
+    """The example's photo files in a test's tmp_path, where a copy of the example export is
+    written (its photo paths are relative to the export's folder)."""
+    if "tmp_path" in request.fixturenames:
+        with_example_photos(request.getfixturevalue("tmp_path"))
 
 
 @pytest.fixture

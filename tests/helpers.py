@@ -5,6 +5,7 @@ Fixtures built on these live in tests/conftest.py (``fake_time``, ``make_client`
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Callable, Collection
 from datetime import datetime, timedelta, timezone
@@ -25,6 +26,7 @@ from meso_fhir.syncing import Ledger, SyncOptions, SyncReport, sync
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "clinic.json"
 EXAMPLE_LINES = ROOT / "examples" / "clinic.jsonl"
+EXAMPLE_PHOTOS = ROOT / "examples" / "photos"
 
 # A clinic export as JSON: list name ("patients", "sessions", ...) -> records.
 Document = dict[str, Any]
@@ -50,12 +52,22 @@ def example_document() -> Document:
 
 def write_document(path: Path, document: Document) -> Path:
     path.write_bytes(orjson.dumps(document))
+    with_example_photos(path.parent)
     return path
 
 
 def write_lines(path: Path, records: list[dict[str, Any]]) -> Path:
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    with_example_photos(path.parent)
     return path
+
+
+def with_example_photos(folder: Path) -> None:
+    """The example's photo files beside an export written to ``folder`` (its paths are
+    relative to the export's folder)."""
+    target = folder / "photos"
+    if not target.exists():
+        shutil.copytree(EXAMPLE_PHOTOS, target)
 
 
 def example_export(

@@ -87,7 +87,8 @@ def test_load_takes_records_in_memory_like_a_file(tmp_path: Path) -> None:
         )
         for record in document[list_name]
     ]
-    from_memory = meso_fhir.load(iter(records))  # a generator: read once, kept for pass two
+    # a generator: read once, kept for pass two; photo paths relative to where they are
+    from_memory = meso_fhir.load(iter(records), photo_dir=ROOT / "examples")
     from_file = meso_fhir.load(ROOT / "examples" / "clinic.json")
     config = meso_fhir.ClinicConfig()
     assert [m.resources for m in meso_fhir.map_records(from_memory, config)] == [

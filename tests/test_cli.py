@@ -18,9 +18,10 @@ from meso_fhir.errors import ExitCode
 from .helpers import EXAMPLE, EXAMPLE_LINES, Document, example_export, invoke
 
 MAPPED_EXAMPLE = (
-    "mapped 68 of 68 records to 297 resources (2 AdverseEvent, 8 AllergyIntolerance,"
-    " 21 BodyStructure, 4 CarePlan, 2 Condition, 23 Encounter, 49 MedicationAdministration,"
-    " 3 MedicationStatement, 159 Observation, 1 Organization, 7 Patient, 2 Practitioner,"
+    "mapped 68 of 68 records to 304 resources (2 AdverseEvent, 8 AllergyIntolerance, 1 Binary,"
+    " 21 BodyStructure, 4 CarePlan, 2 Condition, 4 Consent, 23 Encounter, 2 Media,"
+    " 49 MedicationAdministration, 3 MedicationStatement, 159 Observation, 1 Organization,"
+    " 7 Patient, 2 Practitioner,"
     " 16 Procedure)"
 )
 
@@ -58,7 +59,7 @@ def test_map_writes_a_bundle_and_a_report(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert result.stderr == f"{MAPPED_EXAMPLE} -> {out}\n"
     bundle = orjson.loads(out.read_bytes())
-    assert bundle["type"] == "transaction" and len(bundle["entry"]) == 297
+    assert bundle["type"] == "transaction" and len(bundle["entry"]) == 304
     report = orjson.loads(report_path.read_bytes())
     assert report == {
         "command": "map",
@@ -82,10 +83,13 @@ def test_map_writes_a_bundle_and_a_report(tmp_path: Path) -> None:
         "resources": {
             "AdverseEvent": 2,
             "AllergyIntolerance": 8,
+            "Binary": 1,
             "BodyStructure": 21,
             "CarePlan": 4,
             "Condition": 2,
+            "Consent": 4,
             "Encounter": 23,
+            "Media": 2,
             "MedicationAdministration": 49,
             "MedicationStatement": 3,
             "Observation": 159,
@@ -104,7 +108,7 @@ def test_map_is_deterministic_byte_for_byte(tmp_path: Path) -> None:
         result = invoke("map", str(source), "--out", str(tmp_path / f"{name}.json"))
         assert result.exit_code == ExitCode.OK
     first = (tmp_path / "a.json").read_bytes()
-    assert len(orjson.loads(first)["entry"]) == 297
+    assert len(orjson.loads(first)["entry"]) == 304
     assert (tmp_path / "b.json").read_bytes() == first
     assert (tmp_path / "c.json").read_bytes() == first
 
@@ -121,10 +125,10 @@ def test_map_with_a_bad_record_maps_the_rest_and_exits_3(tmp_path: Path) -> None
     assert result.stderr.splitlines() == [
         "invalid: patient 'P002': birth_date: Input should be a valid date or datetime, month value is outside expected range of 1-12",
         "invalid: screening 'S002': patient_id: patient 'P002' has errors, so this record cannot be sent either",
-        "mapped 66 of 68 records to 277 resources (2 AdverseEvent, 7 AllergyIntolerance,"
-        " 21 BodyStructure, 4 CarePlan, 2 Condition, 22 Encounter, 49 MedicationAdministration,"
-        " 3 MedicationStatement, 142 Observation, 1 Organization, 6 Patient, 2 Practitioner,"
-        f" 16 Procedure) -> {out}",
+        "mapped 66 of 68 records to 284 resources (2 AdverseEvent, 7 AllergyIntolerance,"
+        " 1 Binary, 21 BodyStructure, 4 CarePlan, 2 Condition, 4 Consent, 22 Encounter,"
+        " 2 Media, 49 MedicationAdministration, 3 MedicationStatement, 142 Observation,"
+        f" 1 Organization, 6 Patient, 2 Practitioner, 16 Procedure) -> {out}",
         "2 record(s) invalid: left out, listed above (exit 3)",
     ]
     report = orjson.loads(report_path.read_bytes())
@@ -142,7 +146,7 @@ def test_map_with_a_bad_record_maps_the_rest_and_exits_3(tmp_path: Path) -> None
     ]
     # left out: P002's Patient and S002's 18 resources (the visit, 5 vital signs, 2 findings,
     # 9 contraindication answers, the eligibility decision)
-    assert len(orjson.loads(out.read_bytes())["entry"]) == 297 - 1 - 19
+    assert len(orjson.loads(out.read_bytes())["entry"]) == 304 - 1 - 19
 
 
 def test_map_of_an_unreadable_file_exits_7(tmp_path: Path) -> None:
@@ -162,7 +166,7 @@ def test_validate_passes_the_mapped_example_and_fails_a_broken_resource(tmp_path
     result = invoke("validate", str(bundle_path))
     assert result.exit_code == ExitCode.OK
     assert result.stdout == ""
-    assert result.stderr == "checked 297 resource(s): 0 error(s), 0 warning(s)\n"
+    assert result.stderr == "checked 304 resource(s): 0 error(s), 0 warning(s)\n"
 
     entries = orjson.loads(bundle_path.read_bytes())["entry"]
     patient = next(e["resource"] for e in entries if e["resource"]["resourceType"] == "Patient")
@@ -263,14 +267,21 @@ def test_an_export_on_standard_input_maps_as_the_file_does(tmp_path: Path, sourc
     """'-' reads standard input; its form is found from the first line."""
     from_file, from_stdin = tmp_path / "file.json", tmp_path / "stdin.json"
     assert invoke("map", str(source), "--out", str(from_file)).exit_code == ExitCode.OK
-    piped = invoke("map", "-", "--out", str(from_stdin), stdin=source.read_bytes())
+    # Photo paths are relative to the current folder for standard input, else --photo-dir.
+    piped = invoke(
+        "map", "-", "--out", str(from_stdin), "--photo-dir", str(source.parent),
+        stdin=source.read_bytes(),
+    )  # fmt: skip
     assert piped.exit_code == ExitCode.OK, piped.stderr
     assert from_stdin.read_bytes() == from_file.read_bytes()
     # sync reads it twice (checked, then mapped a chunk at a time): the spooled copy holds
     outbox = tmp_path / "outbox"
-    synced = invoke("sync", "-", "--outbox", str(outbox), stdin=source.read_bytes())
+    synced = invoke(
+        "sync", "-", "--outbox", str(outbox), "--photo-dir", str(source.parent),
+        stdin=source.read_bytes(),
+    )  # fmt: skip
     assert synced.exit_code == ExitCode.OK, synced.stderr
-    # the clinic's bundle, then 294 entries, 250 a bundle
+    # the clinic's bundle, then 301 entries, 250 a bundle
     assert "wrote 3 bundle(s) with 68 record(s)" in synced.stderr
 
 

@@ -26,6 +26,12 @@ from meso_fhir.model.kinds import LIST_NAME
 
 from .helpers import EXAMPLE, EXAMPLE_LINES, ROOT, example_document, write_lines
 
+
+def load_example(source: Any, **options: Any) -> meso_fhir.Export:
+    """``load``, finding the example's photo files wherever the records are (in memory too)."""
+    return load(source, photo_dir=EXAMPLE.parent, **options)
+
+
 BOM = b"\xef\xbb\xbf"
 KIND_OF_LIST = {name: kind for kind, name in LIST_NAME.items()}
 
@@ -35,11 +41,11 @@ def _line_records() -> list[dict[str, Any]]:
 
 
 def _errors(source: Any) -> list[dict[str, str | None]]:
-    return [e.as_dict() for e in load(source).errors]
+    return [e.as_dict() for e in load_example(source).errors]
 
 
 def _kept(source: Any) -> list[tuple[str, str]]:
-    return [(r.kind, r.id) for r in load(source).records()]
+    return [(r.kind, r.id) for r in load_example(source).records()]
 
 
 # What identifies a patient in the example: no error message may contain any of it.
@@ -95,7 +101,7 @@ def test_a_malformed_kind_or_id_is_a_named_error_in_every_form(
     doc_path = tmp_path / "clinic.json"
     doc_path.write_bytes(orjson.dumps(document))
     for source in (lines, memory, doc_path):
-        export = load(source)
+        export = load_example(source)
         assert export.errors, source
         for error in export.errors:
             _check_error(error)
@@ -107,7 +113,7 @@ def test_a_a_deeply_nested_value_in_memory_is_named_without_walking_it() -> None
     deep: list[Any] = []
     for _ in range(5000):
         deep = [deep]
-    errors = load([{"kind": deep, "id": "X"}, {"kind": "patient", "id": "P1", "mrn": deep}])
+    errors = load_example([{"kind": deep, "id": "X"}, {"kind": "patient", "id": "P1", "mrn": deep}])
     assert [(e.kind, e.source_id, e.field) for e in errors.errors][:2] == [
         ("record", "X", "kind"),
         ("patient", "P1", "mrn"),
@@ -150,7 +156,7 @@ def test_a_a_utf8_byte_order_mark_is_accepted(tmp_path: Path, form: str) -> None
     example = EXAMPLE if form == "json" else EXAMPLE_LINES
     path = tmp_path / f"clinic.{form}"
     path.write_bytes(BOM + example.read_bytes())
-    with_bom, without = load(path), load(example)
+    with_bom, without = load_example(path), load_example(example)
     assert with_bom.errors == []
     assert [r.model_dump() for r in with_bom.records()] == [
         r.model_dump() for r in without.records()
@@ -185,13 +191,13 @@ def test_a_numbers_orjson_cannot_read_cost_only_their_field(tmp_path: Path) -> N
 
 def test_a_a_file_that_cannot_be_read_raises_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a file"):
-        load(tmp_path)
+        load_example(tmp_path)
     with pytest.raises(InputError, match="no such file"):
-        load(str(tmp_path / "a\0b.json"))
+        load_example(str(tmp_path / "a\0b.json"))
     nan = tmp_path / "nan.json"
     nan.write_text('{"patients": [{"id": NaN}]}')
     with pytest.raises(InputError, match="not valid JSON"):
-        load(nan)
+        load_example(nan)
 
 
 # Any JSON value: what a mutation puts in place of another.
@@ -286,7 +292,7 @@ def _is_record_path(tree: Any, path: tuple[Any, ...]) -> bool:
 def _load_and_map(source: Any, file: bool) -> list[InputError]:
     """load + every record + map_records: only an unreadable file may raise (InputError)."""
     try:
-        export = load(source)
+        export = load_example(source)
     except InputError as exc:
         assert file, f"records in memory raised {exc}"
         assert exc.kind == "file" and exc.field
@@ -363,7 +369,7 @@ def test_a_the_cli_maps_any_mutation_without_a_traceback(
     doc_path.write_bytes(_dump(document))
     for path in (lines_path, doc_path):
         try:
-            expected = {ExitCode.INVALID_INPUT if load(path).errors else ExitCode.OK}
+            expected = {ExitCode.INVALID_INPUT if load_example(path).errors else ExitCode.OK}
         except InputError:
             expected = {ExitCode.UNREADABLE_INPUT}
         code, output = _cli_map(tmp_path, path)
@@ -420,7 +426,7 @@ def _with(list_name: str, index: int, path: tuple[Any, ...], value: Any) -> list
 
 
 def _first_error(list_name: str, index: int, path: tuple[Any, ...], value: Any) -> Any:
-    errors = load(_with(list_name, index, path, value)).errors
+    errors = load_example(_with(list_name, index, path, value)).errors
     assert errors, (path, value)
     return errors[0].as_dict()
 
@@ -482,9 +488,9 @@ def test_b_json_types_are_strict(
 
 def test_b_iso_strings_are_still_read() -> None:
     for value in ("2025-02-10T10:00:00Z", "2025-02-10T10:00", "2025-02-10T10:00:00.25-03:00"):
-        assert load(_with("sessions", 0, ("performed_at",), value)).errors == [], value
+        assert load_example(_with("sessions", 0, ("performed_at",), value)).errors == [], value
     screening = _with("screenings", 0, ("screened_at",), "2025-02-03")
-    export = load(screening)
+    export = load_example(screening)
     assert export.errors == []
     # a date stays a date: it does not become a midnight nobody recorded
     assert next(r for r in export.records() if r.kind == "screening").screened_at == dt.date(
@@ -591,7 +597,7 @@ def test_b_implausible_values_are_refused_with_the_field_named(
             _set(records, record, (*pressure, "diastolic", "value"), 20)
         if key == "diastolic":
             _set(records, record, (*pressure, "systolic", "value"), 300)
-        assert load(records).errors == [], (key, value)
+        assert load_example(records).errors == [], (key, value)
 
 
 def test_b_the_diastolic_must_be_below_the_systolic() -> None:
@@ -614,7 +620,7 @@ def test_b_the_readme_shows_the_bounds() -> None:
 
 
 def test_b_birth_dates_before_1900_are_refused_without_showing_them() -> None:
-    errors = load(_with("patients", 0, ("birth_date",), "1899-12-30")).errors
+    errors = load_example(_with("patients", 0, ("birth_date",), "1899-12-30")).errors
     assert errors[0].as_dict() == {
         "kind": "patient",
         "source_id": "P001",
@@ -627,7 +633,7 @@ def test_b_birth_dates_before_1900_are_refused_without_showing_them() -> None:
 def test_b_a_birth_date_after_the_patients_own_records_is_refused() -> None:
     # P001's earliest record is its screening S001, on 2025-02-03 (record 7 in memory)
     records = _with("patients", 0, ("birth_date",), "2025-02-04")
-    errors = load(records).errors
+    errors = load_example(records).errors
     assert errors[0].as_dict() == {
         "kind": "patient",
         "source_id": "P001",
@@ -636,14 +642,16 @@ def test_b_a_birth_date_after_the_patients_own_records_is_refused() -> None:
     }
     assert errors[1].message == "patient 'P001' has errors, so this record cannot be sent either"
     assert all("2025-02-04" not in str(e) for e in errors)
-    assert load(_with("patients", 0, ("birth_date",), "2025-02-03")).errors == []
+    assert load_example(_with("patients", 0, ("birth_date",), "2025-02-03")).errors == []
 
 
 def test_b_given_today_a_birth_date_in_the_future_is_refused() -> None:
     newborn = {**_line_records()[0], "id": "P100", "mrn": "MRN-1", "birth_date": "2030-01-01"}
     records = [*_line_records(), newborn]
-    assert load(records).errors == []  # no record of P100 to compare with: only today can tell
-    errors = load(records, today=dt.date(2026, 1, 1)).errors
+    assert (
+        load_example(records).errors == []
+    )  # no record of P100 to compare with: only today can tell
+    errors = load_example(records, today=dt.date(2026, 1, 1)).errors
     assert [e.as_dict() for e in errors] == [
         {
             "kind": "patient",
@@ -652,7 +660,7 @@ def test_b_given_today_a_birth_date_in_the_future_is_refused() -> None:
             "message": "after today (2026-01-01)",
         }
     ]
-    assert load(records, today=dt.date(2030, 1, 1)).errors == []
+    assert load_example(records, today=dt.date(2030, 1, 1)).errors == []
 
 
 @pytest.mark.parametrize(
@@ -696,7 +704,7 @@ def test_b_given_today_a_birth_date_in_the_future_is_refused() -> None:
 def test_b_values_a_fhir_server_refuses_are_refused_at_input(
     list_name: str, path: tuple[Any, ...], value: Any, field: str, message: str
 ) -> None:
-    errors = load(_with(list_name, 0, path, value)).errors
+    errors = load_example(_with(list_name, 0, path, value)).errors
     assert (errors[0].field, errors[0].message) == (field, message)
     for error in errors:
         _check_error(error)
@@ -704,14 +712,14 @@ def test_b_values_a_fhir_server_refuses_are_refused_at_input(
 
 
 def test_b_notes_keep_tabs_and_line_breaks_and_offsets_up_to_14_hours() -> None:
-    assert load(_with("screenings", 0, ("eligibility_note",), "a\tb\r\nc")).errors == []
+    assert load_example(_with("screenings", 0, ("eligibility_note",), "a\tb\r\nc")).errors == []
     for offset in ("+14:00", "-14:00", "-12:00", "+05:45"):
         value = f"2025-02-10T10:00:00{offset}"
-        assert load(_with("sessions", 0, ("performed_at",), value)).errors == [], offset
+        assert load_example(_with("sessions", 0, ("performed_at",), value)).errors == [], offset
 
 
 def test_b_a_lone_surrogate_in_memory_is_refused() -> None:
-    errors = load(_with("patients", 0, ("family",), "La\ud800")).errors
+    errors = load_example(_with("patients", 0, ("family",), "La\ud800")).errors
     assert errors[0].field == "family"
     for error in errors:
         _check_error(error)
@@ -729,7 +737,7 @@ def _normalised(errors: list[InputError]) -> set[tuple[str, str | None, str, str
 
 
 def _both_orders(records: list[dict[str, Any]]) -> tuple[Any, Any]:
-    return load(records), load(list(reversed(records)))
+    return load_example(records), load_example(list(reversed(records)))
 
 
 def test_c_two_records_with_one_kind_and_id_are_both_refused_in_any_order(
@@ -805,7 +813,7 @@ def test_c_three_patients_with_one_mrn_each_name_the_other_two() -> None:
     records = _line_records()
     for i in (1, 2):
         records[i] = {**records[i], "mrn": records[0]["mrn"]}
-    errors = [e for e in load(records).errors if e.field == "mrn"]
+    errors = [e for e in load_example(records).errors if e.field == "mrn"]
     assert [(e.source_id, e.message) for e in errors] == [
         ("P001", "MRN also used by patient 'P002' (record 1), patient 'P003' (record 2);"
                  " none of them is sent"),
@@ -849,7 +857,7 @@ def test_c_the_document_form_conflict_messages(tmp_path: Path) -> None:
     document["patients"][3]["mrn"] = document["patients"][5]["mrn"]
     path = tmp_path / "clinic.json"
     path.write_bytes(orjson.dumps(document))
-    errors = [e.as_dict() for e in load(path).errors if e.field == "mrn"]
+    errors = [e.as_dict() for e in load_example(path).errors if e.field == "mrn"]
     assert errors == [
         {
             "kind": "patient",

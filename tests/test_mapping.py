@@ -42,7 +42,9 @@ CASES = [
     ("screening-reported-condition", "screening", "S004"),
     ("screening-allergen", "screening", "S006"),
     ("course", "course", "C004"),
+    ("course-photo-consent-without-disclosure", "course", "C001"),
     ("session-with-complication", "session", "C004-S2"),
+    ("session-with-photos", "session", "C001-S1"),
     ("observation-pain", "observation", "C004-S2-O1"),
     ("observation-measurement", "observation", "C004-S2-O2"),
     ("observation-adverse-reaction", "observation", "C004-S2-O4"),
@@ -65,7 +67,8 @@ def _mapped(kind: str, source_id: str) -> list[dict[str, Any]]:
     given = (
         export.session_given(record.session_id) if isinstance(record, SessionObservation) else ()
     )
-    return map_record(record, CONFIG, indication, given).resources
+    photos = export.session_photos(record) if isinstance(record, Session) else None
+    return map_record(record, CONFIG, indication, given, photos).resources
 
 
 def test_the_clinic_and_its_practitioners_match_golden() -> None:
@@ -103,9 +106,15 @@ def test_every_resource_declares_its_profile_and_a_business_identifier() -> None
     sid = "https://clinic.example.org/fhir/sid/"
     declared: set[tuple[str, str, str, str]] = set()
     identifiers: set[tuple[str, str]] = set()
+    binaries = 0
     for kind, source_id in RECORDS:
         for resource in _mapped(kind, source_id):
             [declared_profile] = resource["meta"]["profile"]
+            if resource["resourceType"] == "Binary":  # R4's Binary has no identifier
+                assert "identifier" not in resource
+                assert declared_profile == profile + "meso-photo-content"
+                binaries += 1
+                continue
             business = business_identifier(resource)
             declared.add((kind, resource["resourceType"], declared_profile, business["system"]))
             assert isinstance(business["value"], str) and business["value"]
@@ -126,15 +135,18 @@ def test_every_resource_declares_its_profile_and_a_business_identifier() -> None
         ("screening", "Condition", profile + "meso-condition", sid + "screening"),
         ("screening", "AllergyIntolerance", profile + "meso-allergy", sid + "screening"),
         ("course", "CarePlan", profile + "meso-course", sid + "course"),
+        ("course", "Consent", profile + "meso-consent", sid + "course"),
         ("session", "Encounter", profile + "meso-encounter", sid + "encounter"),
         ("session", "BodyStructure", profile + "meso-injection-site", sid + "injection"),
         ("session", "Procedure", profile + "meso-session", sid + "session"),
         ("session", "MedicationAdministration", profile + "meso-injection", sid + "injection"),
         ("session", "Condition", profile + "meso-condition", sid + "session"),
+        ("session", "Media", profile + "meso-media", sid + "session"),
         ("observation", "Observation", profile + "meso-session-observation", sid + "observation"),
         ("observation", "AdverseEvent", profile + "meso-adverse-event", sid + "observation"),
         ("observation", "AllergyIntolerance", profile + "meso-allergy", sid + "observation"),
     }
+    assert binaries == 1
 
 
 def test_ids_are_deterministic_hapi_safe_and_unique() -> None:
@@ -145,7 +157,7 @@ def test_ids_are_deterministic_hapi_safe_and_unique() -> None:
             assert re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", rid) and not rid.isdigit()
             assert (resource["resourceType"], rid) not in ids
             ids.add((resource["resourceType"], rid))
-    assert len(ids) == 294
+    assert len(ids) == 301
 
 
 def test_resource_id_is_mf_and_40_hex_digits_of_the_sha256_of_system_and_value() -> None:
@@ -307,7 +319,7 @@ def test_naive_times_take_the_clinic_zone() -> None:
 def test_transaction_rewrites_references_to_full_urls_and_uses_conditional_puts() -> None:
     resources = _mapped("patient", "P001") + _mapped("course", "C001")
     bundle = transaction(resources)
-    patient_entry, plan_entry = bundle["entry"]
+    patient_entry, plan_entry, _consent, _photo_consent = bundle["entry"]
     patient_ref = f"Patient/{resources[0]['id']}"
     assert patient_entry["fullUrl"] == full_url(patient_ref)
     assert patient_entry["request"] == {
@@ -404,7 +416,7 @@ def test_a_concentration_becomes_a_ucum_ratio(
 @pytest.mark.parametrize("label", ["0.5 %", "20 mg", "20 mg/g", "mg/mL", "20 mg/mL/h"])
 def test_a_concentration_that_is_not_per_volume_is_refused_with_its_field(label: str) -> None:
     doc = example_document()
-    session = next(s for s in doc["sessions"] if s["injections"])
+    session = next(s for s in doc["sessions"] if s["injections"] and not s.get("photos"))
     session["injections"][0]["product"]["ingredients"] = [
         {"substance": "lidocaine", "concentration": label}
     ]
@@ -417,7 +429,7 @@ def test_a_concentration_that_is_not_per_volume_is_refused_with_its_field(label:
 
 def test_every_optional_injection_field_arrives() -> None:
     doc = example_document()
-    session = next(s for s in doc["sessions"] if s["injections"])
+    session = next(s for s in doc["sessions"] if s["injections"] and not s.get("photos"))
     injection = session["injections"][0]
     injection.update(lot="LOT-9", expiry="2027-05-31", needle="30G 4 mm", technique="nappage")
     injection.update(site="cheek", laterality="left")

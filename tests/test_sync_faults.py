@@ -374,9 +374,12 @@ def test_large_exports_are_mapped_a_chunk_of_patients_at_a_time(
     def server(request: httpx.Request) -> httpx.Response:
         bundle = orjson.loads(request.content)
         subjects = {
-            (e["resource"].get("subject") or e["resource"].get("patient") or {}).get(
-                "reference", e["fullUrl"]
-            )
+            (
+                e["resource"].get("subject")
+                or e["resource"].get("patient")
+                or e["resource"].get("securityContext")  # a photo's Binary
+                or {}
+            ).get("reference", e["fullUrl"])
             for e in bundle["entry"]
         }
         patients_per_request.append(subjects)

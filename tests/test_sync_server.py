@@ -6,6 +6,7 @@ same tests can run against a shared server that cannot be reset.
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import sqlite3
@@ -30,6 +31,7 @@ from meso_fhir.syncing.plan import Item
 
 from .fhir_server import FhirTestServer
 from .helpers import (
+    EXAMPLE_PHOTOS,
     PATIENT_FIELD,
     Change,
     Document,
@@ -40,6 +42,8 @@ from .helpers import (
 )
 
 pytestmark = pytest.mark.server
+
+EXAMPLE_PHOTO = EXAMPLE_PHOTOS / "C001-S1-frontal.png"
 
 # A small slice of the example: two treated patients, one contraindicated, with everything.
 PATIENTS = ("P001", "P006", "P007")
@@ -92,6 +96,8 @@ def on_server(client: FhirClient, config: ClinicConfig) -> dict[str, list[dict[s
         ("AllergyIntolerance", "screening"),
         ("AllergyIntolerance", "observation"),
         ("Practitioner", "practitioner"),
+        ("Consent", "course"),
+        ("Media", "session"),
     ):
         # token search on the system alone: every resource of that kind in this test
         found.setdefault(resource_type, []).extend(
@@ -99,6 +105,11 @@ def on_server(client: FhirClient, config: ClinicConfig) -> dict[str, list[dict[s
         )
     clinic = identifier_token(config.system("clinic"), config.identifier_base)
     found["Organization"] = list(client.search("Organization", {"identifier": clinic}))
+    # A Binary has no identifier to search by: read each the Media name.
+    for media in found["Media"]:
+        url = media["content"]["url"]
+        if url.startswith("Binary/"):
+            found.setdefault("Binary", []).append(client.read("Binary", url.split("/")[1]))
     return found
 
 
@@ -121,8 +132,12 @@ def mapped_counts(export: Path, config: ClinicConfig) -> dict[str, int]:
 
 
 def _identifiers(resources: list[dict[str, Any]]) -> list[str]:
+    # a Binary has no identifier: its id is deterministic
     return sorted(
-        f"{r['identifier'][0]['system']}|{r['identifier'][0]['value']}" for r in resources
+        f"{r['identifier'][0]['system']}|{r['identifier'][0]['value']}"
+        if "identifier" in r
+        else r["id"]
+        for r in resources
     )
 
 
@@ -144,6 +159,11 @@ def test_first_sync_lands_every_resource_once_and_resync_sends_nothing(
         t: {"created": n} for t, n in expected.items()
     }
     landed = on_server(client, config)
+    # the photo file's bytes landed as they are, guarded by the patient
+    [binary] = landed["Binary"]
+    assert base64.b64decode(binary["data"]) == EXAMPLE_PHOTO.read_bytes()
+    assert binary["contentType"] == "image/png"
+    assert binary["securityContext"]["reference"].startswith("Patient/")
     for resource_type, resources in landed.items():
         ids = _identifiers(resources)
         assert len(ids) == len(set(ids)), f"duplicate {resource_type}"

@@ -387,6 +387,63 @@ def provenance() -> Resource:
     }
 
 
+def photo_consent() -> Resource:
+    return {
+        "resourceType": "Consent",
+        "id": "cs1",
+        "meta": meta(codes.PROFILE_CONSENT),
+        "identifier": ident("c1/consent-photography"),
+        "status": "active",
+        "scope": concept(codes.CONSENT_SCOPE_CODE["photography"]),
+        "category": [concept(codes.PATIENT_CONSENT)],
+        "patient": PATIENT_REF,
+        "dateTime": "2024-03-01",
+        "performer": [PATIENT_REF],
+        "organization": [
+            {"type": "Organization", "identifier": {"system": codes.URI, "value": "urn:x"}}
+        ],
+        "policy": [{"uri": "https://c.example/forms/photography"}],
+        "provision": {
+            "type": "permit",
+            "action": [concept(codes.CONSENT_ACTION_CODE["collect"])],
+        },
+    }
+
+
+def photo() -> Resource:
+    return {
+        "resourceType": "Media",
+        "id": "m1",
+        "meta": meta(codes.PROFILE_MEDIA),
+        "identifier": ident("s1/photo-1"),
+        "partOf": [{"reference": "Procedure/s1"}],
+        "status": "completed",
+        "type": concept(codes.MEDIA_IMAGE),
+        "modality": concept(codes.EXTERNAL_CAMERA),
+        "view": concept(codes.PHOTO_VIEW["frontal"]),
+        "subject": PATIENT_REF,
+        "encounter": {"reference": "Encounter/e1"},
+        "createdDateTime": WHEN,
+        "content": {
+            "contentType": "image/jpeg",
+            "url": "Binary/b1",
+            "size": 4,
+            "hash": "2jmj7l5rSw0yVb/vlWAYkK/YBwk=",
+        },
+    }
+
+
+def photo_content() -> Resource:
+    return {
+        "resourceType": "Binary",
+        "id": "b1",
+        "meta": meta(codes.PROFILE_PHOTO_CONTENT),
+        "contentType": "image/jpeg",
+        "securityContext": PATIENT_REF,
+        "data": "/9j/4A==",
+    }
+
+
 VALID: dict[str, Callable[[], Resource]] = {
     "meso-patient": patient,
     "meso-vital-signs (heart rate)": heart_rate,
@@ -406,6 +463,9 @@ VALID: dict[str, Callable[[], Resource]] = {
     "meso-provenance": provenance,
     "meso-clinic": clinic,
     "meso-practitioner": practitioner,
+    "meso-consent": photo_consent,
+    "meso-media": photo,
+    "meso-photo-content": photo_content,
 }
 
 
@@ -464,6 +524,27 @@ def drop(key: str) -> Callable[[Resource], object]:
 
 
 CASES: dict[str, tuple[Resource, str, str]] = {
+    # consent and photos
+    "consent to photography that permits nothing": (
+        broken(photo_consent, lambda r: r["provision"].pop("action")),
+        "Consent",
+        "invariant:meso-consent-1",
+    ),
+    "photo with an unknown view": (
+        broken(photo, lambda r: r.update(view=concept((codes.SCT, "399348003", "x")))),
+        "Media.view",
+        "binding",
+    ),
+    "photo content of another type": (
+        broken(photo_content, lambda r: r.update(contentType="application/pdf")),
+        "Binary.contentType",
+        "binding",
+    ),
+    "photo content guarded by nothing": (
+        broken(photo_content, drop("securityContext")),
+        "Binary.securityContext",
+        "cardinality",
+    ),
     # cardinality
     "missing 1..1 of the profile": (
         broken(patient, drop("birthDate")),

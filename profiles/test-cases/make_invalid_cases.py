@@ -47,6 +47,9 @@ ADVERSE_EVENT = "AdverseEvent-example-adverse-event.json"
 VISIT = "Encounter-example-session-visit.json"
 CLINIC = "Organization-example-clinic.json"
 PRACTITIONER = "Practitioner-example-practitioner.json"
+PHOTO_CONSENT = "Consent-example-photo-consent.json"
+PHOTO = "Media-example-photo.json"
+PHOTO_CONTENT = "Binary-example-photo-content.json"
 
 # Bindings and reference types: @medplum/core 4.5.2 checks neither; pyfhircheck does.
 PYFHIRCHECK_ONLY = ["pyfhircheck"]
@@ -213,6 +216,19 @@ CASES: list[tuple[str, str, str, str, Callable[[Resource], None], list[str] | No
      lambda r: r["identifier"][0].update(system="https://clinic.example.org/ids") and None, None),
     ("practitioner-no-identifier", "meso-practitioner: identifier 1..* (the clinic's id)",
      "identifier", PRACTITIONER, drop("identifier"), None),
+    ("consent-no-policy", "meso-consent: policy 1..* (the clinic's consent form)", "policy",
+     PHOTO_CONSENT, drop("policy"), None),
+    ("consent-photography-permits-nothing",
+     "meso-consent: a consent to photography says what it permits (meso-consent-1)",
+     "meso-consent-1", PHOTO_CONSENT, lambda r: r["provision"].pop("action") and None, None),
+    ("media-inline-image", "meso-media: the image is referred to by URL, never inline "
+     "(meso-media-1)", "meso-media-1", PHOTO,
+     lambda r: r["content"].update(data="iVBORw0KGgo="), None),
+    ("media-no-procedure", "meso-media: partOf 1..1 (the session's Procedure)", "partOf", PHOTO,
+     drop("partOf"), None),
+    ("photo-content-no-security-context",
+     "meso-photo-content: securityContext 1..1 (the Patient)", "securityContext",
+     PHOTO_CONTENT, drop("securityContext"), None),
 ]  # fmt: skip
 
 

@@ -57,6 +57,12 @@ ADVERSE_EVENT_SERIOUSNESS: Final = f"{_THO}/adverse-event-seriousness"
 V3_DATA_OPERATION: Final = f"{_THO}/v3-DataOperation"
 PROVENANCE_PARTICIPANT: Final = f"{_THO}/provenance-participant-type"
 PROVENANCE_ENTITY_ROLE: Final = "http://hl7.org/fhir/provenance-entity-role"
+CONSENT_SCOPE: Final = f"{_THO}/consentscope"
+CONSENT_ACTION: Final = f"{_THO}/consentaction"
+MEDIA_TYPE: Final = f"{_THO}/media-type"
+DICOM: Final = "http://dicom.nema.org/resources/ontology/DCM"
+# MIME types (R4's Attachment.contentType and Binary.contentType).
+MIME: Final = "urn:ietf:bcp:13"
 # Identifier system whose values are URIs (RFC 3986): meso-fhir and the clinic are named so.
 URI: Final = "urn:ietf:rfc:3986"
 # The project's own CodeSystem: one system, every local concept (profiles/input/fsh/codes.fsh).
@@ -80,6 +86,9 @@ PROFILE_ADVERSE_EVENT: Final = profile_url("meso-adverse-event")
 PROFILE_PROVENANCE: Final = profile_url("meso-provenance")
 PROFILE_PRACTITIONER: Final = profile_url("meso-practitioner")
 PROFILE_CLINIC: Final = profile_url("meso-clinic")
+PROFILE_CONSENT: Final = profile_url("meso-consent")
+PROFILE_MEDIA: Final = profile_url("meso-media")
+PROFILE_PHOTO_CONTENT: Final = profile_url("meso-photo-content")
 # Every profile the mapper declares in meta.profile (what `meso-fhir check` asks a server for).
 PROFILES: Final = (
     PROFILE_PATIENT,
@@ -99,6 +108,9 @@ PROFILES: Final = (
     PROFILE_PROVENANCE,
     PROFILE_PRACTITIONER,
     PROFILE_CLINIC,
+    PROFILE_CONSENT,
+    PROFILE_MEDIA,
+    PROFILE_PHOTO_CONTENT,
 )
 
 # --- extensions --------------------------------------------------------------------------------
@@ -332,6 +344,49 @@ PROVENANCE_ACTIVITY: Final[dict[str, Coding]] = {
 }
 ASSEMBLER: Final = (PROVENANCE_PARTICIPANT, "assembler", "Assembler")  # R4 has no "device" type
 AUTHOR: Final = (PROVENANCE_PARTICIPANT, "author", "Author")
+
+# --- consent (terminology.md 8, all verified in R4) -----------------------------------------------
+# Consent to the treatment course, and to photography (privacy: what may be collected, used, and
+# disclosed). ppc-1 needs a policy: the clinic's consent form, by its URL (R4's consentpolicycodes
+# are jurisdictions' forms, none of which fits).
+CONSENT_SCOPE_CODE: Final[dict[str, Coding]] = {
+    "treatment": (CONSENT_SCOPE, "treatment", "Treatment"),
+    "photography": (CONSENT_SCOPE, "patient-privacy", "Privacy Consent"),
+}
+# The category of both (display of the R4 consent-category value set; LOINC now "Consent
+# Document"), and release of information for photos that may be disclosed.
+PATIENT_CONSENT: Final = (LOINC, "59284-0", "Patient Consent")
+RELEASE_OF_INFORMATION: Final = (LOINC, "64292-6", "Release of information consent")
+CONSENT_ACTION_CODE: Final[dict[str, Coding]] = {
+    "collect": (CONSENT_ACTION, "collect", "Collect"),
+    "use": (CONSENT_ACTION, "use", "Use"),
+    "disclose": (CONSENT_ACTION, "disclose", "Disclose"),
+}
+
+# --- clinical photographs (terminology.md 9, verified in R4 and DICOM PS3.16) ---------------------
+MEDIA_IMAGE: Final = (MEDIA_TYPE, "image", "Image")
+EXTERNAL_CAMERA: Final = (DICOM, "XC", "External-camera Photography")
+# DICOM CID 4062 (VL View): SNOMED CT codes with the meanings DICOM gives (lower case).
+PHOTO_VIEW: Final[dict[str, Coding]] = {
+    "frontal": (SCT, "399033003", "frontal"),
+    "left-lateral": (SCT, "399173006", "left lateral"),
+    "right-lateral": (SCT, "399198007", "right lateral"),
+    "left-oblique": (SCT, "260421001", "left lateral oblique"),
+    "right-oblique": (SCT, "260424009", "right lateral oblique"),
+    "oblique": (SCT, "399182000", "oblique"),
+    "submentovertical": (SCT, "399255003", "submentovertical"),
+    "vertex": (SCT, "260461000", "vertex"),
+}
+# The image formats a photo file may have, told by their first bytes (the name says nothing).
+PHOTO_FORMAT: Final[dict[bytes, str]] = {
+    b"\xff\xd8\xff": "image/jpeg",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+}
+# As the profiles' value set lists them (MIME types are plain codes in contentType).
+PHOTO_CONTENT_TYPE: Final[dict[str, Coding]] = {
+    "image/jpeg": (MIME, "image/jpeg", "JPEG image"),
+    "image/png": (MIME, "image/png", "PNG image"),
+}
 
 ELIGIBILITY: Final = (LOCAL, "eligibility", "Mesotherapy eligibility decision")
 ELIGIBILITY_ANSWER: Final[dict[str, Coding]] = {

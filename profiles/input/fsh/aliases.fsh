@@ -44,3 +44,8 @@ RuleSet: Publication
 * ^contact[0].name = "meso-fhir"
 * ^contact[0].telecom[0].system = #url
 * ^contact[0].telecom[0].value = "https://meso-fhir.org"
+Alias: $consentscope = http://terminology.hl7.org/CodeSystem/consentscope
+Alias: $consentaction = http://terminology.hl7.org/CodeSystem/consentaction
+Alias: $media-type = http://terminology.hl7.org/CodeSystem/media-type
+Alias: $dcm = http://dicom.nema.org/resources/ontology/DCM
+Alias: $bcp13 = urn:ietf:bcp:13

@@ -470,3 +470,72 @@ Title: "A practitioner of the clinic"
 * active = true
 * name.text = "Dr A. Dupont"
 * qualification.code.text = "MD, aesthetic medicine"
+Instance: example-consent
+InstanceOf: MesoConsent
+Usage: #example
+Title: "Informed consent to the course"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Consent: Treatment</p><p>Given: 2024-03-01</p><p>Form: https://clinic.example.org/forms/mesotherapy-consent-v3</p><p>Status: active</p></div>"
+* identifier.system = "https://clinic.example.org/fhir/sid/course"
+* identifier.value = "C-7/consent-treatment"
+* status = #active
+* scope = $consentscope#treatment "Treatment"
+* category = $loinc#59284-0 "Patient Consent"
+* patient = Reference(Patient/example-patient)
+* dateTime = "2024-03-01"
+* performer = Reference(Patient/example-patient)
+* organization = Reference(Organization/example-clinic) "Clinique du Parc"
+* policy.uri = "https://clinic.example.org/forms/mesotherapy-consent-v3"
+* provision.type = #permit
+
+Instance: example-photo-consent
+InstanceOf: MesoConsent
+Usage: #example
+Title: "Consent to clinical photographs, not to their disclosure"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Consent: Privacy Consent</p><p>Given: 2024-03-01</p><p>Permits: Collect, Use</p><p>Denies: Disclose</p><p>Form: https://clinic.example.org/forms/photography-consent-v2</p><p>Status: active</p></div>"
+* identifier.system = "https://clinic.example.org/fhir/sid/course"
+* identifier.value = "C-7/consent-photography"
+* status = #active
+* scope = $consentscope#patient-privacy "Privacy Consent"
+* category = $loinc#59284-0 "Patient Consent"
+* patient = Reference(Patient/example-patient)
+* dateTime = "2024-03-01"
+* performer = Reference(Patient/example-patient)
+* organization = Reference(Organization/example-clinic) "Clinique du Parc"
+* policy.uri = "https://clinic.example.org/forms/photography-consent-v2"
+* provision.type = #permit
+* provision.action[0] = $consentaction#collect "Collect"
+* provision.action[1] = $consentaction#use "Use"
+* provision.provision.type = #deny
+* provision.provision.action = $consentaction#disclose "Disclose"
+
+Instance: example-photo-content
+InstanceOf: MesoPhotoContent
+Usage: #example
+Title: "The bytes of a clinical photograph (a 1x1 PNG)"
+* contentType = #image/png
+* securityContext = Reference(Patient/example-patient)
+* data = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4v2sXAAWoAp9Rj0WqAAAAAElFTkSuQmCC"
+
+Instance: example-photo
+InstanceOf: MesoMedia
+Usage: #example
+Title: "A frontal photograph of the face before the session"
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Photograph: frontal</p><p>Site: Face</p><p>Taken: 2024-03-08T13:55:00+01:00</p><p>image/png, 69 bytes</p><p>Status: completed</p></div>"
+* identifier.system = "https://clinic.example.org/fhir/sid/session"
+* identifier.value = "S-7-1/photo-frontal"
+* partOf = Reference(Procedure/example-session)
+* status = #completed
+* type = $media-type#image "Image"
+* modality = $dcm#XC "External-camera Photography"
+* view = $sct#399033003 "frontal"
+* subject = Reference(Patient/example-patient)
+* encounter = Reference(Encounter/example-session-visit)
+* createdDateTime = "2024-03-08T13:55:00+01:00"
+* bodySite = $sct#89545001 "Face"
+* content.contentType = #image/png
+* content.url = "Binary/example-photo-content"
+* content.size = 69
+* content.hash = "U25zQvgf6RjyXX7dcr7EwaZbqB0="

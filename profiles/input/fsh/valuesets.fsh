@@ -268,3 +268,41 @@ Description: "What a sync transaction did to the resources of a record (v3 DataO
 * $v3-data-operation#CREATE "create"
 * $v3-data-operation#UPDATE "revise"
 * $v3-data-operation#NULLIFY "nullify"
+
+ValueSet: MesoConsentScope
+Id: meso-consent-scope
+Title: "meso-fhir consent scopes"
+Description: "What a consent recorded by the clinic is about: the treatment, or clinical photographs (privacy)."
+* insert Publication
+* $consentscope#treatment "Treatment"
+* $consentscope#patient-privacy "Privacy Consent"
+
+ValueSet: MesoConsentCategory
+Id: meso-consent-category
+Title: "meso-fhir consent categories"
+Description: "The categories of a consent recorded by the clinic (LOINC, as in R4's consent-category value set): patient consent, and release of information for photographs that may be disclosed."
+* insert Publication
+* $loinc#59284-0 "Patient Consent"
+* $loinc#64292-6 "Release of information consent"
+
+ValueSet: MesoPhotoView
+Id: meso-photo-view
+Title: "meso-fhir photograph views"
+Description: "The views of a clinical photograph (DICOM CID 4062 VL View: SNOMED CT codes with DICOM's meanings)."
+* insert Publication
+* $sct#399033003 "frontal"
+* $sct#399173006 "left lateral"
+* $sct#399198007 "right lateral"
+* $sct#260421001 "left lateral oblique"
+* $sct#260424009 "right lateral oblique"
+* $sct#399182000 "oblique"
+* $sct#399255003 "submentovertical"
+* $sct#260461000 "vertex"
+
+ValueSet: MesoPhotoContentType
+Id: meso-photo-content-type
+Title: "meso-fhir photograph formats"
+Description: "The image formats a clinical photograph file may have."
+* insert Publication
+* $bcp13#image/jpeg "JPEG image"
+* $bcp13#image/png "PNG image"

@@ -99,6 +99,29 @@ export_format_option = click.option(
 )
 
 
+def photo_options(func: Any) -> Any:
+    """Where a session's photo files are, and how large one may be (map and sync)."""
+    options = [
+        click.option(
+            "--photo-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Folder that photo file paths are relative to. Default: the export's folder "
+            "(the current one for standard input).",
+        ),
+        click.option(
+            "--max-photo-size",
+            type=click.FloatRange(min=0, min_open=True),
+            default=5.0,
+            show_default=True,
+            help="Largest photo file accepted, in MiB: a larger one refuses its session "
+            "(it travels base64-encoded in the session's transaction).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 patient_policy_option = click.option(
     "--patient-policy",
     type=click.Choice(PATIENT_POLICIES),
@@ -240,6 +263,7 @@ def main(ctx: click.Context, verbose: int, config_file: Path | None, profile: st
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write a JSON report: counts per kind and resource type, and every input error.",
 )
+@photo_options
 @clinic_options
 def map_command(
     export: Path,
@@ -248,6 +272,8 @@ def map_command(
     write_strategy: str,
     patient_policy: str,
     report: Path | None,
+    photo_dir: Path | None,
+    max_photo_size: float,
     mrn_system: str,
     identifier_base: str,
     timezone: str,
@@ -268,7 +294,7 @@ def map_command(
     config = _config(mrn_system, identifier_base, timezone, clinic_name)
     summary = MapSummary()
     try:
-        loaded = _load(export, export_format, config)
+        loaded = _load(export, export_format, config, photo_dir, max_photo_size)
         total = sum(loaded.counts.values())
         progress = _Progress()
 
@@ -645,6 +671,7 @@ state_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write a JSON report of the run.",
 )
+@photo_options
 @clinic_options
 def sync_command(
     export: Path,
@@ -663,6 +690,8 @@ def sync_command(
     provenance: bool,
     outbox: Path,
     report: Path | None,
+    photo_dir: Path | None,
+    max_photo_size: float,
     mrn_system: str,
     identifier_base: str,
     timezone: str,
@@ -704,7 +733,7 @@ def sync_command(
         _require_explicit(["mrn_system", "identifier_base"])
     client = _client(server, timeout, auth) if server else None
     try:
-        loaded = _load(export, export_format, config)
+        loaded = _load(export, export_format, config, photo_dir, max_photo_size)
     except InputError as exc:
         _echo_err(f"error: cannot read {export}: {exc}")
         sys.exit(ExitCode.UNREADABLE_INPUT)
@@ -764,12 +793,21 @@ EXAMPLES = 3
 _QUOTED = re.compile(r"'[^']*'")
 
 
-def _load(export: Path, export_format: Form | None, config: ClinicConfig) -> Export:
+def _load(
+    export: Path,
+    export_format: Form | None,
+    config: ClinicConfig,
+    photo_dir: Path | None = None,
+    max_photo_size: float = 5.0,
+) -> Export:
     """Load EXPORT; '-' is standard input, spooled to a temporary file first: records are
-    read twice (checked, then mapped a chunk at a time), and a pipe can be read once."""
+    read twice (checked, then mapped a chunk at a time), and a pipe can be read once. Photo
+    paths are relative to ``photo_dir``, else the export's folder (standard input: the current
+    one)."""
     from ..model import load
 
     if str(export) == "-":
+        photo_dir = photo_dir or Path.cwd()
         folder = click.get_current_context().with_resource(
             tempfile.TemporaryDirectory(prefix="meso-fhir-stdin-")
         )
@@ -779,7 +817,13 @@ def _load(export: Path, export_format: Form | None, config: ClinicConfig) -> Exp
             while chunk := stdin.read(1 << 20):
                 out.write(chunk)
         export = spooled
-    return load(export, today=_today(config), form=export_format)
+    return load(
+        export,
+        today=_today(config),
+        form=export_format,
+        photo_dir=photo_dir,
+        max_photo_bytes=int(max_photo_size * 2**20),
+    )
 
 
 def _today(config: ClinicConfig) -> dt.date:

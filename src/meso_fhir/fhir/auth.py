@@ -99,6 +99,9 @@ DEFAULT_SCOPES: tuple[str, ...] = (
             "Condition",
             "AllergyIntolerance",
             "AdverseEvent",
+            "Consent",
+            "Media",
+            "Binary",
         )
     ),
     "system/Provenance.c",  # one per transaction (--no-provenance: not needed)

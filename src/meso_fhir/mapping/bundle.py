@@ -18,10 +18,10 @@ WRITE_STRATEGIES: tuple[WriteStrategy, ...] = ("conditional", "id")
 
 _PLAIN = re.compile(r"[A-Za-z0-9:/._~-]*")
 
-# R4 defines no `identifier` search parameter for these types, so no server can match a
-# conditional write on the identifier: they are written by their deterministic id (PUT
-# Type/<id>, an update that creates) whatever the strategy.
-BY_ID_ONLY = frozenset({"AdverseEvent", "Provenance"})
+# R4 defines no `identifier` search parameter for these types (and Binary has no identifier at
+# all), so no server can match a conditional write on the identifier: they are written by
+# their deterministic id (PUT Type/<id>, an update that creates) whatever the strategy.
+BY_ID_ONLY = frozenset({"AdverseEvent", "Provenance", "Binary"})
 
 
 def _escape(text: str, safe: str) -> str:

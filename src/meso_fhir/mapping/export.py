@@ -75,7 +75,11 @@ def map_records(
             else ()
         )
         try:
-            mapped = map_record(record, config, indication, given)
+            photos = export.session_photos(record) if isinstance(record, Session) else None
+            mapped = map_record(record, config, indication, given, photos)
+        except InputError as exc:  # a photo file changed since the export was checked
+            summary.errors.append(exc)
+            continue
         except (KeyError, ValueError) as exc:  # a gap between input checks and mapping: record it
             summary.errors.append(InputError(record.kind, record.id, "(mapping)", str(exc)))
             continue

@@ -36,6 +36,13 @@ def identifiers(resource: dict[str, Any]) -> list[dict[str, str]]:
     return [found] if isinstance(found, dict) else list(found)
 
 
+def id_of_identity(system: str, value: str) -> str:
+    """The deterministic id of the resource known by ``system|value`` (its identity
+    identifier). A resource with no identifier element (R4's Binary) is known by its id alone,
+    as ``|<id>``: the system is empty."""
+    return resource_id(system, value) if system else value
+
+
 def business_identifier(resource: dict[str, Any]) -> dict[str, str]:
     """The identifier conditional writes match on: the first (a Patient's MRN)."""
     return identifiers(resource)[0]

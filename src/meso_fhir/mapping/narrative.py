@@ -18,7 +18,12 @@ _XHTML = "http://www.w3.org/1999/xhtml"
 
 
 def with_narrative(resource: Resource) -> Resource:
-    """``resource`` with ``text`` after its ``id`` and ``meta`` (where a reader looks for it)."""
+    """``resource`` with ``text`` after its ``id`` and ``meta`` (where a reader looks for it).
+
+    A Binary is returned as it is: it is no DomainResource, and has no ``text``.
+    """
+    if resource["resourceType"] in _NO_TEXT:
+        return resource
     summary = _SUMMARY[resource["resourceType"]](resource)
     lines = "".join(f"<p>{escape(line, quote=False)}</p>" for line in summary if line)
     text = {"status": "generated", "div": f'<div xmlns="{_XHTML}">{lines}</div>'}
@@ -205,9 +210,41 @@ def _provenance(r: Resource) -> list[str]:
     ]
 
 
+def _consent(r: Resource) -> list[str]:
+    provision = r.get("provision", {})
+    denied = [
+        _displays(p.get("action")) for p in provision.get("provision", []) if p["type"] == "deny"
+    ]
+    return [
+        f"Consent: {_display(r.get('scope'))}",
+        f"Given: {r['dateTime']}" if r.get("dateTime") else "",
+        f"Permits: {_displays(provision.get('action'))}" if provision.get("action") else "",
+        f"Denies: {', '.join(denied)}" if denied else "",
+        f"Form: {r['policy'][0]['uri']}" if r.get("policy") else "",
+        _status(r),
+    ]
+
+
+def _media(r: Resource) -> list[str]:
+    content = r.get("content", {})
+    size = content.get("size")
+    return [
+        f"Photograph: {_display(r.get('view')) or _display(r.get('type'))}",
+        f"Site: {_display(r.get('bodySite'))}" if r.get("bodySite") else "",
+        f"Taken: {r['createdDateTime']}" if r.get("createdDateTime") else "",
+        f"{content['contentType']}, {size} bytes" if content.get("contentType") and size else "",
+        _status(r),
+    ]
+
+
+# Resources that are not DomainResources: no narrative.
+_NO_TEXT = frozenset({"Binary"})
+
 _SUMMARY: dict[str, Callable[[Resource], list[str]]] = {
     "Organization": _organization,
     "Practitioner": _practitioner,
+    "Consent": _consent,
+    "Media": _media,
     "Provenance": _provenance,
     "Condition": _condition,
     "AllergyIntolerance": _allergy_intolerance,

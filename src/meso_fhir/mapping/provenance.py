@@ -38,7 +38,8 @@ def provenance(
 ) -> Resource:
     """The Provenance of the resources ``targets`` (written in the same transaction) written
     from the clinic records ``sources``."""
-    written = list(targets)
+    # A Binary has no identifier to name it by: the Media that points at it is a target.
+    written = [r for r in targets if r["resourceType"] != "Binary"]
     first = f"{written[0]['resourceType']}/{written[0]['id']}"
     clinic = {
         "type": "Organization",

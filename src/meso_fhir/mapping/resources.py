@@ -11,9 +11,11 @@ them into ``urn:uuid:`` full URLs (see identity.full_url).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -23,6 +25,7 @@ from .. import codes
 from ..codes import Coding
 from ..model.records import (
     CONCENTRATION_PATTERN,
+    Consent,
     Course,
     Given,
     Ingredient,
@@ -32,6 +35,9 @@ from ..model.records import (
     PainScore,
     Patient,
     Performer,
+    Photo,
+    PhotoConsent,
+    PhotoContent,
     Practitioner,
     ReactionFinding,
     ScaleFinding,
@@ -47,7 +53,7 @@ Resource = dict[str, Any]
 # What the mapped output looks like. A changed version resends every record on the next sync
 # (and bumps every resource's version on the server), so it changes when, and only when, the
 # output does: tests/test_mapping.py fails when the golden files change and this does not.
-MAPPING_VERSION = 5
+MAPPING_VERSION = 6
 
 # The resource types the mapper emits (a test holds it to the mapped example).
 RESOURCE_TYPES = (
@@ -64,6 +70,9 @@ RESOURCE_TYPES = (
     "Condition",
     "AllergyIntolerance",
     "AdverseEvent",
+    "Consent",
+    "Media",
+    "Binary",
 )
 
 # Never deleted: the EHR's Patient, and the clinic and its practitioners, which every patient's
@@ -526,7 +535,8 @@ _COURSE_DETAIL_STATUS = {
 
 
 def map_course(course: Course, config: ClinicConfig) -> list[Resource]:
-    """A CarePlan: indication, treatment areas, planned session count and interval."""
+    """A CarePlan: indication, treatment areas, planned session count and interval; a Consent
+    for each consent the patient signed for the course (to the treatment, to photography)."""
     plan = _start("CarePlan", [codes.PROFILE_COURSE], config.system("course"), course.id)
     plan["extension"] = [
         {"url": codes.EXT_TREATMENT_AREA, "valueCodeableConcept": body_site(area)}
@@ -565,7 +575,52 @@ def map_course(course: Course, config: ClinicConfig) -> list[Resource]:
             }
         }
     ]
-    return [plan]
+    consents = [
+        _consent(course, config, kind, given)
+        for kind, given in (("treatment", course.consent), ("photography", course.photo_consent))
+        if given is not None
+    ]
+    return [plan, *consents]
+
+
+def _consent(
+    course: Course, config: ClinicConfig, kind: str, given: Consent | PhotoConsent
+) -> Resource:
+    """The patient's consent, signed on the clinic's form (``policy.uri``, which ppc-1 needs).
+
+    The patient agrees (performer) with the clinic (organization, by its identifier). To the
+    treatment: a permit. To photography: a permit to take photos and keep them in the clinical
+    record (collect, use), and to disclose them only if the patient allowed it; a nested deny
+    says so otherwise.
+    """
+    patient = reference("Patient", config.system("patient"), course.patient_id)
+    consent = _start(
+        "Consent", [codes.PROFILE_CONSENT], config.system("course"), f"{course.id}/consent-{kind}"
+    )
+    category = [concept([codes.PATIENT_CONSENT])]
+    provision: dict[str, Any] = {"type": "permit"}
+    if isinstance(given, PhotoConsent):
+        actions = ["collect", "use"]
+        if given.disclosure:
+            actions.append("disclose")
+            category.append(concept([codes.RELEASE_OF_INFORMATION]))
+        provision["action"] = [concept([codes.CONSENT_ACTION_CODE[a]]) for a in actions]
+        if not given.disclosure:
+            provision["provision"] = [
+                {"type": "deny", "action": [concept([codes.CONSENT_ACTION_CODE["disclose"]])]}
+            ]
+    consent.update(
+        status=ENTERED_IN_ERROR if course.withdrawn else "active",
+        scope=concept([codes.CONSENT_SCOPE_CODE[kind]]),
+        category=category,
+        patient=patient,
+        dateTime=given.date.isoformat(),
+        performer=[patient],
+        organization=[clinic(config)],
+        policy=[{"uri": given.form_url}],
+        provision=provision,
+    )
+    return consent
 
 
 # --- session -----------------------------------------------------------------------------------
@@ -578,10 +633,18 @@ _ADMINISTRATION_STATUS = {
 }
 
 
-def map_session(session: Session, indication: str, config: ClinicConfig) -> list[Resource]:
-    """A Procedure for the session and a MedicationAdministration per injection.
+def map_session(
+    session: Session,
+    indication: str,
+    config: ClinicConfig,
+    photos: Mapping[str, PhotoContent] | None = None,
+) -> list[Resource]:
+    """A Procedure for the session, a MedicationAdministration per injection, and a Media per
+    photo (with a Binary holding a photo file's bytes).
 
-    ``indication`` is the course's (a session is done for its course's indication).
+    ``indication`` is the course's (a session is done for its course's indication);
+    ``photos`` the content of the photo files, by photo id (``Export.session_photos``: the
+    mapping reads no file).
     """
     system = config.system("session")
     subject = reference("Patient", config.system("patient"), session.patient_id)
@@ -619,21 +682,7 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
     administrations: list[Resource] = []
     structures: list[Resource] = []
     for injection in session.injections:
-        product = injection.product
-        medication: Resource = {
-            "resourceType": "Medication",
-            "id": "product",
-            "code": product_concept(config, product.code, product.name),
-        }
-        if product.ingredients:
-            medication["ingredient"] = [_ingredient(i) for i in product.ingredients]
-        batch = {}
-        if injection.lot:
-            batch["lotNumber"] = injection.lot
-        if injection.expiry:
-            batch["expirationDate"] = injection.expiry.isoformat()
-        if batch:
-            medication["batch"] = batch
+        medication = _medication(config, injection)
         dosage: dict[str, Any] = {}
         extensions = []
         if injection.depth is not None:
@@ -694,7 +743,94 @@ def map_session(session: Session, indication: str, config: ClinicConfig) -> list
         when,
         session.performer,
     )
-    return [session_visit, *complications, procedure, *structures, *administrations]
+    media: list[Resource] = []
+    for photo in session.photos:
+        content = (photos or {})[photo.id] if photo.file is not None else None
+        media.extend(_photo(session, photo, content, config, subject, encounter, part_of))
+    return [session_visit, *complications, procedure, *structures, *administrations, *media]
+
+
+def _medication(config: ClinicConfig, injection: Injection) -> Resource:
+    """What was injected, as the injection's contained Medication: the product, its
+    ingredients with their strengths, the lot and its expiry."""
+    product = injection.product
+    medication: Resource = {
+        "resourceType": "Medication",
+        "id": "product",
+        "code": product_concept(config, product.code, product.name),
+    }
+    if product.ingredients:
+        medication["ingredient"] = [_ingredient(i) for i in product.ingredients]
+    batch = {}
+    if injection.lot:
+        batch["lotNumber"] = injection.lot
+    if injection.expiry:
+        batch["expirationDate"] = injection.expiry.isoformat()
+    if batch:
+        medication["batch"] = batch
+    return medication
+
+
+def _photo(
+    session: Session,
+    photo: Photo,
+    content: PhotoContent | None,
+    config: ClinicConfig,
+    subject: dict[str, str],
+    encounter: dict[str, str],
+    part_of: list[dict[str, str]],
+) -> list[Resource]:
+    """A photo taken at the session: a Media (an image, DICOM XC, the view and the site), and
+    for a file a Binary with its bytes, which ``content.url`` refers to (``Binary/<id>``, a
+    relative URL read as a reference). A photo kept elsewhere is referred to by its URL.
+
+    R4's Binary has no identifier: it is written by its deterministic id, and its
+    ``securityContext`` is the Patient, so a server guards it as it guards the patient's data.
+    The file's name is never sent (it may hold the patient's name).
+    """
+    system = config.system("session")
+    value = f"{session.id}/photo-{photo.id}"
+    media = _start("Media", [codes.PROFILE_MEDIA], system, value)
+    media.update(
+        partOf=part_of,
+        status=ENTERED_IN_ERROR if session.withdrawn else "completed",
+        type=concept([codes.MEDIA_IMAGE]),
+        modality=concept([codes.EXTERNAL_CAMERA]),
+    )
+    if photo.view is not None:
+        media["view"] = concept([codes.PHOTO_VIEW[photo.view]])
+    media.update(
+        subject=subject,
+        encounter=encounter,
+        createdDateTime=fhir_datetime(photo.taken_at, config.timezone),
+    )
+    if photo.site is not None:
+        media["bodySite"] = body_site(photo.site)
+    resources = [media]
+    if content is None:
+        media["content"] = {"url": photo.url}
+    else:
+        binary = {
+            "resourceType": "Binary",
+            "id": resource_id(system, f"{value}/content"),
+            "meta": {"profile": [codes.PROFILE_PHOTO_CONTENT]},
+            "contentType": content.content_type,
+            "securityContext": subject,
+            "data": base64.b64encode(content.data).decode("ascii"),
+        }
+        media["content"] = {
+            "contentType": content.content_type,
+            "url": f"Binary/{binary['id']}",
+            "size": len(content.data),
+            # R4: the SHA-1 of the data, base64-encoded
+            "hash": base64.b64encode(
+                hashlib.sha1(content.data, usedforsecurity=False).digest()
+            ).decode("ascii"),
+        }
+        resources.insert(0, binary)  # the Binary first: what the Media points at exists
+    if photo.note:
+        media["note"] = [{"text": photo.note}]
+    return resources
 
 
 def _complication(
@@ -929,9 +1065,11 @@ def map_record(
     config: ClinicConfig,
     course_indication: str | None = None,
     given: tuple[Given, ...] = (),
+    photos: Mapping[str, PhotoContent] | None = None,
 ) -> Mapped:
-    """Map any record; a session needs its course's indication, an observation its
-    session's injections (``Export.session_given``)."""
+    """Map any record; a session needs its course's indication and its photo files
+    (``Export.session_photos``), an observation its session's injections
+    (``Export.session_given``)."""
     resources: list[Resource]
     if isinstance(record, Patient):
         resources = map_patient(record, config)
@@ -942,7 +1080,7 @@ def map_record(
     elif isinstance(record, Session):
         if course_indication is None:
             raise ValueError(f"session {record.id!r} needs its course's indication")
-        resources = map_session(record, course_indication, config)
+        resources = map_session(record, course_indication, config, photos)
     else:
         resources = map_observation(record, config, given)
     return Mapped(record.kind, record.id, [with_narrative(r) for r in resources])

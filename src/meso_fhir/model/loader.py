@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any, Final, Literal
 import orjson
 from pydantic import ValidationError
 
+from .. import codes
 from ..errors import InputError
 from .kinds import DATE_FIELD, INPUT_RANK, LIST_NAME, RECORD_KINDS, REFERENCE_FIELDS, RecordKey
 from .records import (
@@ -37,6 +39,7 @@ from .records import (
     Course,
     Given,
     Patient,
+    PhotoContent,
     Practitioner,
     ReactionFinding,
     Record,
@@ -46,6 +49,11 @@ from .records import (
     record_day,
     shown,
 )
+
+# The largest photo file accepted (``load(max_photo_bytes=)``, ``--max-photo-size``): a photo
+# travels base64-encoded in its session's transaction, a third larger, and FHIR servers cap
+# request sizes (a phone camera's full-resolution JPEG is 3 to 8 MiB).
+MAX_PHOTO_BYTES: Final = 5 * 1024 * 1024
 
 # (position among the source's records, line or list index, where, raw record or None, problem).
 # A problem with a raw record is one with its "kind"; without a record, the record is unreadable.
@@ -87,6 +95,9 @@ class Export:
     # The practitioners the valid sessions name, by id, as the latest sessions describe them.
     practitioners: dict[str, Practitioner] = field(default_factory=dict)
     _index: dict[RecordKey, _Entry] = field(default_factory=dict, repr=False)
+    # Where photo files are found (relative paths), and the largest accepted.
+    photo_dir: Path = field(default_factory=Path)
+    max_photo_bytes: int = MAX_PHOTO_BYTES
 
     @property
     def name(self) -> str:
@@ -109,6 +120,23 @@ class Export:
     @property
     def has_valid_records(self) -> bool:
         return any(e.valid for e in self._index.values())
+
+    def session_photos(self, session: Session) -> dict[str, PhotoContent]:
+        """The photo files of a session, read (photo id → content): the mapping reads none.
+
+        Raises ``InputError`` naming the session and the photo's field if a file can no longer
+        be read as it was when the export was checked.
+        """
+        contents = {}
+        for i, photo in enumerate(session.photos):
+            if photo.file is not None:
+                try:
+                    contents[photo.id] = read_photo(
+                        self.photo_dir, photo.file, self.max_photo_bytes
+                    )
+                except ValueError as exc:
+                    raise InputError("session", session.id, f"photos[{i}].file", str(exc)) from None
+        return contents
 
     def digests(self) -> dict[RecordKey, bytes]:
         """Key → digest of the record as read, for every valid record."""
@@ -146,6 +174,8 @@ def load(
     *,
     today: dt.date | None = None,
     form: Form | None = None,
+    photo_dir: str | os.PathLike[str] | None = None,
+    max_photo_bytes: int = MAX_PHOTO_BYTES,
 ) -> Export:
     """Read and check an export; never raises for bad records (see ``Export.errors``).
 
@@ -157,8 +187,16 @@ def load(
     pass them (they are kept, to be read twice). A patient's birth date is never after the date
     of one of the patient's records; given ``today`` (the loader reads no clock), it is never
     after ``today`` either. Raises ``InputError`` only when the file itself cannot be read.
+
+    A session's photo files are read here (checked, and hashed with the record), relative to
+    ``photo_dir``: by default the export file's folder (the current one for records in memory).
+    One over ``max_photo_bytes``, missing, unreadable or neither JPEG nor PNG refuses its
+    session, naming the photo's field (never the path: a file name may hold a patient's name).
     """
-    export = Export(_source(source, form))
+    found = _source(source, form)
+    if photo_dir is None:
+        photo_dir = found.path.parent if isinstance(found, _LinesFile | _DocumentFile) else "."
+    export = Export(found, photo_dir=Path(photo_dir), max_photo_bytes=max_photo_bytes)
     checks = _Checks(export, today)
     for position, at, where, raw, problem in export.source.read():
         checks.add(position, at, where, raw, problem)
@@ -241,6 +279,10 @@ class _Checks:
         # Per practitioner id and field: (performed_at, session id, value) of the latest session
         # giving it, so that the description does not depend on the order of the sessions.
         self.performers: dict[str, dict[str, tuple[str, str, str]]] = {}
+        # The day of each course's photo consent; per session with photos, its course and its
+        # first photo (index, day taken): a photo needs the consent on or before that day.
+        self.photo_consents: dict[str, dt.date] = {}
+        self.photographed: dict[RecordKey, tuple[str, int, dt.date]] = {}
 
     def add(
         self, position: int, at: int, where: str, raw: dict[str, Any] | None, problem: str | None
@@ -266,6 +308,12 @@ class _Checks:
                 record = MODEL_OF_KIND[kind].model_validate(raw)
             except ValidationError as exc:
                 export.errors.extend(_input_errors(kind, source_id, where, exc))
+        photo_digests = b""
+        if isinstance(record, Session) and record.photos:
+            photo_digests, problems = self._photos(record, source_id, where)
+            if problems:
+                export.errors.extend(problems)
+                record = None
         if source_id is None:
             return  # cannot be referred to, nor conflict: nothing to keep
         # A valid record's own id: pydantic hands out one string object per id, shared with the
@@ -273,6 +321,7 @@ class _Checks:
         key = RecordKey(kind, source_id if record is None else record.id)
         if record is not None:
             self._dates(key, record)
+            self._consents(key, record)
         known = index.get(key)
         if known is not None:
             self.repeated.setdefault(key, [(known.position, known.at)]).append((position, at))
@@ -283,7 +332,9 @@ class _Checks:
         else:
             try:
                 # 128 bits are plenty to tell a changed record from an unchanged one.
-                digest = hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).digest()
+                data = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
+                # A photo file is part of the record: changed, the record is sent again.
+                digest = hashlib.sha256(data + photo_digests).digest()
             except TypeError:  # records in memory holding what JSON cannot
                 export.errors.append(InputError(kind, source_id, "(record)", "not JSON data"))
                 index[key] = _Entry(kind, position, at, (), valid=False)
@@ -353,15 +404,64 @@ class _Checks:
             if earliest is None or (day <= earliest[0] and (day, key) < earliest):
                 self.earliest[record.patient_id] = (day, key)
 
+    def _photos(
+        self, session: Session, source_id: str | None, where: str
+    ) -> tuple[bytes, list[InputError]]:
+        """Each photo file of a session read and checked: (their digests, the problems)."""
+        export = self.export
+        digests, problems = [], []
+        for i, photo in enumerate(session.photos):
+            if photo.file is None:
+                continue
+            try:
+                content = read_photo(export.photo_dir, photo.file, export.max_photo_bytes)
+            except ValueError as exc:
+                message = str(exc) if source_id else f"{where}: {exc}"
+                problems.append(InputError("session", source_id, f"photos[{i}].file", message))
+                continue
+            digests.append(hashlib.sha256(content.data).digest())
+        return b"".join(digests), problems
+
+    def _consents(self, key: RecordKey, record: Any) -> None:
+        """What the photo consent check needs: each course's consent, each session's photos."""
+        if isinstance(record, Course) and record.photo_consent is not None:
+            self.photo_consents[record.id] = record.photo_consent.date
+        elif isinstance(record, Session) and record.photos:
+            first = min(
+                (p.taken_at.date(), i) for i, p in enumerate(record.photos)
+            )  # the day as written
+            self.photographed[key] = (record.course_id, first[1], first[0])
+
     def finish(self) -> None:
-        """The checks that need every record: births against dates, then conflicts; the
-        practitioners the sessions name."""
+        """The checks that need every record: births against dates, photos against consents,
+        then conflicts; the practitioners the sessions name."""
         export, index = self.export, self.export._index
         for practitioner_id, described in sorted(self.performers.items()):
             name, qualification = (described.get(f, ("", "", None))[2] for f in _DESCRIBED)
             export.practitioners[practitioner_id] = Practitioner(
                 practitioner_id, name, qualification
             )
+        for key, (course_id, i, day) in self.photographed.items():
+            course = index.get(RecordKey("course", course_id))
+            if course is None or not course.valid or not index[key].valid:
+                continue  # the reference check says why
+            consented = self.photo_consents.get(course_id)
+            if consented is None:
+                problem = (
+                    f"course {course_id!r} records no photo_consent: a photo is kept only with"
+                    " the patient's consent to photography"
+                )
+                field_name = "photos"
+            elif day < consented:
+                problem = (
+                    f"taken before the photo_consent of course {course_id!r}"
+                    f" ({consented.isoformat()})"
+                )
+                field_name = f"photos[{i}].taken_at"
+            else:
+                continue
+            index[key].valid = False
+            export.errors.append(InputError("session", key.source_id, field_name, problem))
         for patient_id, born in self.births.items():
             entry = index[RecordKey("patient", patient_id)]
             first = self.earliest.get(patient_id)
@@ -438,6 +538,37 @@ class _Checks:
                     )
             if key in index:
                 index[key].valid = False
+
+
+def read_photo(folder: Path, path: str, limit: int) -> PhotoContent:
+    """A photo file (``path`` relative to ``folder``, or absolute) as JPEG or PNG bytes.
+
+    Raises ``ValueError`` saying what is wrong, without the path (a file name may hold a
+    patient's name).
+    """
+    try:
+        with (folder / path).open("rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ValueError("not a file")
+            if info.st_size > limit:
+                raise ValueError(_too_large(info.st_size, limit))
+            data = file.read(limit + 1)
+    except OSError as exc:
+        raise ValueError(f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if len(data) > limit:  # grew since fstat
+        raise ValueError(_too_large(len(data), limit))
+    for magic, content_type in codes.PHOTO_FORMAT.items():
+        if data.startswith(magic):
+            return PhotoContent(content_type, data)
+    raise ValueError("not a JPEG or PNG image" if data else "the file is empty")
+
+
+def _too_large(size: int, limit: int) -> str:
+    return (
+        f"{size / 2**20:.1f} MiB ({size} bytes) is over the limit of {limit / 2**20:.1f} MiB"
+        f" ({limit} bytes) for a photo"
+    )
 
 
 def _check_references(export: Export) -> None:

@@ -114,6 +114,10 @@ PATTERN_MESSAGES: Final[dict[str, str]] = {
     SOURCE_ID_PATTERN: "an id is printable, without spaces, '|' or control characters",
 }
 
+# A web address (the clinic's consent form, a photo kept on the clinic's image server).
+URL_PATTERN: Final = r"^https?://[^\s\x00-\x1f]+$"
+PATTERN_MESSAGES[URL_PATTERN] = "expected an http:// or https:// URL"
+
 SourceId = Annotated[
     str,
     StringConstraints(
@@ -165,6 +169,7 @@ Contraindication = _code(codes.CONTRAINDICATION, "contraindication")
 Measurement = _code(codes.MEASUREMENT, "measurement")
 Scale = _code(codes.SCALE, "scale")
 Laterality = Literal["left", "right", "bilateral"]
+PhotoView = _code(codes.PHOTO_VIEW, "view")
 
 # --- dates and times -----------------------------------------------------------------------------
 
@@ -478,8 +483,39 @@ class Screening(_Record):
         return self
 
 
+Url = Annotated[str, StringConstraints(max_length=2048, pattern=URL_PATTERN)]
+# A photo file's path, relative to the export file's folder (or absolute). Error messages never
+# show it: a file name may hold the patient's name.
+PhotoPath = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=LINE_PATTERN)]
+
+
+class Consent(_Model):
+    """The patient's informed consent to the course: the day it was signed, on which form.
+
+    ``form_url`` is the clinic's consent form (the text the patient agreed to), which becomes
+    Consent.policy.uri.
+    """
+
+    date: Date
+    form_url: Url
+
+
+class PhotoConsent(Consent):
+    """The patient's consent to clinical photographs: taken and kept in the clinical record
+    and, if ``disclosure``, shown beyond it (publication, teaching)."""
+
+    disclosure: bool = Field(
+        default=False, description="The photos may be disclosed beyond the clinical record."
+    )
+
+
 class Course(_Record):
-    """A treatment course (plan): 3 to 5 sessions at a planned interval, for one indication."""
+    """A treatment course (plan): 3 to 5 sessions at a planned interval, for one indication.
+
+    ``consent`` and ``photo_consent`` are the patient's consents signed for this course: a
+    photo of one of its sessions is refused without a ``photo_consent`` given on or before the
+    day it was taken.
+    """
 
     kind: Literal["course"] = "course"
     patient_id: SourceId
@@ -491,6 +527,8 @@ class Course(_Record):
     start_date: Date
     status: Literal["draft", "active", "on-hold", "completed", "revoked"] = "active"
     title: Text | None = None
+    consent: Consent | None = None
+    photo_consent: PhotoConsent | None = None
 
 
 class Performer(_Model):
@@ -538,8 +576,36 @@ class Injection(_Model):
     expiry: Date | None = Field(default=None, description="The expiry date of the product's lot.")
 
 
+class Photo(_Model):
+    """A clinical photograph taken at a session: a file (JPEG or PNG, sent as a Binary beside
+    its Media) or the URL of the clinic's image server (referred to, never downloaded)."""
+
+    id: SourceId = Field(description="Unique within its session.")
+    file: PhotoPath | None = Field(
+        default=None, description="Path of a JPEG or PNG file, relative to the export's folder."
+    )
+    url: Url | None = Field(default=None, description="Where the clinic keeps the image.")
+    taken_at: DateTime
+    view: PhotoView | None = None  # type: ignore[valid-type]
+    site: BodySite | None = None  # type: ignore[valid-type]
+    note: Note | None = None
+
+    @model_validator(mode="after")
+    def _file_or_url(self) -> Photo:
+        if (self.file is None) == (self.url is None):
+            raise ValueError("a photo has either a file or a url")
+        return self
+
+
+class PhotoContent(NamedTuple):
+    """A photo file as read by the loader, for the mapping (which reads no file)."""
+
+    content_type: str
+    data: bytes
+
+
 class Session(_Record):
-    """One injection session of a course."""
+    """One injection session of a course, with the photos taken at it."""
 
     kind: Literal["session"] = "session"
     course_id: SourceId
@@ -552,6 +618,7 @@ class Session(_Record):
     injections: list[Injection] = Field(default_factory=list)
     complications: list[Reaction] = Field(default_factory=list)  # type: ignore[valid-type]
     note: Note | None = None
+    photos: list[Photo] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _injection_ids_unique(self) -> Session:
@@ -559,6 +626,14 @@ class Session(_Record):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"injection id used twice: {', '.join(dupes)}")
+        return self
+
+    @model_validator(mode="after")
+    def _photo_ids_unique(self) -> Session:
+        ids = [p.id for p in self.photos]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"photo id used twice: {', '.join(dupes)}")
         return self
 
 

@@ -37,7 +37,13 @@ from ..fhir.client import FhirClient
 from ..mapping import MapSummary, map_records
 from ..mapping.bundle import WriteStrategy
 from ..mapping.export import directory, directory_keys
-from ..mapping.identity import ClinicConfig, PatientPolicy, identifier_token, resource_id
+from ..mapping.identity import (
+    ClinicConfig,
+    PatientPolicy,
+    id_of_identity,
+    identifier_token,
+    resource_id,
+)
 from ..model.kinds import DIRECTORY_KINDS, KIND_RANK, RecordKey
 from ..model.loader import Export
 from . import plan
@@ -551,7 +557,7 @@ def _known_references(
         refs = [r for r in journal.ledger.resources(key, journal.server_url) if r.server_id]
         for ref in refs:
             system, _, value = ref.identifier.partition("|")
-            local = f"{ref.resource_type}/{resource_id(system, value)}"
+            local = f"{ref.resource_type}/{id_of_identity(system, value)}"
             known[local] = f"{ref.resource_type}/{ref.server_id}"
         if not refs and strategy == "conditional":
             local, conditional = plan.conditional_reference(key, config)

@@ -22,6 +22,7 @@ from ..mapping.export import directory_keys
 from ..mapping.identity import (
     ClinicConfig,
     full_url,
+    id_of_identity,
     identifier_token,
     identifiers,
     resource_id,
@@ -194,7 +195,7 @@ def retraction(ref: ResourceRef) -> dict[str, Any]:
     system, _, value = ref.identifier.partition("|")
     if ref.resource_type in BY_ID_ONLY:
         # No identifier search exists for these (they are written by id): delete by id.
-        target_id = ref.server_id or resource_id(system, value)
+        target_id = ref.server_id or id_of_identity(system, value)
         return {"request": {"method": "DELETE", "url": f"{ref.resource_type}/{target_id}"}}
     target = {"resourceType": ref.resource_type, "identifier": [{"system": system, "value": value}]}
     return {"request": {"method": "DELETE", "url": conditional_url(target)}}
@@ -303,7 +304,11 @@ def identity_identifier(resource: dict[str, Any]) -> str:
     """``system|value`` of the identifier the resource's deterministic id derives from.
 
     The first identifier, except for the Patient, whose id derives from the clinic's patient
-    id (its second identifier) while its first is the EHR's MRN.
+    id (its second identifier) while its first is the EHR's MRN. A Binary has no identifier:
+    it is known by its id, as ``|<id>`` (``id_of_identity``).
     """
-    identifier = identifiers(resource)[1 if resource["resourceType"] == "Patient" else 0]
+    found = identifiers(resource)
+    if not found:
+        return f"|{resource['id']}"
+    identifier = found[1 if resource["resourceType"] == "Patient" else 0]
     return f"{identifier['system']}|{identifier['value']}"

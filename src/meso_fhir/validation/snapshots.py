@@ -275,14 +275,20 @@ def _type_code(t: Mapping[str, Any]) -> str:
     return code
 
 
-def _prune(el: El) -> bool:
+def _prune(el: El, seen: set[int] | None = None) -> bool:
     """Drop a profile element's children and slices that check nothing; True if el checks.
 
     A slice with a cardinality is kept even if it checks nothing else: its count is the check.
+    A contentReference can make an element its own descendant (Consent.provision.provision):
+    one met again is kept as it is.
     """
-    el.children = {n: c for n, c in el.children.items() if _prune(c)}
-    el.slices = [s for s in el.slices if _prune(s) or s.min > 0 or s.max is not None]
-    el.type_slices = {n: s for n, s in el.type_slices.items() if _prune(s)}
+    seen = set() if seen is None else seen
+    if id(el) in seen:
+        return True
+    seen.add(id(el))
+    el.children = {n: c for n, c in el.children.items() if _prune(c, seen)}
+    el.slices = [s for s in el.slices if _prune(s, seen) or s.min > 0 or s.max is not None]
+    el.type_slices = {n: s for n, s in el.type_slices.items() if _prune(s, seen)}
     if el.slices and el.slicing is None:
         el.slicing = Slicing((), "open")
     return el.has_checks() or bool(el.type_slices)
