@@ -410,43 +410,36 @@ class Ledger:
         invalid nothing of the batch is written.
         """
         at = _timestamp(now)
+        records: list[tuple[str, str, str, str, str | None, str | None]] = []
+        # A record's resources as its last outcome in the batch left them: a failure keeps
+        # what the ledger knew.
+        owned: dict[tuple[str, str], Sequence[ResourceRef]] = {}
+        for outcome in outcomes:
+            kind, source_id = _checked_key(outcome.key)
+            digest = _checked_hash(outcome.content_hash)
+            if isinstance(outcome, Failed):
+                if not outcome.error_text:
+                    raise ValueError(f"{kind} {source_id!r}: a failure needs the error text")
+                details = None if outcome.error_details is None else _to_json(outcome.error_details)
+                records.append((kind, source_id, "failed", digest, outcome.error_text, details))
+                continue
+            state = "synced" if isinstance(outcome, Synced) else "withdrawn"
+            records.append((kind, source_id, state, digest, None, None))
+            owned[kind, source_id] = _checked_resources(kind, source_id, outcome.resources)
+        # Three statements for the whole batch, not three per record.
         with self._write() as db:
-            for outcome in outcomes:
-                kind, source_id = _checked_key(outcome.key)
-                digest = _checked_hash(outcome.content_hash)
-                if isinstance(outcome, Failed):
-                    if not outcome.error_text:
-                        raise ValueError(f"{kind} {source_id!r}: a failure needs the error text")
-                    details = (
-                        None if outcome.error_details is None else _to_json(outcome.error_details)
-                    )
-                    row = (kind, source_id, "failed", digest, outcome.error_text, details)
-                    db.execute(_UPSERT_RECORD, (*row, at, at, run_id))
-                    continue
-                state = "synced" if isinstance(outcome, Synced) else "withdrawn"
-                db.execute(
-                    _UPSERT_RECORD, (kind, source_id, state, digest, None, None, at, at, run_id)
-                )
-                resources = _checked_resources(kind, source_id, outcome.resources)
-                db.execute(
-                    "DELETE FROM resource WHERE kind = ? AND source_id = ?", (kind, source_id)
-                )
-                db.executemany(
-                    "INSERT INTO resource (kind, source_id, resource_type, identifier,"
-                    " server_id, version_id, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            kind,
-                            source_id,
-                            ref.resource_type,
-                            ref.identifier,
-                            ref.server_id,
-                            ref.version_id,
-                            run_id,
-                        )
-                        for ref in resources
-                    ],
-                )
+            db.executemany(_UPSERT_RECORD, [(*row, at, at, run_id) for row in records])
+            db.executemany("DELETE FROM resource WHERE kind = ? AND source_id = ?", owned)
+            db.executemany(
+                "INSERT INTO resource (kind, source_id, resource_type, identifier,"
+                " server_id, version_id, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (kind, source_id, ref.resource_type, ref.identifier, ref.server_id,
+                     ref.version_id, run_id)
+                    for (kind, source_id), resources in owned.items()
+                    for ref in resources
+                ],
+            )  # fmt: skip
 
     # -- queries -----------------------------------------------------------------------------
 
