@@ -479,8 +479,9 @@ def _find_stale(journal: _Journal, items: list[Item]) -> None:
     """Set each record's ``retract``, what the ledger says it has on this server and its
     mapping no longer produces, and ``on_server``. ``--full`` changes nothing here: the lists
     are still read."""
+    previous_of = journal.ledger.resources_of([one.key for one in items], journal.server_url)
     for one in items:
-        previous = journal.ledger.resources(one.key, journal.server_url)
+        previous = previous_of[one.key]
         one.retract = plan.stale(previous, one.resources)
         one.on_server = bool(previous)
 
@@ -498,8 +499,8 @@ def _known_references(
     sending = {one.key for one in items}
     needed = {d for one in items for d in one.depends_on if d not in sending}
     known: dict[str, str] = {}
-    for key in needed:
-        refs = [r for r in journal.ledger.resources(key, journal.server_url) if r.server_id]
+    for key, resources in journal.ledger.resources_of(needed, journal.server_url).items():
+        refs = [r for r in resources if r.server_id]
         for ref in refs:
             system, _, value = ref.identifier.partition("|")
             local = f"{ref.resource_type}/{resource_id(system, value)}"

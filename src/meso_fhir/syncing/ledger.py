@@ -247,6 +247,9 @@ class Run:
 
 _K = TypeVar("_K", bound=tuple[str, str])
 
+# Source ids bound in one query of ``resources_of`` (SQLite allowed 999 variables before 3.32).
+_KEYS_PER_QUERY: Final = 500
+
 # How long opening a ledger waits for another process that is creating it (seconds), and the
 # SQLite result codes that mean "another connection holds it".
 _OPEN_WAIT: Final = 5.0
@@ -483,13 +486,34 @@ class Ledger:
         Server ids are only meaningful on the server that issued them, so resources recorded
         against another server are not returned.
         """
-        rows = self._read(
-            "SELECT resource_type, identifier, server_id, version_id FROM resource"
-            f" WHERE kind = ? AND source_id = ? AND {_ON_SERVER}"
-            " ORDER BY resource_type, identifier",
-            (key[0], key[1], _public_url(server_url)),
-        )
-        return [ResourceRef(*row) for row in rows]
+        return self.resources_of([key], server_url)[key]
+
+    def resources_of(self, keys: Iterable[_K], server_url: str) -> dict[_K, list[ResourceRef]]:
+        """``resources`` of many records, each key's list ([] for none) in one dict.
+
+        A query per few hundred records of a kind, not one per record: a sync asks this for
+        every record of a chunk.
+        """
+        found: dict[_K, list[ResourceRef]] = {}
+        by_kind: dict[str, dict[str, _K]] = {}
+        for key in keys:
+            found[key] = []
+            by_kind.setdefault(key[0], {})[key[1]] = key
+        url = _public_url(server_url)
+        for kind, by_id in by_kind.items():
+            ids = list(by_id)
+            for start in range(0, len(ids), _KEYS_PER_QUERY):
+                batch = ids[start : start + _KEYS_PER_QUERY]
+                marks = ", ".join("?" * len(batch))
+                rows = self._read(
+                    "SELECT source_id, resource_type, identifier, server_id, version_id"
+                    f" FROM resource WHERE kind = ? AND source_id IN ({marks})"
+                    f" AND {_ON_SERVER} ORDER BY source_id, resource_type, identifier",
+                    (kind, *batch, url),
+                )
+                for source_id, *ref in rows:
+                    found[by_id[source_id]].append(ResourceRef(*ref))
+        return found
 
     def resource_types(self, keys: Iterable[tuple[str, str]], server_url: str) -> dict[str, int]:
         """How many resources of each type these records own on this server (for a summary)."""
