@@ -5,6 +5,12 @@ the unchanged export, and the naive way (one request per resource) for compariso
 same export in one run. The client's CPU is this process's; the server's is read from /proc
 (the node process, or every process of HAPI's group), so the two are reported apart.
 
+A sync maps what it sends: the client's CPU holds the map's. So the map of the same export
+(load and map, in this process, as the sync does it) is measured too, and each first sync is
+shown as client CPU per 1,000 resources, map CPU per 1,000 resources, the rest (client minus
+map: packing, sending, reading the answers, the ledger) and the ratio client / map; a summary
+table of these per strategy ends the run.
+
     .venv/bin/python bench/bench_sync.py                        # in-memory server, 10,000 records
     .venv/bin/python bench/bench_sync.py 2000                   # quicker
     .venv/bin/python bench/bench_sync.py 5000 --server hapi     # HAPI FHIR JPA (tests/hapi)
@@ -125,11 +131,21 @@ def job_config(name: str) -> ClinicConfig:
     )
 
 
-def bench(export_path: Path, written: int, strategy: WriteStrategy, server: Server) -> None:
+def map_cpu(export_path: Path, config: ClinicConfig) -> tuple[int, float]:
+    """Resources of the export and the CPU seconds of loading and mapping it, as a sync does."""
+    began = time.process_time()
+    mapped = map_records(load(export_path), config, MapSummary())
+    resources = sum(len(m.resources) for m in mapped)
+    return resources, time.process_time() - began
+
+
+def bench(
+    export_path: Path, written: int, strategy: WriteStrategy, server: Server
+) -> tuple[int, float, float]:
+    """First sync and re-sync; returns (resources, first sync's client CPU, map CPU)."""
     workdir = export_path.parent
     config = job_config(strategy)
-    summary = MapSummary()
-    resources = sum(len(m.resources) for m in map_records(load(export_path), config, summary))
+    resources, mapping = map_cpu(export_path, config)
     options = SyncOptions(strategy=strategy)
     with server() as (base, cpu_of_server), FhirClient(base, timeout=600) as client:
         state = workdir / f"state-{strategy}.sqlite"
@@ -144,11 +160,22 @@ def bench(export_path: Path, written: int, strategy: WriteStrategy, server: Serv
             f"{first.requests} requests = {first.requests / written:.4f}/record, {wall:.1f} s wall, "
             f"client CPU {cpu:.1f} s = {1000 * cpu / resources:.3f} s/1,000 resources, server CPU {srv:.1f} s"
         )
-        again, wall, cpu, srv = measure(cpu_of_server, run)
+        print(f"{'':>11} {split(resources, cpu, mapping)}")
+        again, wall, again_cpu, srv = measure(cpu_of_server, run)
         print(
             f"{strategy:>11} re-sync unchanged: {again.requests} requests, {wall:.2f} s wall, "
-            f"client CPU {cpu:.2f} s, server CPU {srv:.2f} s"
+            f"client CPU {again_cpu:.2f} s, server CPU {srv:.2f} s"
         )
+    return resources, cpu, mapping
+
+
+def split(resources: int, cpu: float, mapping: float) -> str:
+    """A first sync's client CPU next to the map's, per 1,000 resources."""
+    per = 1000 / resources
+    return (
+        f"client CPU {per * cpu:.3f} s/1,000 resources = map {per * mapping:.3f}"
+        f" + the rest {per * (cpu - mapping):.3f}; client / map {cpu / mapping:.2f}x"
+    )
 
 
 def naive(export_path: Path, written: int, server: Server) -> None:
@@ -190,9 +217,19 @@ def main() -> None:
 
             server = reuse
         strategies: tuple[WriteStrategy, ...] = ("conditional", "id")
-        for strategy in strategies:
-            bench(export_path, written, strategy, server)
+        figures = {
+            strategy: bench(export_path, written, strategy, server) for strategy in strategies
+        }
         naive(export_path, written, server)
+    print(f"\nfirst sync on the {args.server} server, CPU per 1,000 resources:")
+    print("| strategy | client | map | client − map | client / map |")
+    print("| --- | --- | --- | --- | --- |")
+    for strategy, (resources, cpu, mapping) in figures.items():
+        per = 1000 / resources
+        print(
+            f"| {strategy} | {per * cpu:.3f} s | {per * mapping:.3f} s"
+            f" | {per * (cpu - mapping):.3f} s | {cpu / mapping:.2f}× |"
+        )
 
 
 if __name__ == "__main__":

@@ -375,6 +375,27 @@ def test_resources_are_replaced_on_sync_and_kept_on_failure(ledger: Ledger) -> N
     assert ledger.resources(SESSION, SERVER) == [procedure_v3]
 
 
+def test_resources_of_many_records_are_those_of_each(ledger: Ledger) -> None:
+    run_id = ledger.start_run(T1, SERVER, {})
+    sessions = [RecordKey("session", f"S{n}") for n in range(1, 1202)]  # several queries
+    ledger.record_outcomes(
+        [Synced(PATIENT, HASH_A, PATIENT_RESOURCES)]
+        + [Synced(key, HASH_A, SESSION_RESOURCES) for key in sessions],
+        run_id,
+        T1,
+    )
+    unknown = RecordKey("screening", "SC404")
+    asked = [unknown, *sessions, PATIENT]
+
+    found = ledger.resources_of(asked, SERVER)
+
+    assert list(found) == asked
+    assert found == {key: ledger.resources(key, SERVER) for key in asked}
+    assert found[unknown] == []
+    assert found[sessions[-1]] == sorted(SESSION_RESOURCES, key=lambda r: r.resource_type)
+    assert ledger.resources_of(asked, OTHER_SERVER) == {key: [] for key in asked}
+
+
 def test_server_ids_are_only_given_for_the_server_that_issued_them(ledger: Ledger) -> None:
     run_id = ledger.start_run(T1, SERVER, {})
     ledger.record_outcomes([Synced(PATIENT, HASH_A, PATIENT_RESOURCES)], run_id, T1)

@@ -68,21 +68,40 @@ def entry(
     return {"fullUrl": full_url(reference), "resource": body, "request": request}
 
 
-def _rewritten(value: Any, resolve: Callable[[str], str | None]) -> Any:
+def _rewritten(value: dict[str, Any], resolve: Callable[[str], str | None]) -> dict[str, Any]:
     """``value`` with every Reference in it resolved, wherever it sits (``subject``,
     ``encounter``, an extension of ``dosage.site``, ...); contained resources are left alone,
-    their references point into the resource ('#...')."""
-    if isinstance(value, list):
-        return [_rewritten(v, resolve) for v in value]
-    if not isinstance(value, dict):
-        return value
-    out = {k: v if k == "contained" else _rewritten(v, resolve) for k, v in value.items()}
-    target = out.get("reference")
+    their references point into the resource ('#...').
+
+    Copy on write: what holds no resolved reference is ``value``'s own (sub)object, not a copy.
+    Copying every element of every resource sent was most of the time spent building a
+    transaction; neither the resources nor the bundles built from them are changed afterwards.
+    """
+    out: dict[str, Any] | None = None
+    for key, item in value.items():
+        if key == "contained":
+            continue
+        if isinstance(item, dict):
+            new: Any = _rewritten(item, resolve)
+        elif isinstance(item, list):
+            new = item
+            for index, element in enumerate(item):
+                changed = _rewritten(element, resolve) if isinstance(element, dict) else element
+                if changed is not element:
+                    new = list(item) if new is item else new
+                    new[index] = changed
+        else:
+            continue
+        if new is not item:
+            out = dict(value) if out is None else out
+            out[key] = new
+    target = value.get("reference")
     if isinstance(target, str) and target and not target.startswith(("#", "urn:")):
-        new = resolve(target)
-        if new is not None and new != target:
-            out["reference"] = new
-    return out
+        resolved = resolve(target)
+        if resolved is not None and resolved != target:
+            out = dict(value) if out is None else out
+            out["reference"] = resolved
+    return value if out is None else out
 
 
 def in_bundle_resolver(

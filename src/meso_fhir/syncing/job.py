@@ -19,6 +19,7 @@ HTTP happens in worker threads; the ledger is written only from the calling thre
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
@@ -27,6 +28,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +58,13 @@ logger = logging.getLogger("meso_fhir.sync")
 
 # MRNs looked up in one search under the must-exist patient policy.
 MRN_SEARCH_BATCH = 50
+
+# Allocations between two youngest-generation collections while a job runs (Python's default:
+# 700). A job holds the export's index and a mapped chunk, a million objects, none in a cycle,
+# and allocates as many while it builds bundles; at the default, the older generations holding
+# them were scanned again and again: a third of a sync's CPU. Measured on 5,000 records: 1.6 s
+# of 4.7 s in the collector, 0.07 s with this.
+GC_THRESHOLD = 50_000
 
 Progress = Callable[[int, int], None]
 
@@ -147,19 +156,20 @@ def sync(
     def out_of_time() -> bool:
         return options.max_time is not None and clock() - started >= options.max_time
 
-    done = _run(
-        export,
-        config,
-        selected,
-        hashes,
-        options,
-        sender,
-        prepare,
-        journal,
-        report,
-        progress,
-        out_of_time,
-    )
+    with _fewer_collections():
+        done = _run(
+            export,
+            config,
+            selected,
+            hashes,
+            options,
+            sender,
+            prepare,
+            journal,
+            report,
+            progress,
+            out_of_time,
+        )
     if report.aborted and _records(selected) > done:
         report.records["pending"] += _records(selected) - done
     journal.finish(report)
@@ -197,7 +207,8 @@ def dry_run(
         # As sync would: a withdrawn patient is not written (the EHR's Patient stays as it is).
         return [i for i in items if not (i.key.kind == "patient" and i.withdrawn)], known
 
-    _run(export, config, set(hashes), hashes, options, sink, prepare, None, report, progress)
+    with _fewer_collections():
+        _run(export, config, set(hashes), hashes, options, sink, prepare, None, report, progress)
     return report
 
 
@@ -211,6 +222,17 @@ def _stamp(options: SyncOptions, config: ClinicConfig, started: datetime) -> pla
     if not options.provenance:
         return None
     return plan.Stamp(started.astimezone(UTC).isoformat(timespec="seconds"), config)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """The cyclic garbage collector at ``GC_THRESHOLD`` while a job runs, as it was after."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], GC_THRESHOLD), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _never() -> bool:
@@ -528,8 +550,9 @@ def _find_stale(journal: _Journal, items: list[Item]) -> None:
     """Set each record's ``retract``, what the ledger says it has on this server and its
     mapping no longer produces, and ``on_server``. ``--full`` changes nothing here: the lists
     are still read."""
+    previous_of = journal.ledger.resources_of([one.key for one in items], journal.server_url)
     for one in items:
-        previous = journal.ledger.resources(one.key, journal.server_url)
+        previous = previous_of[one.key]
         one.retract = plan.stale(previous, one.resources)
         one.on_server = bool(previous)
 
@@ -553,8 +576,8 @@ def _known_references(
     needed = {d for one in items for d in one.depends_on if d not in sending}
     needed.update(key for key in shared if key not in sending)
     known: dict[str, str] = {}
-    for key in needed:
-        refs = [r for r in journal.ledger.resources(key, journal.server_url) if r.server_id]
+    for key, resources in journal.ledger.resources_of(needed, journal.server_url).items():
+        refs = [r for r in resources if r.server_id]
         for ref in refs:
             system, _, value = ref.identifier.partition("|")
             local = f"{ref.resource_type}/{id_of_identity(system, value)}"

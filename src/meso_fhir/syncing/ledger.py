@@ -252,6 +252,9 @@ class Run:
 
 _K = TypeVar("_K", bound=tuple[str, str])
 
+# Source ids bound in one query of ``resources_of`` (SQLite allowed 999 variables before 3.32).
+_KEYS_PER_QUERY: Final = 500
+
 # How long opening a ledger waits for another process that is creating it (seconds), and the
 # SQLite result codes that mean "another connection holds it".
 _OPEN_WAIT: Final = 5.0
@@ -415,43 +418,36 @@ class Ledger:
         invalid nothing of the batch is written.
         """
         at = _timestamp(now)
+        records: list[tuple[str, str, str, str, str | None, str | None]] = []
+        # A record's resources as its last outcome in the batch left them: a failure keeps
+        # what the ledger knew.
+        owned: dict[tuple[str, str], Sequence[ResourceRef]] = {}
+        for outcome in outcomes:
+            kind, source_id = _checked_key(outcome.key)
+            digest = _checked_hash(outcome.content_hash)
+            if isinstance(outcome, Failed):
+                if not outcome.error_text:
+                    raise ValueError(f"{kind} {source_id!r}: a failure needs the error text")
+                details = None if outcome.error_details is None else _to_json(outcome.error_details)
+                records.append((kind, source_id, "failed", digest, outcome.error_text, details))
+                continue
+            state = "synced" if isinstance(outcome, Synced) else "withdrawn"
+            records.append((kind, source_id, state, digest, None, None))
+            owned[kind, source_id] = _checked_resources(kind, source_id, outcome.resources)
+        # Three statements for the whole batch, not three per record.
         with self._write() as db:
-            for outcome in outcomes:
-                kind, source_id = _checked_key(outcome.key)
-                digest = _checked_hash(outcome.content_hash)
-                if isinstance(outcome, Failed):
-                    if not outcome.error_text:
-                        raise ValueError(f"{kind} {source_id!r}: a failure needs the error text")
-                    details = (
-                        None if outcome.error_details is None else _to_json(outcome.error_details)
-                    )
-                    row = (kind, source_id, "failed", digest, outcome.error_text, details)
-                    db.execute(_UPSERT_RECORD, (*row, at, at, run_id))
-                    continue
-                state = "synced" if isinstance(outcome, Synced) else "withdrawn"
-                db.execute(
-                    _UPSERT_RECORD, (kind, source_id, state, digest, None, None, at, at, run_id)
-                )
-                resources = _checked_resources(kind, source_id, outcome.resources)
-                db.execute(
-                    "DELETE FROM resource WHERE kind = ? AND source_id = ?", (kind, source_id)
-                )
-                db.executemany(
-                    "INSERT INTO resource (kind, source_id, resource_type, identifier,"
-                    " server_id, version_id, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            kind,
-                            source_id,
-                            ref.resource_type,
-                            ref.identifier,
-                            ref.server_id,
-                            ref.version_id,
-                            run_id,
-                        )
-                        for ref in resources
-                    ],
-                )
+            db.executemany(_UPSERT_RECORD, [(*row, at, at, run_id) for row in records])
+            db.executemany("DELETE FROM resource WHERE kind = ? AND source_id = ?", owned)
+            db.executemany(
+                "INSERT INTO resource (kind, source_id, resource_type, identifier,"
+                " server_id, version_id, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (kind, source_id, ref.resource_type, ref.identifier, ref.server_id,
+                     ref.version_id, run_id)
+                    for (kind, source_id), resources in owned.items()
+                    for ref in resources
+                ],
+            )  # fmt: skip
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -495,13 +491,34 @@ class Ledger:
         Server ids are only meaningful on the server that issued them, so resources recorded
         against another server are not returned.
         """
-        rows = self._read(
-            "SELECT resource_type, identifier, server_id, version_id FROM resource"
-            f" WHERE kind = ? AND source_id = ? AND {_ON_SERVER}"
-            " ORDER BY resource_type, identifier",
-            (key[0], key[1], _public_url(server_url)),
-        )
-        return [ResourceRef(*row) for row in rows]
+        return self.resources_of([key], server_url)[key]
+
+    def resources_of(self, keys: Iterable[_K], server_url: str) -> dict[_K, list[ResourceRef]]:
+        """``resources`` of many records, each key's list ([] for none) in one dict.
+
+        A query per few hundred records of a kind, not one per record: a sync asks this for
+        every record of a chunk.
+        """
+        found: dict[_K, list[ResourceRef]] = {}
+        by_kind: dict[str, dict[str, _K]] = {}
+        for key in keys:
+            found[key] = []
+            by_kind.setdefault(key[0], {})[key[1]] = key
+        url = _public_url(server_url)
+        for kind, by_id in by_kind.items():
+            ids = list(by_id)
+            for start in range(0, len(ids), _KEYS_PER_QUERY):
+                batch = ids[start : start + _KEYS_PER_QUERY]
+                marks = ", ".join("?" * len(batch))
+                rows = self._read(
+                    "SELECT source_id, resource_type, identifier, server_id, version_id"
+                    f" FROM resource WHERE kind = ? AND source_id IN ({marks})"
+                    f" AND {_ON_SERVER} ORDER BY source_id, resource_type, identifier",
+                    (kind, *batch, url),
+                )
+                for source_id, *ref in rows:
+                    found[by_id[source_id]].append(ResourceRef(*ref))
+        return found
 
     def resource_types(self, keys: Iterable[tuple[str, str]], server_url: str) -> dict[str, int]:
         """How many resources of each type these records own on this server (for a summary)."""
