@@ -21,7 +21,7 @@ from meso_fhir import codes
 from meso_fhir.fhir import FhirClient, RetryPolicy
 from meso_fhir.mapping import map_records
 from meso_fhir.mapping.identity import ClinicConfig
-from meso_fhir.model import RecordKey, load
+from meso_fhir.model import load
 from meso_fhir.syncing import SyncOptions, plan, sync
 
 from .fhir_server import FhirTestServer
@@ -52,10 +52,7 @@ def _items(tmp_path: Path, withdrawn: frozenset[str] = frozenset()) -> list[plan
 
     export = load(example_export(tmp_path, withdraw, patients={"P006"}))
     hashes = plan.record_hashes(export, CONFIG)
-    items = [
-        plan.item(m, export, hashes[RecordKey(m.kind, m.source_id)])
-        for m in map_records(export, CONFIG)
-    ]
+    items = plan.items(map_records(export, CONFIG), export, hashes)
     for one in items:
         one.create_only = one.key.kind == "patient"
     return items

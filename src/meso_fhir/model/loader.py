@@ -23,6 +23,7 @@ import re
 import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -117,8 +118,9 @@ class Export:
         entry = self._index.get(RecordKey("session", session_id))
         return entry.context if entry and isinstance(entry.context, tuple) else ()
 
-    @property
+    @cached_property
     def has_valid_records(self) -> bool:
+        # Asked for every chunk a sync maps; the index is final once load() returns.
         return any(e.valid for e in self._index.values())
 
     def session_photos(self, session: Session) -> dict[str, PhotoContent]:

@@ -267,8 +267,7 @@ def _run(
 
     def send_shared() -> dict[str, str]:
         """Send the clinic's bundle; its resources' server ids, to refer to them by."""
-        items = [plan.item(m, export, hashes[RecordKey(m.kind, m.source_id)])
-                 for m in directory(export, config, shared)]  # fmt: skip
+        items = plan.items(directory(export, config, shared), export, hashes)
         shared.clear()
         units = plan.pack(prepare(items)[0], options.batch_size, options.provenance)
         dispatch = _dispatch(pool, sink, units, {}, options, journal, report, out_of_time)
@@ -325,10 +324,7 @@ def _mapped_items(
 ) -> list[Item]:
     """The chunk's records mapped; a record that fails to map is in the report, not the list."""
     summary = MapSummary()
-    items = [
-        plan.item(mapped, export, hashes[RecordKey(mapped.kind, mapped.source_id)])
-        for mapped in map_records(export, config, summary, only=chunk)
-    ]
+    items = plan.items(map_records(export, config, summary, only=chunk), export, hashes)
     if options.patient_policy == "create-if-missing":
         for one in items:
             one.create_only = one.key.kind == "patient"
@@ -510,7 +506,7 @@ def _select(
     if not options.full:
         unchanged = ledger.unchanged({k: hashes[k] for k in keys}, server_url)
     # The clinic and its practitioners are not clinic records: counted as resources only.
-    report.records["unchanged"] += sum(1 for k in unchanged if k.kind not in DIRECTORY_KINDS)
+    report.records["unchanged"] += _records(unchanged)
     for resource_type, count in ledger.resource_types(unchanged, server_url).items():
         report.resources[resource_type]["unchanged"] += count
     keys -= unchanged

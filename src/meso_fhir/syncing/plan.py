@@ -117,6 +117,11 @@ def _described(key: RecordKey, export: Export, config: ClinicConfig) -> object:
     return config.clinic_name if key.kind == "clinic" else export.practitioners[key.source_id]
 
 
+def items(mapped: Iterable[Mapped], export: Export, hashes: dict[RecordKey, str]) -> list[Item]:
+    """An ``Item`` per mapped record, with its content hash."""
+    return [item(m, export, hashes[RecordKey(m.kind, m.source_id)]) for m in mapped]
+
+
 def item(mapped: Mapped, export: Export, content_hash: str) -> Item:
     key = RecordKey(mapped.kind, mapped.source_id)
     if key.kind in DIRECTORY_KINDS:  # refers to nothing, belongs to no patient

@@ -94,10 +94,7 @@ def preview(
             return result
     shared = {key for key in selected if key.kind in DIRECTORY_KINDS}
     for chunk in plan.chunks(export, selected - shared, options.chunk_records):
-        items = [
-            plan.item(m, export, hashes[RecordKey(m.kind, m.source_id)])
-            for m in map_records(export, config, MapSummary(), only=chunk)
-        ]
+        items = plan.items(map_records(export, config, MapSummary(), only=chunk), export, hashes)
         try:
             _plan_chunk(items, client, ledger, options, result)
         except FhirError as exc:
@@ -109,10 +106,7 @@ def preview(
     if shared and not report.aborted and (writes or selected == shared):
         records = result.actions
         result.actions = []
-        items = [
-            plan.item(m, export, hashes[RecordKey(m.kind, m.source_id)])
-            for m in directory(export, config, shared)
-        ]
+        items = plan.items(directory(export, config, shared), export, hashes)
         _plan_chunk(items, client, ledger, options, result)
         result.actions.extend(records)
     return result
