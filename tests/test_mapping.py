@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from meso_fhir import codes
-from meso_fhir.mapping.bundle import conditional_url, transaction
+from meso_fhir.mapping.bundle import WriteStrategy, conditional_url, entry, entry_json, transaction
 from meso_fhir.mapping.export import directory
 from meso_fhir.mapping.identity import ClinicConfig, business_identifier, full_url, resource_id
 from meso_fhir.mapping.resources import fhir_datetime, map_record, strength
@@ -357,6 +357,48 @@ def test_a_transaction_of_a_whole_export_refers_only_by_full_url() -> None:
         if not ref.startswith("#") and ref not in full_urls
     ]
     assert left == []
+
+
+@pytest.mark.parametrize("strategy", ["conditional", "id"])
+def test_a_bundle_file_entry_is_the_transaction_entry_as_json(strategy: WriteStrategy) -> None:
+    """``entry_json`` (what ``meso-fhir map`` writes: references rewritten in the JSON text)
+    says byte for byte what ``entry`` builds by walking the resource, for every resource of
+    the example (Patients as conditional creates too)."""
+    export = next(iter(RECORDS.values()))[1]
+    shared = [r for mapped in directory(export, CONFIG) for r in mapped.resources]
+    resources = shared + [r for kind, source_id in RECORDS for r in _mapped(kind, source_id)]
+    assert {r["resourceType"] for r in resources} >= {"MedicationAdministration", "Binary"}
+    for resource in resources:
+        for create_only in {False, resource["resourceType"] == "Patient"}:  # as map sends them
+            expected = orjson.dumps(entry(resource, strategy, create_only=create_only))
+            assert entry_json(resource, strategy, create_only) == expected
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        # a contained resource's references are its own ('#...'): the walk leaves them alone
+        {
+            "resourceType": "Observation",
+            "id": "mf-1",
+            "contained": [
+                {"resourceType": "Device", "id": "d", "owner": {"reference": "Organization/mf-2"}}
+            ],
+            "subject": {"reference": "Patient/mf-3"},
+            "device": {"reference": "#d"},
+        },
+        # a JSON escape inside a reference: the text is not rewritten, the walk is used
+        {"resourceType": "Observation", "id": "mf-1", "subject": {"reference": 'Patient/a"b'}},
+        {"resourceType": "Observation", "id": "mf-1", "subject": {"reference": "urn:uuid:x"}},
+        {"resourceType": "Observation", "id": "mf-1", "subject": {"reference": ""}},
+    ],
+)
+def test_a_bundle_file_entry_agrees_with_the_walk_where_the_text_could_not(
+    resource: dict[str, Any],
+) -> None:
+    expected = orjson.dumps(entry(resource, "id"))
+    assert entry_json(resource, "id") == expected
+    assert b"Patient/mf-3" not in expected  # the top level's reference was rewritten
 
 
 def test_id_strategy_keeps_ids_and_puts_by_id() -> None:

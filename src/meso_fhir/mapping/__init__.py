@@ -10,7 +10,7 @@ it is given.
 """
 
 from .bundle import WriteStrategy, transaction
-from .export import MapSummary, map_records, write_bundle
+from .export import MapSummary, fewer_collections, map_records, write_bundle
 from .identity import ClinicConfig
 from .resources import MAPPING_VERSION, Mapped, map_record
 
@@ -20,6 +20,7 @@ __all__ = [
     "MapSummary",
     "Mapped",
     "WriteStrategy",
+    "fewer_collections",
     "map_record",
     "map_records",
     "transaction",

@@ -5,21 +5,21 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from ..errors import InputError
 from ..model.kinds import RecordKey
 from ..model.loader import Export
 from ..model.records import Session, SessionObservation
-from .bundle import WriteStrategy, entries
+from .bundle import WriteStrategy, entry_json
 from .identity import ClinicConfig, PatientPolicy
 from .resources import Mapped, map_clinic, map_practitioner, map_record
 
@@ -46,6 +46,24 @@ class MapSummary:
             "resources": dict(sorted(self.resources.items())),
             "errors": [e.as_dict() for e in self.errors],
         }
+
+
+# The youngest generation's threshold while a large job runs (CPython's default is 700). A
+# mapped record allocates thousands of objects that all live on until written or sent; at 700,
+# the collector ran dozens of times per record, each time in vain. Peak memory is unchanged:
+# nothing mapped is cyclic, reference counting frees it.
+GC_THRESHOLD = 50_000
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """The cyclic garbage collector at ``GC_THRESHOLD`` while a job runs, as it was after."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], GC_THRESHOLD), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def map_records(
@@ -130,15 +148,11 @@ def write_bundle(
             out.write(b'{"resourceType":"Bundle","type":"transaction","entry":[')
             first = True
             for mapped in records:
-                create_only = (
-                    [f"Patient/{r['id']}" for r in mapped.resources]
-                    if create_patients and mapped.kind == "patient"
-                    else ()
-                )
-                for item in entries(mapped.resources, strategy, create_only):
+                create_only = create_patients and mapped.kind == "patient"
+                for resource in mapped.resources:
                     if not first:
                         out.write(b",\n")
-                    out.write(orjson.dumps(item))
+                    out.write(entry_json(resource, strategy, create_only))
                     first = False
             out.write(b"]}\n")
         os.replace(tmp, target)

@@ -108,6 +108,7 @@ def normalised_uri(uri: str) -> str:
     return f"{scheme.lower()}://{host.lower()}{slash}{path}"
 
 
+@lru_cache(maxsize=1 << 14)  # a patient's, a visit's, the clinic's: referred to again and again
 def resource_id(system: str, value: str) -> str:
     """A deterministic logical id: 'mf-' + 40 hex digits of SHA-256 of 'system|value'.
 

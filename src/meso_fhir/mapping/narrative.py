@@ -16,6 +16,10 @@ Resource = dict[str, Any]
 
 _XHTML = "http://www.w3.org/1999/xhtml"
 
+# A resource's ``text`` before its narrative is written: not JSON, so a resource left with it
+# cannot be serialised by mistake.
+TEXT_SLOT: Any = object()
+
 
 def with_narrative(resource: Resource) -> Resource:
     """``resource`` with ``text`` after its ``id`` and ``meta`` (where a reader looks for it).
@@ -27,6 +31,9 @@ def with_narrative(resource: Resource) -> Resource:
     summary = _SUMMARY[resource["resourceType"]](resource)
     lines = "".join(f"<p>{escape(line, quote=False)}</p>" for line in summary if line)
     text = {"status": "generated", "div": f'<div xmlns="{_XHTML}">{lines}</div>'}
+    if resource.get("text") is TEXT_SLOT:  # built with its place kept (resources._start)
+        resource["text"] = text
+        return resource
     ordered: Resource = {}
     for key, value in resource.items():
         if key == "text":

@@ -46,7 +46,7 @@ from ..model.records import (
     SessionObservation,
 )
 from .identity import ClinicConfig, resource_id
-from .narrative import with_narrative
+from .narrative import TEXT_SLOT, with_narrative
 
 Resource = dict[str, Any]
 
@@ -200,6 +200,9 @@ def _start(resource_type: str, profiles: list[str], system: str, value: str) -> 
         "resourceType": resource_type,
         "id": resource_id(system, value),
         "meta": {"profile": profiles},
+        # Where the narrative goes, kept from the start: ``with_narrative`` fills it in place
+        # instead of rebuilding the resource to put its text after ``meta``.
+        "text": TEXT_SLOT,
         # R4's AdverseEvent has a single identifier (0..1), every other type a list.
         "identifier": business if resource_type == "AdverseEvent" else [business],
     }
