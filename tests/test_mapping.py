@@ -374,6 +374,22 @@ def test_a_bundle_file_entry_is_the_transaction_entry_as_json(strategy: WriteStr
             assert entry_json(resource, strategy, create_only) == expected
 
 
+@pytest.mark.parametrize("strategy", ["conditional", "id"])
+def test_a_transaction_to_send_is_the_transaction_as_json(strategy: WriteStrategy) -> None:
+    """``transaction(serialised=True)`` (what sync sends) serialises to the same bytes as the
+    walked transaction, with targets in the Bundle, on the server (``elsewhere``) and neither."""
+    export = next(iter(RECORDS.values()))[1]
+    shared = [r for mapped in directory(export, CONFIG) for r in mapped.resources]
+    resources = shared + [r for kind, source_id in RECORDS for r in _mapped(kind, source_id)]
+    patients = [f"Patient/{r['id']}" for r in resources if r["resourceType"] == "Patient"]
+    sent = resources[len(resources) // 2 :]  # the other half is on the server, or unknown
+    elsewhere = {f"{r['resourceType']}/{r['id']}": f"{r['resourceType']}/1" for r in resources[::3]}
+    walked = transaction(sent, strategy, elsewhere, patients)
+    text = transaction(sent, strategy, elsewhere, patients, serialised=True)
+    assert orjson.dumps(text) == orjson.dumps(walked)
+    assert b'/1"' in orjson.dumps(walked)  # some references did resolve to server ids
+
+
 @pytest.mark.parametrize(
     "resource",
     [

@@ -6,7 +6,7 @@ Pure: resources in, Bundle (dict) or its entries out.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -39,6 +39,28 @@ def conditional_url(resource: Resource) -> str:
     )
 
 
+def _written(
+    resource: Resource, strategy: WriteStrategy, create_only: bool
+) -> tuple[Resource, dict[str, str]]:
+    """What an entry sends of ``resource`` (references not yet resolved), and its request."""
+    conditional = strategy == "conditional" and resource["resourceType"] not in BY_ID_ONLY
+    body = resource
+    if conditional or create_only:
+        body = dict(resource)
+        del body["id"]  # the server picks the id; some EHRs refuse client ids
+    if create_only:
+        condition = conditional_url(resource).partition("?")[2]
+        return body, {"method": "POST", "url": resource["resourceType"], "ifNoneExist": condition}
+    url = (
+        conditional_url(resource) if conditional else f"{resource['resourceType']}/{resource['id']}"
+    )
+    return body, {"method": "PUT", "url": url}
+
+
+def _full_url_of(resource: Resource) -> str:
+    return full_url(f"{resource['resourceType']}/{resource['id']}")
+
+
 def entry(
     resource: Resource,
     strategy: WriteStrategy = "conditional",
@@ -54,89 +76,82 @@ def entry(
     ``ifNoneExist``), whatever the strategy: the server creates the resource only when none has
     that identifier, and otherwise leaves the one it has as it is (a hospital's Patient).
     """
-    reference = f"{resource['resourceType']}/{resource['id']}"
-    body = dict(resource)
-    conditional = strategy == "conditional" and resource["resourceType"] not in BY_ID_ONLY
-    if conditional or create_only:
-        del body["id"]  # the server picks the id; some EHRs refuse client ids
-    body = _rewritten(body, resolve)
-    request: dict[str, str]
-    if create_only:
-        condition = conditional_url(resource).partition("?")[2]
-        request = {"method": "POST", "url": resource["resourceType"], "ifNoneExist": condition}
-    else:
-        url = conditional_url(resource) if conditional else reference
-        request = {"method": "PUT", "url": url}
-    return {"fullUrl": full_url(reference), "resource": body, "request": request}
+    body, request = _written(resource, strategy, create_only)
+    return {
+        "fullUrl": _full_url_of(resource),
+        "resource": _rewritten(body, resolve),
+        "request": request,
+    }
 
 
 # A Reference's ``reference`` in serialised JSON: the key is FHIR's name for it and appears
 # nowhere else in the resources this package maps (narratives are escaped strings).
 _REFERENCE_KEY = b'"reference":"'
 
+TextResolver = Callable[[bytes], bytes | None]
 
-_URLS: dict[bytes, bytes] = {}  # reference → full URL, as JSON text; bounded below
+
+def _text_resolver(resolve: Callable[[str], str | None]) -> TextResolver:
+    """``resolve`` for references as JSON text, remembering each answer (a chunk's references
+    are mostly to a few patients, visits and the clinic)."""
+    answers: dict[bytes, bytes | None] = {}
+
+    def resolve_text(target: bytes) -> bytes | None:
+        try:
+            return answers[target]
+        except KeyError:
+            pass
+        if len(answers) >= 1 << 14:  # bounded: a whole export's full URLs pass through it
+            answers.clear()
+        found = resolve(target.decode())
+        answer = answers[target] = None if found is None else orjson.dumps(found)[1:-1]
+        return answer
+
+    return resolve_text
 
 
-def _resolved_json(text: bytes) -> bytes | None:
-    """``text`` with every ``"reference":"Type/id"`` turned into the target's full URL; None
-    when a reference holds a JSON escape (the text could then disagree with ``_rewritten``)."""
-    parts = text.split(_REFERENCE_KEY)
+_to_full_urls = _text_resolver(full_url)
+
+
+def _serialised(body: Resource, resolve: TextResolver) -> bytes | None:
+    """``_rewritten(body, ...)`` as JSON, its references resolved in the text; None where the
+    text could disagree with the walk: a contained resource that refers to something (the walk
+    leaves it alone), a reference holding a JSON escape.
+
+    Walking every element of every resource in Python to find its references was a third of
+    ``meso-fhir map`` and of what a sync spends building its transactions.
+    """
+    contained = body.get("contained")
+    if contained is not None and _REFERENCE_KEY in orjson.dumps(contained):
+        return None
+    parts = orjson.dumps(body).split(_REFERENCE_KEY)
     for index in range(1, len(parts)):
         part = parts[index]
         end = part.index(b'"')
         target = part[:end]
-        url = _URLS.get(target)
-        if url is None:
-            if b"\\" in target:
-                return None
-            if not target or target.startswith((b"#", b"urn:")):
-                continue
-            if len(_URLS) >= 1 << 14:
-                _URLS.clear()
-            url = _URLS[target] = full_url(target.decode()).encode()
-        parts[index] = url + part[end:]
-    return _REFERENCE_KEY.join(parts) if len(parts) > 1 else text
+        if b"\\" in target:
+            return None
+        if not target or target.startswith((b"#", b"urn:")):
+            continue
+        resolved = resolve(target)
+        if resolved is not None:
+            parts[index] = resolved + part[end:]
+    return _REFERENCE_KEY.join(parts)
 
 
 def entry_json(
     resource: Resource, strategy: WriteStrategy = "conditional", create_only: bool = False
 ) -> bytes:
-    """``entry(resource, strategy, create_only=create_only)`` as orjson would write it, for a
-    resource whose every reference target is in the same Bundle (a complete export).
-
-    The resource is serialised once and its references rewritten in the JSON text: walking
-    every element of every resource in Python to find them was a third of ``meso-fhir map``.
-    Where the text could disagree with the walk (a contained resource that refers to
-    something, which the walk leaves alone; a reference holding a JSON escape), the entry is
-    built the slow way.
-    """
-    contained = resource.get("contained")
-    if contained is not None and _REFERENCE_KEY in orjson.dumps(contained):
-        return orjson.dumps(entry(resource, strategy, create_only=create_only))
-    reference = f"{resource['resourceType']}/{resource['id']}"
-    conditional = strategy == "conditional" and resource["resourceType"] not in BY_ID_ONLY
-    body = resource
-    if conditional or create_only:
-        body = dict(resource)
-        del body["id"]
-    text = _resolved_json(orjson.dumps(body))
+    """``entry(resource, strategy, create_only=create_only)`` as orjson writes it, for a
+    resource whose every reference target is in the same Bundle (a complete export)."""
+    body, request = _written(resource, strategy, create_only)
+    text = _serialised(body, _to_full_urls)
     if text is None:
-        return orjson.dumps(entry(resource, strategy, create_only=create_only))
-    if create_only:
-        condition = conditional_url(resource).partition("?")[2]
-        request: dict[str, str] = {
-            "method": "POST",
-            "url": resource["resourceType"],
-            "ifNoneExist": condition,
-        }
-    else:
-        url = conditional_url(resource) if conditional else reference
-        request = {"method": "PUT", "url": url}
+        text = orjson.dumps(_rewritten(body, full_url))
     return b"".join(
         (
             b'{"fullUrl":"',
-            full_url(reference).encode(),
+            _full_url_of(resource).encode(),
             b'","resource":',
             text,
             b',"request":',
@@ -202,30 +217,30 @@ def transaction(
     strategy: WriteStrategy = "conditional",
     elsewhere: Mapping[str, str] | None = None,
     create_only: Collection[str] = (),
+    *,
+    serialised: bool = False,
 ) -> dict[str, Any]:
     """A transaction Bundle of ``resources``; references to others resolve via ``elsewhere``.
 
     Resources whose ``Type/id`` is in ``create_only`` are conditional creates (see ``entry``).
+    ``serialised``: each entry's ``resource`` is its JSON text already (an ``orjson.Fragment``,
+    which ``orjson.dumps`` writes as it is): the form to send, built without walking it.
     """
     items = list(resources)
     refs = [f"{r['resourceType']}/{r['id']}" for r in items]
     resolve = in_bundle_resolver(refs, elsewhere)
-    return {
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [
+    if not serialised:
+        entries = [
             entry(r, strategy, resolve, ref in create_only)
             for r, ref in zip(items, refs, strict=True)
-        ],
-    }
-
-
-def entries(
-    resources: Iterable[Resource],
-    strategy: WriteStrategy = "conditional",
-    create_only: Collection[str] = (),
-) -> Iterator[dict[str, Any]]:
-    """Entries of a complete export (every reference target is in the same Bundle), streamed."""
-    for resource in resources:
-        only = bool(create_only) and f"{resource['resourceType']}/{resource['id']}" in create_only
-        yield entry(resource, strategy, create_only=only)
+        ]
+    else:
+        resolve_text = _text_resolver(resolve)
+        entries = []
+        for r, ref in zip(items, refs, strict=True):
+            body, request = _written(r, strategy, ref in create_only)
+            text = _serialised(body, resolve_text) or orjson.dumps(_rewritten(body, resolve))
+            entries.append(
+                {"fullUrl": full_url(ref), "resource": orjson.Fragment(text), "request": request}
+            )
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}

@@ -144,16 +144,16 @@ def write_bundle(
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as out:
+        # A large buffer: a bundle is hundreds of MiB, written in 8 KiB pieces it took a
+        # system call per few entries.
+        with os.fdopen(fd, "wb", buffering=1 << 20) as out:
             out.write(b'{"resourceType":"Bundle","type":"transaction","entry":[')
-            first = True
+            separator = b""
             for mapped in records:
                 create_only = create_patients and mapped.kind == "patient"
                 for resource in mapped.resources:
-                    if not first:
-                        out.write(b",\n")
-                    out.write(entry_json(resource, strategy, create_only))
-                    first = False
+                    out.write(separator + entry_json(resource, strategy, create_only))
+                    separator = b",\n"
             out.write(b"]}\n")
         os.replace(tmp, target)
     except BaseException:
