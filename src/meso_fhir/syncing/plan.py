@@ -132,15 +132,21 @@ def item(mapped: Mapped, export: Export, content_hash: str) -> Item:
 
 
 def bundle(
-    items: list[Item], strategy: WriteStrategy, known: dict[str, str], stamp: Stamp | None = None
+    items: list[Item],
+    strategy: WriteStrategy,
+    known: dict[str, str],
+    stamp: Stamp | None = None,
+    *,
+    serialised: bool = False,
 ) -> dict[str, Any]:
     """The transaction Bundle of ``items``, references to others resolved through ``known``;
-    with a ``stamp``, a Provenance per activity of the items."""
+    with a ``stamp``, a Provenance per activity of the items. ``serialised``: the resources
+    as JSON text, to send (see ``transaction``)."""
     resources = [r for one in items for r in one.resources]
     create_only = {
         f"{r['resourceType']}/{r['id']}" for one in items if one.create_only for r in one.resources
     }
-    result = transaction(resources, strategy, known, create_only)
+    result = transaction(resources, strategy, known, create_only, serialised=serialised)
     # After every resource entry: the sink reads the response by position, resources first,
     # then the deletes; the Provenance entries come last and their answers are not needed.
     result["entry"].extend(retraction(ref) for one in items for ref in one.retract)

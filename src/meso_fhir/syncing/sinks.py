@@ -103,7 +103,7 @@ class Sender:
         outcomes, sendable = _blocked(items, failed)
         if not sendable:
             return outcomes
-        transaction = bundle(sendable, self.strategy, known, self.stamp)
+        transaction = bundle(sendable, self.strategy, known, self.stamp, serialised=True)
         try:
             results = self._transaction(transaction, len(transaction["entry"]))
         except MalformedResponse as exc:
