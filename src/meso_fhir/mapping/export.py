@@ -48,10 +48,12 @@ class MapSummary:
         }
 
 
-# The youngest generation's threshold while a large job runs (CPython's default is 700). A
-# mapped record allocates thousands of objects that all live on until written or sent; at 700,
-# the collector ran dozens of times per record, each time in vain. Peak memory is unchanged:
-# nothing mapped is cyclic, reference counting frees it.
+# Allocations between two youngest-generation collections while a large job runs (CPython's
+# default: 700). A map or a sync holds the export's index and a mapped chunk, a million objects,
+# none in a cycle, and allocates as many while it builds bundles; at the default, the older
+# generations holding them were scanned again and again, in vain: a third of a sync's CPU
+# (5,000 records: 1.6 s of 4.7 s in the collector, 0.07 s with this). Nothing mapped is cyclic:
+# reference counting frees it, so memory is not held longer.
 GC_THRESHOLD = 50_000
 
 
