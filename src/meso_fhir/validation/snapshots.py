@@ -62,6 +62,7 @@ class El:
     format_as: str | None = None  # the primitive type whose format values have, if not types[0]
     resource_root: bool = False  # the root of a resource's definition: "resourceType" is known
     type_slices: dict[str, El] = field(default_factory=dict)  # value[x]:valueQuantity
+    holds_resource: bool = False  # a resource type among types (contained, Bundle entries)
 
     @property
     def json_name(self) -> str:
@@ -311,5 +312,6 @@ def _finish(el: El, seen: set[int]) -> None:
     el.sliced_required = tuple(c for c in el.children.values() if any(s.min > 0 for s in c.slices))
     el.repeats = el.max != 1 and "." in el.path
     el.choices = tuple(c for c in el.children.values() if c.choice)
+    el.holds_resource = "Resource" in el.types
     for child in (*el.children.values(), *el.slices, *el.type_slices.values()):
         _finish(child, seen)
