@@ -10,7 +10,7 @@ satisfied; one that cannot be evaluated at all is a warning, not an error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
@@ -228,12 +228,10 @@ def _dom_3(item: Any, run: Run) -> bool:
     """Every contained resource is referenced (from the container or from another contained)."""
     if not isinstance(item, dict):
         return True
-    refs = set(_strings_at(item, "reference"))
+    refs = _strings_at(item, "reference")
     contained = item.get("contained")
     return all(
-        not isinstance(c, dict)
-        or f"#{c.get('id')}" in refs
-        or "#" in set(_strings_at(c, "reference"))
+        not isinstance(c, dict) or f"#{c.get('id')}" in refs or "#" in _strings_at(c, "reference")
         for c in (contained if isinstance(contained, list) else [])
     )
 
@@ -264,14 +262,19 @@ _NATIVE: Final[dict[str, Callable[[Any, Run], Any]]] = {
 }
 
 
-def _strings_at(data: Any, key: str) -> Iterator[str]:
-    """Every string value of ``key`` anywhere below ``data``."""
-    if isinstance(data, dict):
-        for k, v in data.items():
-            if k == key and isinstance(v, str):
-                yield v
-            else:
-                yield from _strings_at(v, key)
-    elif isinstance(data, list):
-        for v in data:
-            yield from _strings_at(v, key)
+def _strings_at(data: Any, key: str) -> set[str]:
+    """Every string value of ``key`` anywhere below ``data`` (a loop, not a recursion of
+    generators: dom-3 reads every resource with contained resources whole)."""
+    found: set[str] = set()
+    stack = [data]
+    while stack:
+        d = stack.pop()
+        if isinstance(d, dict):
+            for k, v in d.items():
+                if k == key and isinstance(v, str):
+                    found.add(v)
+                elif isinstance(v, (dict, list)):
+                    stack.append(v)
+        elif isinstance(d, list):
+            stack.extend(d)
+    return found
