@@ -307,7 +307,8 @@ class Walker:
         elif base and type_code is not None:
             dt = snapshots.tree(CORE_SD + type_code)
             if dt is not None:
-                self._invariants.check(run, dt.root, item, path, type_code)
+                if dt.root.constraints:
+                    self._invariants.check(run, dt.root, item, path, type_code)
                 self._walk_object(run, dt.root, item, path, True)
         if base and type_code == "Coding":
             self._terminology.check_local_code(run, item, path)
