@@ -88,20 +88,18 @@ class Invariants:
         # Results by the values an expression reads (see _remembered); fhirpathpy alone (the
         # tests' reference) evaluates every time.
         self._reads: dict[str, frozenset[str] | None] = {}
-        self._results: dict[tuple[str, str | None, str | None, tuple[bytes, ...]], bool | None] = {}
+        self._results: dict[tuple[str, str | None, bytes], bool | None] = {}
 
     def check(self, run: Run, el: Constrained, item: Any, path: str, type_code: str | None) -> None:
         """Check the invariants of ``el`` on one of its values (``item``, at ``path``)."""
-        has_contained = isinstance(item, dict) and "contained" in item
-        reads: dict[str, bytes] = {}  # what the invariants read of item (see _remembered)
         for c in el.constraints:
-            if c.key in _ON_CONTAINED and not has_contained:
+            if c.key in _ON_CONTAINED and not (isinstance(item, dict) and "contained" in item):
                 continue
             native = _NATIVE.get(c.key)
             ok: Any = native(item, run) if native is not None else _UNDECIDED
             if ok is _UNDECIDED:
                 native = None
-                ok = self._remembered(c, item, run, el, type_code, reads)
+                ok = self._remembered(c, item, run, el, type_code)
             if ok is False:
                 run.add(
                     ERROR if c.severity == ERROR else WARNING,
@@ -120,37 +118,29 @@ class Invariants:
                 )
 
     def _remembered(
-        self,
-        c: Constraint,
-        item: Any,
-        run: Run,
-        el: Constrained,
-        type_code: str | None,
-        reads: dict[str, bytes],
+        self, c: Constraint, item: Any, run: Run, el: Constrained, type_code: str | None
     ) -> bool | None:
         """The result of ``c`` on ``item``, remembered by the values it reads of ``item``
         (``fhirpath.root_names``): resources of one kind share their codes and statuses, so
-        most evaluations are repeats. ``reads``: the JSON of each name read so far of this
-        item, shared by its invariants (most read its code)."""
-        names = self._reads.get(c.expression, _UNCOMPILED)
-        if names is _UNCOMPILED:
-            names = fhirpath.root_names(c.expression) if self._use_fast else None
-            self._reads[c.expression] = names
-        # resourceType too: fhirpathpy reads choice names from the resource's model.
-        rtype = item.get("resourceType") if isinstance(item, dict) else None
-        if names is None or not isinstance(item, dict) or not isinstance(rtype, (str, type(None))):
+        most evaluations are repeats."""
+        reads = self._reads.get(c.expression, _UNCOMPILED)
+        if reads is _UNCOMPILED:
+            reads = fhirpath.root_names(c.expression) if self._use_fast else None
+            self._reads[c.expression] = reads
+        if reads is None or not isinstance(item, dict):
             return self._evaluate(c, item, run, el, type_code)
         try:
-            read = tuple(reads[n] if n in reads else _read(item, n, reads) for n in names)
+            # resourceType too: fhirpathpy reads choice names from the resource's model.
+            read = orjson.dumps([item.get("resourceType"), _values_read(item, reads)])
         except orjson.JSONEncodeError:  # integers beyond 64 bits
             return self._evaluate(c, item, run, el, type_code)
-        key = (c.expression, type_code, rtype, read)
+        key = (c.expression, type_code, read)
         try:
             return self._results[key]
         except KeyError:
             pass
         ok = self._evaluate(c, item, run, el, type_code)
-        if sum(map(len, read)) <= _RESULT_SIZE:  # a large input seldom comes again
+        if len(read) <= _RESULT_SIZE:  # a large input seldom comes again
             if len(self._results) >= _RESULTS:  # bounded: memory stays flat
                 self._results.clear()
             self._results[key] = ok
@@ -203,19 +193,20 @@ class Invariants:
         return list(result) if isinstance(result, list) else [result]
 
 
-def _read(item: dict[str, Any], name: str, reads: dict[str, bytes]) -> bytes:
-    """What an expression that navigates ``name`` reads of ``item``, as JSON (remembered in
-    ``reads``): the key and value the name finds, as FHIRPath navigation finds them (``value``
-    finds ``valueQuantity``), or nothing."""
-    found: Any = None
-    if name in item:
-        found = (name, item[name])
-    else:
+def _values_read(item: dict[str, Any], names: frozenset[str]) -> list[Any]:
+    """What an expression that navigates ``names`` reads of ``item``: the key and value each
+    name finds, as FHIRPath navigation finds them (``value`` finds ``valueQuantity``)."""
+    out: list[Any] = []
+    for name in names:
+        if name in item:
+            out.append((name, item[name]))
+            continue
         for key, value in item.items():
             if key.startswith(name) and key[len(name) :][:1].isupper():
-                found = (key, value)
+                out.append((key, value))
                 break
-    out = reads[name] = orjson.dumps(found)
+        else:
+            out.append(None)
     return out
 
 
