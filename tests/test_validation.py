@@ -1131,6 +1131,8 @@ FHIRPATH_CASES: list[tuple[Resource, str, list[Any]]] = [
     (FHIRPATH_PATIENT, "name.given.count() > 1", [True]),
     (FHIRPATH_PATIENT, "name.given.count() >= 3", [False]),
     (FHIRPATH_PATIENT, "name.first().family & '!'", ["Martin!"]),
+    (FHIRPATH_PATIENT, "(name.count() + name.given.count()) > 3", [True]),
+    (FHIRPATH_PATIENT, "name.count() + name.given.count() = 4", [True]),
     (FHIRPATH_PATIENT, "name.where($this.family = 'Dupont').use", ["maiden"]),
     (FHIRPATH_PATIENT, "%ucum", ["http://unitsofmeasure.org"]),
     (FHIRPATH_BUNDLE, "entry.resource.ofType(Observation).count()", [1]),

@@ -64,7 +64,7 @@ _TOKEN: Final = re.compile(
     r"|(?P<num>\d+(?:\.\d+)?)"
     r"|(?P<id>[A-Za-z_][A-Za-z0-9_]*|`[^`]+`)"
     r"|(?P<var>%[A-Za-z_][A-Za-z0-9_]*|\$this)"
-    r"|(?P<op><=|>=|!=|[=<>().,|&])"
+    r"|(?P<op><=|>=|!=|[=<>().,|&+])"
     r")"
 )
 
@@ -238,6 +238,20 @@ def _concat(left: Fn, right: Fn) -> Fn:
     return fn
 
 
+def _plus(left: Fn, right: Fn) -> Fn:
+    """Integers only (org-1 adds counts); the other sums are fhirpathpy's."""
+
+    def fn(focus: list[Any], this: Any, env: Env) -> list[Any]:
+        a, b = left(focus, this, env), right(focus, this, env)
+        if not a or not b:
+            return []
+        if len(a) > 1 or len(b) > 1 or type(a[0]) is not int or type(b[0]) is not int:
+            raise Unsupported("+ on other than two integers")
+        return [a[0] + b[0]]
+
+    return fn
+
+
 def _in(left: Fn, right: Fn) -> Fn:
     def fn(focus: list[Any], this: Any, env: Env) -> list[Any]:
         a, b = left(focus, this, env), right(focus, this, env)
@@ -281,6 +295,7 @@ OPERATORS: Final[dict[str, Callable[[Fn, Fn], Fn]]] = {
     ">=": _comparison(lambda x, y: x >= y),
     "|": _union,
     "&": _concat,
+    "+": _plus,
 }
 # Precedence, lowest first (FHIRPath: implies < or/xor < and < comparison < equality...).
 _BINARY_LEVELS: Final[tuple[tuple[str, ...], ...]] = (
@@ -291,7 +306,7 @@ _BINARY_LEVELS: Final[tuple[tuple[str, ...], ...]] = (
     ("=", "!="),
     ("<", "<=", ">", ">="),
     ("|",),
-    ("&",),
+    ("&", "+"),  # additive: one level in FHIRPath
 )
 
 
