@@ -80,6 +80,7 @@ class Walker:
         self._invariants = invariants
         # (element, key, the value: a string, or else its JSON): see _walk_values
         self._clean: set[tuple[El, str, str | bytes]] = set()
+        self._datatypes: dict[str, Tree | None] = {}  # the tree of each datatype, by name
 
     def check_resource(
         self,
@@ -139,8 +140,11 @@ class Walker:
             _report_missing(run, el, present, other, path, base)
         if repeated:
             found = self._group_choices(run, found, path)
+        clean = self._clean
         for child, type_code, key, value in found:
-            self._walk_values(run, child, key, type_code, value, path, base)
+            # A string found clean here before (most are) costs no call: see _walk_values.
+            if type(value) is not str or (child, key, value) not in clean:
+                self._walk_values(run, child, key, type_code, value, path, base)
 
     def _group_choices(
         self, run: Run, found: list[tuple[El, str | None, str, Any]], path: str
@@ -305,7 +309,9 @@ class Walker:
         if el.children:
             self._walk_object(run, el, item, path, base)
         elif base and type_code is not None:
-            dt = snapshots.tree(CORE_SD + type_code)
+            dt = self._datatypes.get(type_code, MISSING)
+            if dt is MISSING:
+                dt = self._datatypes[type_code] = snapshots.tree(CORE_SD + type_code)
             if dt is not None:
                 if dt.root.constraints:
                     self._invariants.check(run, dt.root, item, path, type_code)
