@@ -96,6 +96,7 @@ def _truth(coll: list[Any]) -> bool | None:
 
 def _child(items: list[Any], name: str) -> list[Any]:
     out: list[Any] = []
+    n = len(name)
     for item in items:
         if not isinstance(item, dict):
             continue
@@ -104,13 +105,16 @@ def _child(items: list[Any], name: str) -> list[Any]:
         else:
             value = None
             for key, v in item.items():  # a choice element: value -> valueQuantity
-                if key.startswith(name) and key[len(name) :][:1].isupper():
+                if len(key) > n and key.startswith(name) and key[n].isupper():
                     value = v
                     break
             if value is None:
                 continue
         if isinstance(value, list):
-            out.extend(v for v in value if v is not None)
+            if None in value:  # nulls are not values (they are reported by the walk)
+                out.extend([v for v in value if v is not None])
+            else:
+                out.extend(value)
         elif value is not None:
             out.append(value)
     return out
