@@ -130,7 +130,7 @@ class Walker:
                     other.add(primitive[0])
                 # Primitive extensions are rare: fhir.resources checks their content.
                 run.needs_model = run.needs_model or base
-            elif el.choices and not base:
+            elif el.narrowed_choices and not base:
                 wrong = self._check_choice_key(run, el, key, path)
                 if wrong is not None:
                     other.add(wrong)
@@ -182,12 +182,8 @@ class Walker:
 
     def _check_choice_key(self, run: Run, el: El, key: str, path: str) -> El | None:
         """A key of a choice element whose type the profile does not allow: report it."""
-        for child in el.choices:
-            if (
-                child.check_types
-                and key.startswith(child.name)
-                and key[len(child.name) :][:1].isupper()
-            ):
+        for child in el.narrowed_choices:
+            if key.startswith(child.name) and key[len(child.name) :][:1].isupper():
                 allowed = ", ".join(child.types)
                 run.add(
                     ERROR,
