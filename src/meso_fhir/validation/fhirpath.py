@@ -105,7 +105,7 @@ def _child(items: list[Any], name: str) -> list[Any]:
         else:
             value = None
             for key, v in item.items():  # a choice element: value -> valueQuantity
-                if len(key) > n and key.startswith(name) and key[n].isupper():
+                if key.startswith(name) and len(key) > n and key[n].isupper():
                     value = v
                     break
             if value is None:
