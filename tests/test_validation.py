@@ -1131,6 +1131,8 @@ FHIRPATH_CASES: list[tuple[Resource, str, list[Any]]] = [
     (FHIRPATH_PATIENT, "name.given.count() > 1", [True]),
     (FHIRPATH_PATIENT, "name.given.count() >= 3", [False]),
     (FHIRPATH_PATIENT, "name.first().family & '!'", ["Martin!"]),
+    (FHIRPATH_PATIENT, "(name.count() + name.given.count()) > 3", [True]),
+    (FHIRPATH_PATIENT, "name.count() + name.given.count() = 4", [True]),
     (FHIRPATH_PATIENT, "name.where($this.family = 'Dupont').use", ["maiden"]),
     (FHIRPATH_PATIENT, "%ucum", ["http://unitsofmeasure.org"]),
     (FHIRPATH_BUNDLE, "entry.resource.ofType(Observation).count()", [1]),
@@ -1513,3 +1515,21 @@ def test_an_ehrs_own_indication_or_technique_code_is_accepted(validator: Validat
     assert [i for i in validator.validate(planned) if i.severity == ERROR] == []
     cannula = broken(injection, lambda r: r["dosage"].update(method={"text": "cannula"}))
     assert [i for i in validator.validate(cannula) if i.severity == ERROR] == []
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    type_code=st.sampled_from(sorted(validation.r4b._PASSES)),
+    value=st.one_of(
+        st.text(),
+        st.text(alphabet=st.characters(categories=("Zs", "Zl", "Zp", "Cc", "Cf")), max_size=4),
+    ),
+)
+def test_primitives_passed_without_fhir_resources_pass_it(type_code: str, value: str) -> None:
+    """A string the fast path lets through (r4b._PASSES) is one fhir.resources' validator of
+    the type accepts: the verdict is the same."""
+    r4b = validation.r4b
+    if r4b._PASSES[type_code].search(value):
+        adapter = r4b._adapter(type_code)
+        assert adapter is not None
+        adapter.validate_python(value)  # raises if fhir.resources disagrees

@@ -94,7 +94,12 @@ class EntrySummary:
     def add(self, entry: Any, repeated: set[str]) -> None:
         if entry is None:  # FHIRPath does not see nulls
             return
-        shape = tuple(bool(child([entry], name)) for name in ("request", "response", "search"))
+        one = [entry]
+        shape = (
+            bool(child(one, "request")),
+            bool(child(one, "response")),
+            bool(child(one, "search")),
+        )
         url = entry.get("fullUrl") if isinstance(entry, dict) else None
         if isinstance(url, str) and url in repeated and not self.duplicate:
             version = _version_of(entry)
@@ -105,7 +110,7 @@ class EntrySummary:
         if not self.odd and _odd(entry):
             self.odd = [_stand_in(entry)]
         if shape not in self.by_shape:  # the first entry comes first: it has a new shape
-            self.by_shape[shape] = _stand_in(entry)  # type: ignore[index]
+            self.by_shape[shape] = _stand_in(entry)
 
     def entries(self) -> list[Any]:
         return [*self.by_shape.values(), *self.duplicate, *self.odd]

@@ -64,7 +64,7 @@ _TOKEN: Final = re.compile(
     r"|(?P<num>\d+(?:\.\d+)?)"
     r"|(?P<id>[A-Za-z_][A-Za-z0-9_]*|`[^`]+`)"
     r"|(?P<var>%[A-Za-z_][A-Za-z0-9_]*|\$this)"
-    r"|(?P<op><=|>=|!=|[=<>().,|&])"
+    r"|(?P<op><=|>=|!=|[=<>().,|&+])"
     r")"
 )
 
@@ -96,6 +96,7 @@ def _truth(coll: list[Any]) -> bool | None:
 
 def _child(items: list[Any], name: str) -> list[Any]:
     out: list[Any] = []
+    n = len(name)
     for item in items:
         if not isinstance(item, dict):
             continue
@@ -104,13 +105,16 @@ def _child(items: list[Any], name: str) -> list[Any]:
         else:
             value = None
             for key, v in item.items():  # a choice element: value -> valueQuantity
-                if key.startswith(name) and key[len(name) :][:1].isupper():
+                if key.startswith(name) and len(key) > n and key[n].isupper():
                     value = v
                     break
             if value is None:
                 continue
         if isinstance(value, list):
-            out.extend(v for v in value if v is not None)
+            if None in value:  # nulls are not values (they are reported by the walk)
+                out.extend([v for v in value if v is not None])
+            else:
+                out.extend(value)
         elif value is not None:
             out.append(value)
     return out
@@ -238,6 +242,20 @@ def _concat(left: Fn, right: Fn) -> Fn:
     return fn
 
 
+def _plus(left: Fn, right: Fn) -> Fn:
+    """Integers only (org-1 adds counts); the other sums are fhirpathpy's."""
+
+    def fn(focus: list[Any], this: Any, env: Env) -> list[Any]:
+        a, b = left(focus, this, env), right(focus, this, env)
+        if not a or not b:
+            return []
+        if len(a) > 1 or len(b) > 1 or type(a[0]) is not int or type(b[0]) is not int:
+            raise Unsupported("+ on other than two integers")
+        return [a[0] + b[0]]
+
+    return fn
+
+
 def _in(left: Fn, right: Fn) -> Fn:
     def fn(focus: list[Any], this: Any, env: Env) -> list[Any]:
         a, b = left(focus, this, env), right(focus, this, env)
@@ -281,6 +299,7 @@ OPERATORS: Final[dict[str, Callable[[Fn, Fn], Fn]]] = {
     ">=": _comparison(lambda x, y: x >= y),
     "|": _union,
     "&": _concat,
+    "+": _plus,
 }
 # Precedence, lowest first (FHIRPath: implies < or/xor < and < comparison < equality...).
 _BINARY_LEVELS: Final[tuple[tuple[str, ...], ...]] = (
@@ -291,7 +310,7 @@ _BINARY_LEVELS: Final[tuple[tuple[str, ...], ...]] = (
     ("=", "!="),
     ("<", "<=", ">", ">="),
     ("|",),
-    ("&",),
+    ("&", "+"),  # additive: one level in FHIRPath
 )
 
 

@@ -79,6 +79,9 @@ _INDEXED: Final = {
 _VALUE_STARTS: Final = frozenset(
     {"start_map", "start_array", "string", "number", "boolean", "null"}
 )
+# Inside the entries, the only prefixes the scan reads; the others (most events) are skipped
+# first thing.
+_SCANNED: Final = frozenset({"entry", "entry.item", *_INDEXED})
 
 
 def _scan(f: BinaryIO) -> tuple[dict[str, Any], BundleIndex, int]:
@@ -92,6 +95,8 @@ def _scan(f: BinaryIO) -> tuple[dict[str, Any], BundleIndex, int]:
     in_entries = saw_entries = False
     fields: dict[str, Any] = {}  # of the entry being read: a string, or whether an object
     for prefix, event, value in ijson.parse(f, use_float=True):
+        if in_entries and prefix not in _SCANNED:
+            continue
         if held:
             held = False
             in_entries = saw_entries = event == "start_array"

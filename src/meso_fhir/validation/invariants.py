@@ -10,14 +10,11 @@ satisfied; one that cannot be evaluated at all is a warning, not an error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 import orjson
-from fhirpathpy import compile as fhirpath_compile
-from fhirpathpy.engine.nodes import ResourceNode
-from fhirpathpy.models import models as fhirpath_models
 
 from . import fhirpath
 from .issues import ERROR, WARNING, Run
@@ -34,9 +31,6 @@ _UNDECIDED: Final[Any] = object()
 # Results remembered at most, and the largest input read (JSON bytes): at most ~10 MiB.
 _RESULTS: Final = 1 << 14
 _RESULT_SIZE: Final = 512
-
-# fhirpathpy leaves create_node untyped; the annotation keeps mypy's strict mode on the callers.
-_create_node: Callable[[Any, str], Any] = ResourceNode.create_node
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +78,6 @@ class Invariants:
         self._use_fast = fast_fhirpath
         self._fast: dict[str, fhirpath.Fn | None] = {}
         self._slow: dict[str, Callable[..., Any] | None] = {}
-        self._model = fhirpath_models["r4"]
         # Results by the values an expression reads (see _remembered); fhirpathpy alone (the
         # tests' reference) evaluates every time.
         self._reads: dict[str, frozenset[str] | None] = {}
@@ -170,10 +163,16 @@ class Invariants:
     def _evaluate_fhirpathpy(
         self, c: Constraint, item: Any, run: Run, el: Constrained, type_code: str | None
     ) -> list[Any] | None:
+        # Imported on first use: the fast subset decides nearly every invariant, and the
+        # import (with the R4 model) is a tenth of the CLI's start-up.
+        from fhirpathpy import compile as fhirpath_compile
+        from fhirpathpy.engine.nodes import ResourceNode
+        from fhirpathpy.models import models
+
         fn = self._slow.get(c.expression, _UNCOMPILED)
         if fn is _UNCOMPILED:
             try:
-                fn = fhirpath_compile(c.expression, self._model, _FHIRPATH_OPTIONS)
+                fn = fhirpath_compile(c.expression, models["r4"], _FHIRPATH_OPTIONS)
             except Exception:  # a syntax error in a profile: reported, not raised
                 fn = None
             self._slow[c.expression] = fn
@@ -182,8 +181,10 @@ class Invariants:
         if isinstance(item, dict) and "resourceType" in item:
             node: Any = item
         else:
-            # fhirpathpy needs the type of a non-resource value for ofType() and choice names.
-            node = _create_node(
+            # fhirpathpy needs the type of a non-resource value for ofType() and choice names;
+            # it leaves create_node untyped (the annotation keeps mypy strict on the call).
+            create_node: Callable[[Any, str], Any] = ResourceNode.create_node
+            node = create_node(
                 item, type_code if type_code and type_code != "BackboneElement" else el.path
             )
         try:
@@ -228,12 +229,10 @@ def _dom_3(item: Any, run: Run) -> bool:
     """Every contained resource is referenced (from the container or from another contained)."""
     if not isinstance(item, dict):
         return True
-    refs = set(_strings_at(item, "reference"))
+    refs = _strings_at(item, "reference")
     contained = item.get("contained")
     return all(
-        not isinstance(c, dict)
-        or f"#{c.get('id')}" in refs
-        or "#" in set(_strings_at(c, "reference"))
+        not isinstance(c, dict) or f"#{c.get('id')}" in refs or "#" in _strings_at(c, "reference")
         for c in (contained if isinstance(contained, list) else [])
     )
 
@@ -264,14 +263,19 @@ _NATIVE: Final[dict[str, Callable[[Any, Run], Any]]] = {
 }
 
 
-def _strings_at(data: Any, key: str) -> Iterator[str]:
-    """Every string value of ``key`` anywhere below ``data``."""
-    if isinstance(data, dict):
-        for k, v in data.items():
-            if k == key and isinstance(v, str):
-                yield v
-            else:
-                yield from _strings_at(v, key)
-    elif isinstance(data, list):
-        for v in data:
-            yield from _strings_at(v, key)
+def _strings_at(data: Any, key: str) -> set[str]:
+    """Every string value of ``key`` anywhere below ``data`` (a loop, not a recursion of
+    generators: dom-3 reads every resource with contained resources whole)."""
+    found: set[str] = set()
+    stack = [data]
+    while stack:
+        d = stack.pop()
+        if isinstance(d, dict):
+            for k, v in d.items():
+                if k == key and isinstance(v, str):
+                    found.add(v)
+                elif isinstance(v, (dict, list)):
+                    stack.append(v)
+        elif isinstance(d, list):
+            stack.extend(d)
+    return found

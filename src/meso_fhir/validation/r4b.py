@@ -101,10 +101,24 @@ _PRIMITIVE_VERDICTS: dict[tuple[str, type, Any], tuple[str, str] | None] = {}
 _PRIMITIVE_CACHE_SIZE: Final = 1 << 15
 
 
+# Strings that pass fhir.resources' validator of a type for certain, without asking it: its
+# check is a regex that pydantic *searches* for (unanchored), so a string with one character of
+# the class passes. string: ``[ \r\n\t\S]+`` (an ASCII space, or a printable ASCII character,
+# is in it in any regex engine); uri: ``\S*``, which matches every string (empty, at 0). Any
+# other string is asked. Most unique strings (urn:uuid references, names) are of these two.
+_PASSES: Final[dict[str, re.Pattern[str]]] = {
+    "string": re.compile(r"[ \r\n\t!-~]"),
+    "uri": re.compile(""),
+}
+
+
 def primitive_error(type_code: str, value: Any) -> tuple[str, str] | None:
     """The (pydantic error type, message) fhir.resources gives for one primitive value of the
     right JSON kind (its spec regex, calendar dates, integer ranges), None when it passes; the
     same validator as in the models, called on the value alone."""
+    passes = _PASSES.get(type_code)
+    if passes is not None and type(value) is str and passes.search(value):
+        return None
     key = (type_code, type(value), value)
     try:
         return _PRIMITIVE_VERDICTS[key]

@@ -57,11 +57,12 @@ class El:
     keys: dict[str, tuple[El, str | None]] = field(default_factory=dict)  # JSON key -> (el, type)
     required: tuple[El, ...] = ()
     sliced_required: tuple[El, ...] = ()  # children with a required slice
-    choices: tuple[El, ...] = ()
+    narrowed_choices: tuple[El, ...] = ()  # choice children a profile narrowed (check_types)
     repeats: bool = False  # an array in JSON (not the root: a resource is an object)
     format_as: str | None = None  # the primitive type whose format values have, if not types[0]
     resource_root: bool = False  # the root of a resource's definition: "resourceType" is known
     type_slices: dict[str, El] = field(default_factory=dict)  # value[x]:valueQuantity
+    holds_resource: bool = False  # a resource type among types (contained, Bundle entries)
 
     @property
     def json_name(self) -> str:
@@ -310,6 +311,7 @@ def _finish(el: El, seen: set[int]) -> None:
     el.required = tuple(c for c in el.children.values() if c.check_card and c.min > 0)
     el.sliced_required = tuple(c for c in el.children.values() if any(s.min > 0 for s in c.slices))
     el.repeats = el.max != 1 and "." in el.path
-    el.choices = tuple(c for c in el.children.values() if c.choice)
+    el.narrowed_choices = tuple(c for c in el.children.values() if c.choice and c.check_types)
+    el.holds_resource = "Resource" in el.types
     for child in (*el.children.values(), *el.slices, *el.type_slices.values()):
         _finish(child, seen)

@@ -68,9 +68,6 @@ _REF_TYPE_RE: Final = re.compile(r"([A-Z][A-Za-z]+)(/[A-Za-z0-9\-.]{1,64}(/_hist
 _CLEAN_VALUES: Final = 1 << 14
 _CLEAN_SIZE: Final = 512
 
-# Found present in an object: element -> [(JSON key, type of a choice, value)].
-_Present = dict[El, list[tuple[str, str | None, Any]]]
-
 
 class Walker:
     """Walks resources against the compiled trees of ``snapshots``."""
@@ -81,7 +78,9 @@ class Walker:
         self._snapshots = snapshots
         self._terminology = terminology
         self._invariants = invariants
-        self._clean: set[tuple[El, str, bytes]] = set()  # see _walk_values
+        # (element, key, the value: a string, or else its JSON): see _walk_values
+        self._clean: set[tuple[El, str, str | bytes]] = set()
+        self._datatypes: dict[str, Tree | None] = {}  # the tree of each datatype, by name
 
     def check_resource(
         self,
@@ -111,20 +110,27 @@ class Walker:
     def _walk_object(self, run: Run, el: El, obj: dict[str, Any], path: str, base: bool) -> None:
         """Check the children of ``el`` in ``obj`` (a resource or a complex value). The base walk
         reports unknown keys (as fhir.resources did, with its message)."""
-        present: _Present = {}
+        found: list[tuple[El, str | None, str, Any]] = []  # (child, type of a choice, key, value)
+        present: set[El] = set()
+        repeated = False  # a choice element under two keys (valueString and valueQuantity)
         other: set[El] = set()  # present only as _element (extensions), or with a wrong type
         keys = el.keys
         for key, value in obj.items():
             hit = keys.get(key)
             if hit is not None:
-                present.setdefault(hit[0], []).append((key, hit[1], value))
+                child = hit[0]
+                if child in present:
+                    repeated = True
+                else:
+                    present.add(child)
+                found.append((child, hit[1], key, value))
             elif key[:1] == "_":
                 primitive = keys.get(key[1:])
                 if primitive is not None:
                     other.add(primitive[0])
                 # Primitive extensions are rare: fhir.resources checks their content.
                 run.needs_model = run.needs_model or base
-            elif el.choices and not base:
+            elif el.narrowed_choices and not base:
                 wrong = self._check_choice_key(run, el, key, path)
                 if wrong is not None:
                     other.add(wrong)
@@ -132,16 +138,31 @@ class Walker:
                 self._unknown_key(run, key, path)
         if el.required or (el.sliced_required and not base):
             _report_missing(run, el, present, other, path, base)
-        for child, found in present.items():
-            if child.choice and len(found) > 1:
+        if repeated:
+            found = self._group_choices(run, found, path)
+        clean = self._clean
+        for child, type_code, key, value in found:
+            # A string found clean here before (most are) costs no call: see _walk_values.
+            if type(value) is not str or (child, key, value) not in clean:
+                self._walk_values(run, child, key, type_code, value, path, base)
+
+    def _group_choices(
+        self, run: Run, found: list[tuple[El, str | None, str, Any]], path: str
+    ) -> list[tuple[El, str | None, str, Any]]:
+        """The keys of ``found`` grouped by element, in the order each is first met (the order
+        the walk reports in), with a choice element met more than once reported."""
+        groups: dict[El, list[tuple[El, str | None, str, Any]]] = {}
+        for f in found:
+            groups.setdefault(f[0], []).append(f)
+        for child, group in groups.items():
+            if len(group) > 1:  # only a choice element can be (see _walk_object)
                 run.add(
                     ERROR,
                     "cardinality",
                     f"{path}.{child.json_name}",
-                    f"maximum 1, found {len(found)} ({', '.join(k for k, _, _ in found)})",
+                    f"maximum 1, found {len(group)} ({', '.join(f[2] for f in group)})",
                 )
-            for key, type_code, value in found:
-                self._walk_values(run, child, key, type_code, value, f"{path}.{key}", base)
+        return [f for group in groups.values() for f in group]
 
     def _unknown_key(self, run: Run, key: str, path: str) -> None:
         if key == "fhir_comments":  # fhir.resources' own key (comments of DSTU2 JSON)
@@ -161,12 +182,8 @@ class Walker:
 
     def _check_choice_key(self, run: Run, el: El, key: str, path: str) -> El | None:
         """A key of a choice element whose type the profile does not allow: report it."""
-        for child in el.choices:
-            if (
-                child.check_types
-                and key.startswith(child.name)
-                and key[len(child.name) :][:1].isupper()
-            ):
+        for child in el.narrowed_choices:
+            if key.startswith(child.name) and key[len(child.name) :][:1].isupper():
                 allowed = ", ".join(child.types)
                 run.add(
                     ERROR,
@@ -179,36 +196,43 @@ class Walker:
         return None
 
     def _walk_values(
-        self, run: Run, el: El, key: str, type_code: str | None, value: Any, path: str, base: bool
+        self, run: Run, el: El, key: str, type_code: str | None, value: Any, parent: str, base: bool
     ) -> None:
-        """The value of one JSON key. A value (a code, a Coding, a list of categories, a dosage)
-        found clean under ``el`` and ``key`` once is clean wherever it is met again, so it is
-        checked once: values repeat across resources (codes, units, profiles), and most of the
-        walk is theirs. Below a resource's root nothing depends on the rest of the resource but
-        references (never remembered): no invariant there reads %resource."""
-        if "Resource" in el.types:  # contained resources: their references are the resource's
-            self._walk_value(run, el, key, type_code, value, path, base)
+        """The value of one JSON key of the object at ``parent``. A value (a code, a Coding, a
+        list of categories, a dosage) found clean under ``el`` and ``key`` once is clean wherever
+        it is met again, so it is checked once: values repeat across resources (codes, units,
+        profiles), and most of the walk is theirs. Below a resource's root nothing depends on
+        the rest of the resource but references (never remembered): no invariant there reads
+        %resource."""
+        if el.holds_resource:  # contained resources: their references are the resource's
+            self._walk_value(run, el, key, type_code, value, f"{parent}.{key}", base)
             return
-        try:
-            memo = (el, key, orjson.dumps(value))
-        except orjson.JSONEncodeError:  # integers beyond 64 bits: reported on the way
-            self._walk_value(run, el, key, type_code, value, path, base)
-            return
-        if memo in self._clean:
+        memo: tuple[El, str, str | bytes]
+        if type(value) is str:  # most values: remembered as they are, without a dump
+            memo = (el, key, value)
+        else:
+            try:
+                memo = (el, key, orjson.dumps(value))
+            except orjson.JSONEncodeError:  # integers beyond 64 bits: reported on the way
+                self._walk_value(run, el, key, type_code, value, f"{parent}.{key}", base)
+                return
+        clean = self._clean
+        if memo in clean:
             return
         found = len(run.issues) + len(run.structure)
-        self._walk_value(run, el, key, type_code, value, path, base)
+        self._walk_value(run, el, key, type_code, value, f"{parent}.{key}", base)
         # Only what depends on the value alone is remembered: nothing found, nothing left to
         # fhir.resources, and no reference (whose target depends on the Bundle).
+        seen = memo[2]
         if (
             found == len(run.issues) + len(run.structure)
             and not run.needs_model
-            and len(memo[2]) <= _CLEAN_SIZE  # a large value seldom comes again
-            and b'"reference"' not in memo[2]
+            and len(seen) <= _CLEAN_SIZE  # a large value seldom comes again
+            and (type(seen) is str or b'"reference"' not in seen)
         ):
-            if len(self._clean) >= _CLEAN_VALUES:
-                self._clean.clear()
-            self._clean.add(memo)
+            if len(clean) >= _CLEAN_VALUES:
+                clean.clear()
+            clean.add(memo)
 
     def _walk_value(
         self, run: Run, el: El, key: str, type_code: str | None, value: Any, path: str, base: bool
@@ -281,9 +305,12 @@ class Walker:
         if el.children:
             self._walk_object(run, el, item, path, base)
         elif base and type_code is not None:
-            dt = snapshots.tree(CORE_SD + type_code)
+            dt = self._datatypes.get(type_code, MISSING)
+            if dt is MISSING:
+                dt = self._datatypes[type_code] = snapshots.tree(CORE_SD + type_code)
             if dt is not None:
-                self._invariants.check(run, dt.root, item, path, type_code)
+                if dt.root.constraints:
+                    self._invariants.check(run, dt.root, item, path, type_code)
                 self._walk_object(run, dt.root, item, path, True)
         if base and type_code == "Coding":
             self._terminology.check_local_code(run, item, path)
@@ -297,11 +324,11 @@ class Walker:
     def _missing_in_empty(self, run: Run, el: El, type_code: str | None, path: str) -> None:
         """An empty object: its required children too, as fhir.resources reports them."""
         if el.children:
-            _report_missing(run, el, {}, set(), path, True)
+            _report_missing(run, el, set(), set(), path, True)
         elif type_code is not None:
             dt = self._snapshots.tree(CORE_SD + type_code)
             if dt is not None:
-                _report_missing(run, dt.root, {}, set(), path, True)
+                _report_missing(run, dt.root, set(), set(), path, True)
 
     def _check_resource_value(self, run: Run, el: El, item: Any, path: str) -> None:
         """A resource inside a resource: a contained one is walked against its definition; any
@@ -403,7 +430,7 @@ class Walker:
 
 
 def _report_missing(
-    run: Run, el: El, present: _Present, other: set[El], path: str, base: bool
+    run: Run, el: El, present: set[El], other: set[El], path: str, base: bool
 ) -> None:
     """Required children of ``el`` absent from the object, and (profiles) required slices of
     absent children, each named."""
