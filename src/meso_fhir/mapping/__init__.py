@@ -7,12 +7,36 @@
 
 Nothing here reads a clock, the network or a database; ``write_bundle`` writes the one file
 it is given.
+
+Names load their module on first use: the command line reads ``bundle`` and ``identity`` for
+its options, and ``meso-fhir validate`` should not pay for the input model (pydantic) the
+other modules import.
 """
 
-from .bundle import WriteStrategy, transaction
-from .export import MapSummary, fewer_collections, map_records, write_bundle
-from .identity import ClinicConfig
-from .resources import MAPPING_VERSION, Mapped, map_record
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .bundle import WriteStrategy, transaction
+    from .export import MapSummary, fewer_collections, map_records, write_bundle
+    from .identity import ClinicConfig
+    from .resources import MAPPING_VERSION, Mapped, map_record
+
+# Public name → the module that defines it.
+_EXPORTS = {
+    "WriteStrategy": "bundle",
+    "transaction": "bundle",
+    "MapSummary": "export",
+    "fewer_collections": "export",
+    "map_records": "export",
+    "write_bundle": "export",
+    "ClinicConfig": "identity",
+    "MAPPING_VERSION": "resources",
+    "Mapped": "resources",
+    "map_record": "resources",
+}
 
 __all__ = [
     "MAPPING_VERSION",
@@ -26,3 +50,16 @@ __all__ = [
     "transaction",
     "write_bundle",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # the next look-up is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
