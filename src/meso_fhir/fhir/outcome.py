@@ -89,7 +89,8 @@ def operation_outcome_text(outcome: Mapping[str, Any] | Sequence[OutcomeIssue] |
     return "; ".join(_issue_text(issue) for issue in issues)
 
 
-def _status_code(status: Any) -> int | None:
+def status_code(status: Any) -> int | None:
+    """The HTTP status of a response entry's ``status`` as an int, ``None`` if it has none."""
     # "201 Created" or "201", as servers send it, without the regex
     if isinstance(status, str) and status[3:4] in ("", " "):
         code = status[:3]
@@ -160,7 +161,7 @@ def parse_transaction_response(bundle: Mapping[str, Any]) -> list[EntryResult]:
     results = []
     for index, entry in enumerate(bundle.get("entry") or []):
         response = entry.get("response") if isinstance(entry, Mapping) else None
-        status = _status_code(response.get("status")) if isinstance(response, Mapping) else None
+        status = status_code(response.get("status")) if isinstance(response, Mapping) else None
         if response is None or status is None:
             raise MalformedResponse(f"entry {index} has no response.status")
         results.append(
