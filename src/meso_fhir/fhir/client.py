@@ -382,21 +382,22 @@ def _scrub_outcomes(bundle: dict[str, Any], redact: Redactor, successes: bool = 
         if not isinstance(entry, dict):
             continue
         response = entry.get("response")
-        if not successes and isinstance(response, dict):
+        response = response if isinstance(response, dict) else {}
+        resource = entry.get("resource")
+        if not (isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome"):
+            resource = None
+        if resource is None and "outcome" not in response:
+            continue  # nothing to scrub
+        if not successes:
             status = status_code(response.get("status"))
             if status is not None and 200 <= status < 300:
                 response.pop("outcome", None)
-                resource = entry.get("resource")
-                if (
-                    isinstance(resource, dict)
-                    and resource.get("resourceType") == "OperationOutcome"
-                ):
+                if resource is not None:
                     del entry["resource"]
                 continue
-        if isinstance(response, dict) and isinstance(response.get("outcome"), Mapping):
+        if isinstance(response.get("outcome"), Mapping):
             response["outcome"] = redact.outcome(response["outcome"])
-        resource = entry.get("resource")
-        if isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome":
+        if resource is not None:
             entry["resource"] = redact.outcome(resource)
 
 

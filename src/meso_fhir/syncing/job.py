@@ -28,7 +28,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -156,7 +156,7 @@ def sync(
     def out_of_time() -> bool:
         return options.max_time is not None and clock() - started >= options.max_time
 
-    with _fewer_collections() as settle:
+    with _fewer_collections() as holding:
         done = _run(
             export,
             config,
@@ -169,7 +169,7 @@ def sync(
             report,
             progress,
             out_of_time,
-            settle,
+            holding,
         )
     if report.aborted and _records(selected) > done:
         report.records["pending"] += _records(selected) - done
@@ -208,10 +208,10 @@ def dry_run(
         # As sync would: a withdrawn patient is not written (the EHR's Patient stays as it is).
         return [i for i in items if not (i.key.kind == "patient" and i.withdrawn)], known
 
-    with _fewer_collections() as settle:
+    with _fewer_collections() as holding:
         _run(
             export, config, set(hashes), hashes, options, sink, prepare, None, report, progress,
-            _never, settle,
+            _never, holding,
         )  # fmt: skip
     return report
 
@@ -229,18 +229,39 @@ def _stamp(options: SyncOptions, config: ClinicConfig, started: datetime) -> pla
 
 
 @contextmanager
-def _fewer_collections() -> Iterator[Callable[[], None]]:
+def _fewer_collections() -> Iterator[Callable[[], AbstractContextManager[None]]]:
     """The cyclic garbage collector at ``GC_THRESHOLD`` while a job runs, as it was after.
 
-    Yields ``settle``: it freezes what is alive now (``gc.freeze``), which the collector then
-    skips until the job ends. Not when something was frozen before the job (a server that
-    freezes before it forks): that freeze is left as it was, not joined and not undone.
+    What is alive when the job starts (the export) is frozen (``gc.freeze``): the collector
+    skips it until the job ends. Yields ``holding``, for mapping a chunk, which makes no
+    cycles: the cycles left so far are collected (a cheap pass, over what is not frozen),
+    the block runs without the collector, and what is alive at its end (the chunk) is frozen
+    too. Otherwise each collection scanned the growing chunk again (10,000 records: 0.35 s of
+    a 3.5 s sync). Reference counting frees frozen objects as ever. A freeze made before the
+    job (a server that freezes before it forks) is left as it was, neither joined nor undone,
+    and a collector switched off stays off.
     """
     before = gc.get_threshold()
-    own = gc.get_freeze_count() == 0
+    own = gc.get_freeze_count() == 0 and gc.isenabled()
+
+    @contextmanager
+    def holding() -> Iterator[None]:
+        if not own:
+            yield
+            return
+        gc.collect()
+        gc.disable()
+        try:
+            yield
+        finally:
+            gc.freeze()
+            gc.enable()
+
     gc.set_threshold(max(before[0], GC_THRESHOLD), *before[1:])
+    if own:
+        gc.freeze()
     try:
-        yield gc.freeze if own else _nothing
+        yield holding
     finally:
         gc.set_threshold(*before)
         if own:
@@ -249,10 +270,6 @@ def _fewer_collections() -> Iterator[Callable[[], None]]:
 
 def _never() -> bool:
     return False
-
-
-def _nothing() -> None:
-    pass
 
 
 def _run(
@@ -267,7 +284,7 @@ def _run(
     report: SyncReport,
     progress: Progress | None,
     out_of_time: Callable[[], bool] = _never,
-    settle: Callable[[], None] = _nothing,
+    holding: Callable[[], AbstractContextManager[None]] = nullcontext,
 ) -> int:
     """Map, pack and send ``selected`` a chunk at a time; returns how many records are done.
 
@@ -296,11 +313,8 @@ def _run(
         for chunk in plan.chunks(export, records, options.chunk_records):
             if report.aborted:
                 break
-            items = _mapped_items(export, config, chunk, hashes, options, report)
-            # The export and the chunk's resources stay until the chunk is sent: frozen, the
-            # collector stops scanning them over and over (10,000 records: 0.37 s of a 3.7 s
-            # sync in collections, 0.13 s frozen). Freed by reference counting as ever.
-            settle()
+            with holding():  # the chunk's resources stay until it is sent: frozen
+                items = _mapped_items(export, config, chunk, hashes, options, report)
             done += len(chunk) - len(items)  # failed to map
             before = len(items)
             try:
