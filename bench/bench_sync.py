@@ -14,6 +14,7 @@ table of these per strategy ends the run.
     .venv/bin/python bench/bench_sync.py                        # in-memory server, 10,000 records
     .venv/bin/python bench/bench_sync.py 2000                   # quicker
     .venv/bin/python bench/bench_sync.py 5000 --server hapi     # HAPI FHIR JPA (tests/hapi)
+    .venv/bin/python bench/bench_sync.py 2000 --strategy id --no-naive   # one strategy only
 
 The in-memory server is started afresh for each job, with validation off (this measures sync,
 not Medplum's validator); its search is a linear scan, so conditional writes get slower as it
@@ -203,6 +204,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("records", nargs="?", type=int, default=10_000)
     parser.add_argument("--server", choices=("memory", "hapi"), default="memory")
+    parser.add_argument(
+        "--strategy",
+        choices=("conditional", "id"),
+        action="append",
+        help="only this write strategy (repeatable; default: both)",
+    )
+    parser.add_argument(
+        "--no-naive", action="store_true", help="skip the one-request-per-resource comparison"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         export_path = Path(tmp) / "export.jsonl"
@@ -216,11 +226,12 @@ def main() -> None:
                 yield shared
 
             server = reuse
-        strategies: tuple[WriteStrategy, ...] = ("conditional", "id")
+        strategies: list[WriteStrategy] = args.strategy or ["conditional", "id"]
         figures = {
             strategy: bench(export_path, written, strategy, server) for strategy in strategies
         }
-        naive(export_path, written, server)
+        if not args.no_naive:
+            naive(export_path, written, server)
     print(f"\nfirst sync on the {args.server} server, CPU per 1,000 resources:")
     print("| strategy | client | map | client − map | client / map |")
     print("| --- | --- | --- | --- | --- |")

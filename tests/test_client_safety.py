@@ -322,6 +322,27 @@ def test_entry_outcomes_of_a_response_are_scrubbed(
     assert "div" not in json.dumps(response)
 
 
+@pytest.mark.parametrize("auth", sorted(AUTHS))
+def test_transaction_results_keep_the_scrubbed_outcomes_of_failed_entries_only(
+    httpx_mock: HTTPXMock,
+    client_for: ClientFor,
+    caplog: pytest.LogCaptureFixture,
+    auth: str,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    httpx_mock.add_callback(echoed_entries("transaction-response"))
+    client = AUTHS[auth](client_for)
+
+    results = client.transaction_results(bundle("transaction"))
+
+    assert [(r.status, r.id) for r in results] == [(200, "p1"), (400, None)]
+    # the success's outcome is dropped unread; the failure's is kept, scrubbed
+    assert [[issue["severity"] for issue in r.issues] for r in results] == [[], ["error"]]
+    assert all(r.resource is None for r in results)
+    assert "[redacted]" in (results[1].issues[0]["diagnostics"] or "")
+    assert leaks([repr(results), caplog.text]) == []
+
+
 @pytest.mark.parametrize("call", ["update", "create", "conditional update"])
 def test_an_outcome_returned_by_a_write_is_scrubbed(
     httpx_mock: HTTPXMock, client_for: ClientFor, call: str

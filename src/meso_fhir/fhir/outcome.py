@@ -89,7 +89,8 @@ def operation_outcome_text(outcome: Mapping[str, Any] | Sequence[OutcomeIssue] |
     return "; ".join(_issue_text(issue) for issue in issues)
 
 
-def _status_code(status: Any) -> int | None:
+def status_code(status: Any) -> int | None:
+    """The HTTP status of a response entry's ``status`` as an int, ``None`` if it has none."""
     # "201 Created" or "201", as servers send it, without the regex
     if isinstance(status, str) and status[3:4] in ("", " "):
         code = status[:3]
@@ -148,7 +149,7 @@ def entry_result(
         resource_type=resource_type,
         id=resource_id,
         version_id=version,
-        issues=outcome_issues(outcome),
+        issues=[] if outcome is None else outcome_issues(outcome),  # most entries have none
         resource=resource,
     )
 
@@ -159,8 +160,12 @@ def parse_transaction_response(bundle: Mapping[str, Any]) -> list[EntryResult]:
         raise MalformedResponse(f"expected a Bundle, got {bundle.get('resourceType')!r}")
     results = []
     for index, entry in enumerate(bundle.get("entry") or []):
-        response = entry.get("response") if isinstance(entry, Mapping) else None
-        status = _status_code(response.get("status")) if isinstance(response, Mapping) else None
+        # isinstance(x, dict) first: a Mapping check goes through the ABC, and this runs for
+        # every entry of every transaction
+        response = entry.get("response") if isinstance(entry, dict | Mapping) else None
+        status = (
+            status_code(response.get("status")) if isinstance(response, dict | Mapping) else None
+        )
         if response is None or status is None:
             raise MalformedResponse(f"entry {index} has no response.status")
         results.append(

@@ -19,6 +19,7 @@ HTTP happens in worker threads; the ledger is written only from the calling thre
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
@@ -27,6 +28,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,7 +150,7 @@ def sync(
     def out_of_time() -> bool:
         return options.max_time is not None and clock() - started >= options.max_time
 
-    with fewer_collections():
+    with _fewer_collections() as holding:
         done = _run(
             export,
             config,
@@ -161,6 +163,7 @@ def sync(
             report,
             progress,
             out_of_time,
+            holding,
         )
     if report.aborted and _records(selected) > done:
         report.records["pending"] += _records(selected) - done
@@ -199,8 +202,11 @@ def dry_run(
         # As sync would: a withdrawn patient is not written (the EHR's Patient stays as it is).
         return [i for i in items if not (i.key.kind == "patient" and i.withdrawn)], known
 
-    with fewer_collections():
-        _run(export, config, set(hashes), hashes, options, sink, prepare, None, report, progress)
+    with _fewer_collections() as holding:
+        _run(
+            export, config, set(hashes), hashes, options, sink, prepare, None, report, progress,
+            _never, holding,
+        )  # fmt: skip
     return report
 
 
@@ -214,6 +220,45 @@ def _stamp(options: SyncOptions, config: ClinicConfig, started: datetime) -> pla
     if not options.provenance:
         return None
     return plan.Stamp(started.astimezone(UTC).isoformat(timespec="seconds"), config)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[Callable[[], AbstractContextManager[None]]]:
+    """The collector while a job runs: ``fewer_collections``, the export frozen, and
+    ``holding`` to map each chunk in.
+
+    What is alive when the job starts (the export) is frozen (``gc.freeze``): the collector
+    skips it until the job ends. Yields ``holding``, for mapping a chunk, which makes no
+    cycles: the cycles left so far are collected (a cheap pass, over what is not frozen),
+    the block runs without the collector, and what is alive at its end (the chunk) is frozen
+    too. Otherwise each collection scanned the growing chunk again (10,000 records: 0.35 s of
+    a 3.5 s sync). Reference counting frees frozen objects as ever. A freeze made before the
+    job (a server that freezes before it forks) is left as it was, neither joined nor undone,
+    and a collector switched off stays off.
+    """
+    own = gc.get_freeze_count() == 0 and gc.isenabled()
+
+    @contextmanager
+    def holding() -> Iterator[None]:
+        if not own:
+            yield
+            return
+        gc.collect()
+        gc.disable()
+        try:
+            yield
+        finally:
+            gc.freeze()
+            gc.enable()
+
+    with fewer_collections():
+        if own:
+            gc.freeze()
+        try:
+            yield holding
+        finally:
+            if own:
+                gc.unfreeze()
 
 
 def _never() -> bool:
@@ -232,6 +277,7 @@ def _run(
     report: SyncReport,
     progress: Progress | None,
     out_of_time: Callable[[], bool] = _never,
+    holding: Callable[[], AbstractContextManager[None]] = nullcontext,
 ) -> int:
     """Map, pack and send ``selected`` a chunk at a time; returns how many records are done.
 
@@ -260,7 +306,8 @@ def _run(
         for chunk in plan.chunks(export, records, options.chunk_records):
             if report.aborted:
                 break
-            items = _mapped_items(export, config, chunk, hashes, options, report)
+            with holding():  # the chunk's resources stay until it is sent: frozen
+                items = _mapped_items(export, config, chunk, hashes, options, report)
             done += len(chunk) - len(items)  # failed to map
             before = len(items)
             try:

@@ -190,6 +190,9 @@ def stale(previous: Iterable[ResourceRef], resources: list[dict[str, Any]]) -> l
     Compared by type and identity identifier, not the identifier alone: one system serves
     every resource type of a record kind, so a value need not be unique across types.
     """
+    previous = list(previous)
+    if not previous:  # a record new to this server (most of a first sync): nothing is stale
+        return []
     current = {(r["resourceType"], identity_identifier(r)) for r in resources}
     return [ref for ref in previous if (ref.resource_type, ref.identifier) not in current]
 

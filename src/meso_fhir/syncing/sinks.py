@@ -22,7 +22,7 @@ from ..errors import (
     VersionConflict,
 )
 from ..fhir.client import FhirClient
-from ..fhir.outcome import EntryResult, operation_outcome_text, parse_transaction_response
+from ..fhir.outcome import EntryResult, operation_outcome_text
 from ..mapping.bundle import WriteStrategy
 from ..model.kinds import RecordKey
 from .plan import Item, Stamp, Unit, bundle
@@ -152,12 +152,11 @@ class Sender:
     def _transaction(self, bundle: dict[str, object], sent: int) -> list[EntryResult]:
         self.count_request()
         try:
-            response = self.client.transaction(bundle)
+            results = self.client.transaction_results(bundle)
         except VersionConflict:
             # HAPI reports concurrent-update races as 409: one more try, then it is a failure.
             self.count_request()
-            response = self.client.transaction(bundle)
-        results = parse_transaction_response(response)
+            results = self.client.transaction_results(bundle)
         if len(results) != sent:
             results = _fanned_out(bundle, results, sent, urlsplit(self.client.public_url).path)
         return results
