@@ -342,13 +342,17 @@ def _references(value: Any) -> list[str]:
     return []
 
 
+def _every_resource() -> list[dict[str, Any]]:
+    """Every resource of the example: the clinic and its practitioners, then each record's."""
+    export = next(iter(RECORDS.values()))[1]
+    shared = [r for mapped in directory(export, CONFIG) for r in mapped.resources]
+    return shared + [r for kind, source_id in RECORDS for r in _mapped(kind, source_id)]
+
+
 def test_a_transaction_of_a_whole_export_refers_only_by_full_url() -> None:
     """Wherever a reference sits (subject, encounter, context, ...), a target in the Bundle is
     referred to by its full URL: a conditional write has no id the server would know."""
-    export = next(iter(RECORDS.values()))[1]
-    shared = [r for mapped in directory(export, CONFIG) for r in mapped.resources]
-    resources = [r for kind, source_id in RECORDS for r in _mapped(kind, source_id)]
-    bundle = transaction(shared + resources)
+    bundle = transaction(_every_resource())
     full_urls = {e["fullUrl"] for e in bundle["entry"]}
     left = [
         ref
@@ -364,9 +368,7 @@ def test_a_bundle_file_entry_is_the_transaction_entry_as_json(strategy: WriteStr
     """``entry_json`` (what ``meso-fhir map`` writes: references rewritten in the JSON text)
     says byte for byte what ``entry`` builds by walking the resource, for every resource of
     the example (Patients as conditional creates too)."""
-    export = next(iter(RECORDS.values()))[1]
-    shared = [r for mapped in directory(export, CONFIG) for r in mapped.resources]
-    resources = shared + [r for kind, source_id in RECORDS for r in _mapped(kind, source_id)]
+    resources = _every_resource()
     assert {r["resourceType"] for r in resources} >= {"MedicationAdministration", "Binary"}
     for resource in resources:
         for create_only in {False, resource["resourceType"] == "Patient"}:  # as map sends them
@@ -378,9 +380,7 @@ def test_a_bundle_file_entry_is_the_transaction_entry_as_json(strategy: WriteStr
 def test_a_transaction_to_send_is_the_transaction_as_json(strategy: WriteStrategy) -> None:
     """``transaction(serialised=True)`` (what sync sends) serialises to the same bytes as the
     walked transaction, with targets in the Bundle, on the server (``elsewhere``) and neither."""
-    export = next(iter(RECORDS.values()))[1]
-    shared = [r for mapped in directory(export, CONFIG) for r in mapped.resources]
-    resources = shared + [r for kind, source_id in RECORDS for r in _mapped(kind, source_id)]
+    resources = _every_resource()
     patients = [f"Patient/{r['id']}" for r in resources if r["resourceType"] == "Patient"]
     sent = resources[len(resources) // 2 :]  # the other half is on the server, or unknown
     elsewhere = {f"{r['resourceType']}/{r['id']}": f"{r['resourceType']}/1" for r in resources[::3]}
