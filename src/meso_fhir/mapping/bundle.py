@@ -139,15 +139,22 @@ def _serialised(body: Resource, resolve: TextResolver) -> bytes | None:
     return _REFERENCE_KEY.join(parts)
 
 
+def _resource_json(
+    body: Resource, resolve_text: TextResolver, resolve: Callable[[str], str | None]
+) -> bytes:
+    """``_rewritten(body, resolve)`` as JSON: resolved in the text, or by the walk where the
+    text could disagree with it (``_serialised``)."""
+    text = _serialised(body, resolve_text)
+    return text if text is not None else orjson.dumps(_rewritten(body, resolve))
+
+
 def entry_json(
     resource: Resource, strategy: WriteStrategy = "conditional", create_only: bool = False
 ) -> bytes:
     """``entry(resource, strategy, create_only=create_only)`` as orjson writes it, for a
     resource whose every reference target is in the same Bundle (a complete export)."""
     body, request = _written(resource, strategy, create_only)
-    text = _serialised(body, _to_full_urls)
-    if text is None:
-        text = orjson.dumps(_rewritten(body, full_url))
+    text = _resource_json(body, _to_full_urls, full_url)
     return b"".join(
         (
             b'{"fullUrl":"',
@@ -239,7 +246,7 @@ def transaction(
         entries = []
         for r, ref in zip(items, refs, strict=True):
             body, request = _written(r, strategy, ref in create_only)
-            text = _serialised(body, resolve_text) or orjson.dumps(_rewritten(body, resolve))
+            text = _resource_json(body, resolve_text, resolve)
             entries.append(
                 {"fullUrl": full_url(ref), "resource": orjson.Fragment(text), "request": request}
             )
