@@ -305,9 +305,7 @@ class Walker:
         if el.children:
             self._walk_object(run, el, item, path, base)
         elif base and type_code is not None:
-            dt = self._datatypes.get(type_code, MISSING)
-            if dt is MISSING:
-                dt = self._datatypes[type_code] = snapshots.tree(CORE_SD + type_code)
+            dt = self._datatype(type_code)
             if dt is not None:
                 if dt.root.constraints:
                     self._invariants.check(run, dt.root, item, path, type_code)
@@ -326,9 +324,17 @@ class Walker:
         if el.children:
             _report_missing(run, el, set(), set(), path, True)
         elif type_code is not None:
-            dt = self._snapshots.tree(CORE_SD + type_code)
+            dt = self._datatype(type_code)
             if dt is not None:
                 _report_missing(run, dt.root, set(), set(), path, True)
+
+    def _datatype(self, type_code: str) -> Tree | None:
+        """The tree of a core datatype, by its name (without building its URL each time)."""
+        try:
+            return self._datatypes[type_code]
+        except KeyError:
+            dt = self._datatypes[type_code] = self._snapshots.tree(CORE_SD + type_code)
+            return dt
 
     def _check_resource_value(self, run: Run, el: El, item: Any, path: str) -> None:
         """A resource inside a resource: a contained one is walked against its definition; any
