@@ -1357,6 +1357,153 @@ def test_reference_to_an_entry_without_a_resource_type(validator: Validator) -> 
     ]
 
 
+# --- a Bundle file: one entry a line (as map writes it) or any other layout, the same issues -------
+def _file(tmp: Path, name: str, bundle: Any, layout: str) -> Path:
+    """``bundle`` written one entry a line (as ``meso-fhir map`` does), pretty-printed or on one
+    line; json, not orjson: integers beyond 64 bits are written too."""
+    path = tmp / f"{name}-{layout}.json"
+
+    def dump(value: Any, **options: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, **options)
+
+    if layout == "lines":
+        shell = {k: v for k, v in bundle.items() if k != "entry"}
+        head = dump({**shell, "entry": []}, separators=(",", ":"))
+        assert head.endswith('"entry":[]}'), "entry is written last"
+        lines = ",\n".join(dump(e, separators=(",", ":")) for e in bundle["entry"])
+        path.write_text(f"{head[:-2]}{lines}]}}\n", encoding="utf-8")
+    else:
+        path.write_text(dump(bundle, indent=2 if layout == "pretty" else None), encoding="utf-8")
+    return path
+
+
+def _read_in_one_pass(path: Path, validator: Validator) -> bool:
+    from meso_fhir.validation import files
+
+    return files._validate_lines(path, validator, None) is not None
+
+
+LAYOUTS = ("lines", "pretty", "one-line")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pick=st.integers(min_value=0), data=st.data())
+def test_a_bundle_file_in_any_layout_gives_the_issues_of_the_bundle(
+    validator: Validator, tmp_path_factory: pytest.TempPathFactory, pick: int, data: st.DataObject
+) -> None:
+    from meso_fhir.validation.files import Unreadable, validate_file
+
+    b = copy.deepcopy(transaction(*(make() for make in VALID.values())))
+    b["entry"][1]["resource"]["subject"] = {"reference": uuid(0)}
+    path = data.draw(st.sampled_from([p for p in _paths(b) if p[0] == "entry" and len(p) > 1]))
+    _replace(b, path, data.draw(JSON))
+    tmp = tmp_path_factory.mktemp("layouts")
+    outcomes: list[tuple[int, list[Issue]] | None] = []
+    for layout in LAYOUTS:
+        try:
+            outcomes.append(validate_file(_file(tmp, "b", b, layout), validator))
+        except Unreadable:  # an integer beyond 64 bits: ijson's yajl cannot read it
+            outcomes.append(None)
+    if outcomes[0] is not None:
+        outcomes.append((len(b["entry"]), validator.validate_bundle(b)))
+    assert all(outcome == outcomes[0] for outcome in outcomes), outcomes
+
+
+def _forward() -> Resource:
+    """Entry 0 refers to entry 2, a Patient, where a Patient may be and where one may not;
+    entry 1 to nothing in the Bundle."""
+    forward = broken(
+        pain,
+        lambda r: r.update(subject={"reference": uuid(2)}, partOf=[{"reference": uuid(2)}]),
+    )
+    nowhere = broken(pain, lambda r: r.update(id="o2", subject={"reference": uuid(99)}))
+    return transaction(forward, nowhere, patient())
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "one_pass"),
+    [
+        ("forward", lambda b: None, True),
+        # Two entries with one fullUrl: bdl-7, and the last one's type counts; read in two passes.
+        ("repeated", lambda b: b["entry"][2].update(fullUrl=uuid(0)), False),
+        # A problem of the Bundle's own, beside those of its entries.
+        ("own", lambda b: b.update(timestamp="2024-02-30"), True),
+    ],
+)
+def test_a_bundle_file_one_entry_a_line_is_read_once(
+    validator: Validator, tmp_path: Path, name: str, change: Callable[[Any], None], one_pass: bool
+) -> None:
+    from meso_fhir.validation.files import validate_file
+
+    b = _forward()
+    change(b)
+    expected = validator.validate_bundle(b)
+    assert expected, "each case has issues"
+    lines = _file(tmp_path, name, b, "lines")
+    assert _read_in_one_pass(lines, validator) is one_pass
+    done: list[tuple[int, int]] = []
+    count, issues = validate_file(lines, validator, progress=lambda *at: done.append(at))
+    assert (count, issues) == (3, expected)
+    assert done[-1] == (3, 3)
+    assert validate_file(_file(tmp_path, name, b, "pretty"), validator) == (3, expected)
+
+
+def test_forward_references_resolve_in_one_pass(validator: Validator, tmp_path: Path) -> None:
+    from meso_fhir.validation.files import validate_file
+
+    issues = validate_file(_file(tmp_path, "f", _forward(), "lines"), validator)[1]
+    assert [(i.entry_index, i.path, i.rule) for i in issues] == [
+        (0, "Observation.partOf[0].reference", "reference-target"),
+        (1, "Observation.subject.reference", "reference-unresolved"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"a"},\n{}]}\n',
+        b'{"resourceType":"Bundle","type":"collection","entry":[{},{}]}',  # two on a line
+        b'{"resourceType":"Bundle","type":"collection","entry":[{},\n{}]}\n  \n',
+        b'{"resourceType":"Bundle","type":"collection","entry":[{},\n{}] }',
+        b'{"resourceType":"Bundle","entry":[{},\n{}],"type":"collection"}\n',  # after entry
+        b'{"resourceType":"Bundle","type":"collection","entry":[\n{},\n{}\n]}',
+        b'{"resourceType":"Bundle","type":"collection","entry":[{},\n{"x":1234567890123456789}]}',
+    ],
+)
+def test_a_file_is_read_once_only_when_laid_out_so(
+    validator: Validator, tmp_path: Path, text: bytes
+) -> None:
+    from meso_fhir.validation.files import validate_file
+
+    path = tmp_path / "b.json"
+    path.write_bytes(text)
+    bundle = json.loads(text)
+    assert validate_file(path, validator) == (2, validator.validate_bundle(bundle))
+    one_pass = b"\n{" in text and text.rstrip().endswith(b"}]}") and b"123" not in text
+    assert _read_in_one_pass(path, validator) is one_pass
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"resourceType":"Bundle","type":"collection","entry":[{},\n{}]}x\n',
+        b'{"resourceType":"Bundle","type":"collection","entry":[{},\n{]}\n',
+        b'{"resourceType":"Bundle","type":"collection","entry":[{},\n{}]}\n{}',
+        # orjson would read it as a float; ijson cannot read it.
+        b'{"resourceType":"Bundle","type":"collection","entry":[{},\n{"x":18446744073709551616}]}',
+    ],
+)
+def test_a_broken_file_one_entry_a_line_is_unreadable(
+    validator: Validator, tmp_path: Path, text: bytes
+) -> None:
+    from meso_fhir.validation.files import Unreadable, validate_file
+
+    path = tmp_path / "b.json"
+    path.write_bytes(text)
+    with pytest.raises(Unreadable):
+        validate_file(path, validator)
+
+
 # --- the walker does fhir.resources' checks: none is lost ------------------------------------------
 @pytest.fixture(scope="module")
 def with_models() -> Validator:
