@@ -1458,6 +1458,32 @@ def test_forward_references_resolve_in_one_pass(validator: Validator, tmp_path: 
     ]
 
 
+def test_a_bundle_file_in_processes_gives_the_same_issues(
+    validator: Validator, tmp_path: Path
+) -> None:
+    """Over 200 entries (a worker's chunk), one entry a line and pretty-printed: in two
+    processes as in one, and as the Bundle in memory."""
+    from meso_fhir.validation import files
+
+    b = transaction(*(make() for _ in range(30) for make in VALID.values()))
+    assert len(b["entry"]) > 3 * files._CHUNK
+    b["entry"][5]["resource"]["status"] = "done"
+    b["entry"][-5]["resource"]["nickname"] = "x"
+    later = next(
+        e["fullUrl"] for e in b["entry"][500:] if e["resource"]["resourceType"] == "Patient"
+    )
+    forward = broken(pain, lambda r: r.update(id="forward", partOf=[{"reference": later}]))
+    b["entry"].insert(0, {**transaction(forward)["entry"][0], "fullUrl": uuid(10**6)})
+    expected = (len(b["entry"]), validator.validate_bundle(b))
+    assert len({i.entry_index for i in expected[1]}) >= 3
+    lines = _file(tmp_path, "b", b, "lines")
+    assert files._validate_lines_in_workers(lines, validator, 2, None) is not None
+    done: list[tuple[int, int]] = []
+    assert files.validate_file(lines, validator, 2, lambda *at: done.append(at)) == expected
+    assert done[-1] == (expected[0], expected[0])
+    assert files.validate_file(_file(tmp_path, "b", b, "pretty"), validator, 2) == expected
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -45,13 +45,15 @@ def validate_file(
     path: Path, validator: Validator, jobs: int = 1, progress: Progress | None = None
 ) -> tuple[int, list[Issue]]:
     """The resources checked in ``path`` (a Bundle's entries, or 1) and every issue."""
-    if jobs == 1:
-        try:
+    try:
+        if jobs == 1:
             checked = _validate_lines(path, validator, progress)
-        except OSError as exc:
-            raise Unreadable(f"cannot read {path}: {exc}") from exc
-        if checked is not None:
-            return checked
+        else:
+            checked = _validate_lines_in_workers(path, validator, jobs, progress)
+    except OSError as exc:
+        raise Unreadable(f"cannot read {path}: {exc}") from exc
+    if checked is not None:
+        return checked
     try:
         with path.open("rb") as f:
             shell, index, count = _scan(f)
@@ -67,9 +69,10 @@ def validate_file(
     with path.open("rb") as f:
         entries = ijson.items(f, "entry.item", use_float=True)
         if jobs > 1:
-            return count, _validate_in_workers(
-                validator, shell, entries, index, jobs, count, progress
-            )
+            summary = EntrySummary()
+            chunks = _payloads(_chunks(entries), summary, index)
+            found = _validate_in_workers(validator, shell, chunks, index, jobs, count, progress)
+            return count, validator.bundle_issues(shell, summary, found)
         summary = EntrySummary()
         parts = []
         for i, entry in enumerate(entries):
@@ -171,8 +174,8 @@ def _validate_lines(
     count = 0
     try:
         with path.open("rb") as f:
-            shell, entries = _lines_of(f)
-            for i, entry in enumerate(entries):
+            shell, pieces = _lines_of(f)
+            for i, entry in enumerate(_parsed(pieces)):
                 index.add(entry)
                 summary.add(entry, index.repeated)
                 types.missed = False
@@ -188,7 +191,7 @@ def _validate_lines(
             return None
         if later:
             with path.open("rb") as f:
-                for i, entry in enumerate(_lines_of(f)[1]):
+                for i, entry in enumerate(_parsed(_lines_of(f)[1])):
                     if i in later and (part := validator.check_entry(shell, i, entry, index)):
                         parts.append((i, part))
             parts.sort(key=operator.itemgetter(0))
@@ -197,6 +200,35 @@ def _validate_lines(
     if progress is not None:
         progress(count, count)
     return count, validator.bundle_issues(shell, summary, [part for _, part in parts])
+
+
+def _validate_lines_in_workers(
+    path: Path, validator: Validator, jobs: int, progress: Progress | None
+) -> tuple[int, list[Issue]] | None:
+    """``validate_file`` over ``jobs`` processes, for a Bundle one entry a line: a first pass
+    here reads each line for the index, the second hands the lines over as they are (the
+    workers parse them); None as for ``_validate_lines``."""
+    index = BundleIndex()
+    summary = EntrySummary()
+    count = 0
+    try:
+        with path.open("rb") as f:
+            shell, pieces = _lines_of(f)
+            for entry in _parsed(pieces):
+                index.add(entry)
+                summary.add(entry, index.repeated)
+                count += 1
+    except _NotLines:
+        return None
+    if index.repeated:  # summary saw only the repeats so far; ijson's way builds it after
+        return None
+    with path.open("rb") as f:
+        chunks = (
+            (start, start + len(chunk), b"[" + b",".join(chunk) + b"]")
+            for start, chunk in _chunks(_lines_of(f)[1])
+        )
+        found = _validate_in_workers(validator, shell, chunks, index, jobs, count, progress)
+    return count, validator.bundle_issues(shell, summary, found)
 
 
 class _TypesSoFar(dict[str, str | None]):
@@ -212,9 +244,9 @@ class _TypesSoFar(dict[str, str | None]):
         return False
 
 
-def _lines_of(f: BinaryIO) -> tuple[dict[str, Any], Iterator[Any]]:
-    """The Bundle without its entries, and its entries as they are read; raises _NotLines, now
-    or on the way, where the file is not laid out one entry a line."""
+def _lines_of(f: BinaryIO) -> tuple[dict[str, Any], Iterator[bytes]]:
+    """The Bundle without its entries, and its entries' JSON text as it is read; raises
+    _NotLines, now or on the way, where the file is not laid out one entry a line."""
     first = _line(f)
     at = first.find(_ENTRIES)
     if at < 0 or b'"entry"' in first[:at] or _LONG_NUMBER.search(first, 0, at):
@@ -227,25 +259,30 @@ def _lines_of(f: BinaryIO) -> tuple[dict[str, Any], Iterator[Any]]:
     if not isinstance(shell, dict) or shell.get("resourceType") != "Bundle":
         raise _NotLines
     del shell["entry"]
-    return shell, _entries_of(f, first[at + len(_ENTRIES) :])
+    return shell, _pieces(f, first[at + len(_ENTRIES) :])
 
 
-def _entries_of(f: BinaryIO, line: bytes) -> Iterator[Any]:
+def _pieces(f: BinaryIO, line: bytes) -> Iterator[bytes]:
     while True:
         piece = line.rstrip(_WHITESPACE)
         last = piece.endswith(b"]}")
         if (not last and not piece.endswith(b",")) or _LONG_NUMBER.search(piece):
             raise _NotLines
-        try:
-            yield orjson.loads(piece[: -2 if last else -1])
-        except orjson.JSONDecodeError:  # also lone surrogates, which ijson reads as '?'
-            raise _NotLines from None
+        yield piece[: -2 if last else -1]
         if last:
             while rest := f.read(1 << 16):
                 if rest.strip(_WHITESPACE):
                     raise _NotLines
             return
         line = _line(f)
+
+
+def _parsed(pieces: Iterator[bytes]) -> Iterator[Any]:
+    for piece in pieces:
+        try:
+            yield orjson.loads(piece)
+        except orjson.JSONDecodeError:  # also lone surrogates, which ijson reads as '?'
+            raise _NotLines from None
 
 
 def _line(f: BinaryIO) -> bytes:
@@ -286,15 +323,15 @@ def _check_chunk(start: int, chunk: bytes | list[Any]) -> list[tuple[int, EntryI
 def _validate_in_workers(
     validator: Validator,
     shell: dict[str, Any],
-    entries: Iterator[Any],
+    chunks: Iterator[tuple[int, int, bytes | list[Any]]],
     index: BundleIndex,
     jobs: int,
     count: int,
     progress: Progress | None,
-) -> list[Issue]:
-    """Chunks of entries to ``jobs`` processes, at most two chunks each in flight (memory stays
-    flat), results taken in order: the same issues in the same order as in one process."""
-    summary = EntrySummary()
+) -> list[EntryIssues]:
+    """Chunks of entries (start, end, JSON text or the entries) to ``jobs`` processes, at most two
+    chunks each in flight (memory stays flat), results taken in order: the same issues in the
+    same order as in one process."""
     parts: list[EntryIssues] = []
     pending: deque[tuple[int, Future[list[tuple[int, EntryIssues]]]]] = deque()
 
@@ -304,29 +341,37 @@ def _validate_in_workers(
         if progress is not None:
             progress(end, count)
 
-    chunks = _chunks(entries)
     # The first chunk is checked here: the definitions it compiles and the values it remembers
     # are then the workers' too (forked from this process, where the platform forks).
-    for start, chunk in itertools.islice(chunks, 1):
-        for i, entry in enumerate(chunk, start):
-            summary.add(entry, index.repeated)
+    for start, _, chunk in itertools.islice(chunks, 1):
+        entries = orjson.loads(chunk) if isinstance(chunk, bytes) else chunk
+        for i, entry in enumerate(entries, start):
             part = validator.check_entry(shell, i, entry, index)
             if part:
                 parts.append(part)
     with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(shell, index)) as pool:
-        for start, chunk in chunks:
-            for entry in chunk:
-                summary.add(entry, index.repeated)
-            try:
-                payload: bytes | list[Any] = orjson.dumps(chunk)  # cheaper to hand over
-            except orjson.JSONEncodeError:  # integers beyond 64 bits
-                payload = chunk
-            pending.append((start + len(chunk), pool.submit(_check_chunk, start, payload)))
+        for start, end, chunk in chunks:
+            pending.append((end, pool.submit(_check_chunk, start, chunk)))
             if len(pending) >= 2 * jobs:
                 take_one()
         while pending:
             take_one()
-    return validator.bundle_issues(shell, summary, parts)
+    return parts
+
+
+def _payloads(
+    chunks: Iterator[tuple[int, list[Any]]], summary: EntrySummary, index: BundleIndex
+) -> Iterator[tuple[int, int, bytes | list[Any]]]:
+    """Chunks of entries read here, each added to ``summary``, as JSON text (cheaper to hand
+    over) where orjson can write them."""
+    for start, chunk in chunks:
+        for entry in chunk:
+            summary.add(entry, index.repeated)
+        end = start + len(chunk)
+        try:
+            yield start, end, orjson.dumps(chunk)
+        except orjson.JSONEncodeError:  # integers beyond 64 bits
+            yield start, end, chunk
 
 
 def _chunks(entries: Iterator[Any]) -> Iterator[tuple[int, list[Any]]]:
