@@ -21,9 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meso_fhir import codes, validation
-from meso_fhir.validation import ERROR, WARNING, Issue, Validator, fhirpath
+from meso_fhir.validation import ERROR, WARNING, Issue, Validator, fhirpath, files
 from meso_fhir.validation.bundles import BundleIndex, EntrySummary, shell_of
 from meso_fhir.validation.definitions import Definitions, packaged
+from meso_fhir.validation.files import Unreadable, validate_file
 from meso_fhir.validation.invariants import Invariants
 from meso_fhir.validation.issues import Run
 from meso_fhir.validation.snapshots import Snapshots
@@ -1378,8 +1379,6 @@ def _file(tmp: Path, name: str, bundle: Any, layout: str) -> Path:
 
 
 def _read_in_one_pass(path: Path, validator: Validator) -> bool:
-    from meso_fhir.validation import files
-
     return files._validate_lines(path, validator, None) is not None
 
 
@@ -1391,8 +1390,6 @@ LAYOUTS = ("lines", "pretty", "one-line")
 def test_a_bundle_file_in_any_layout_gives_the_issues_of_the_bundle(
     validator: Validator, tmp_path_factory: pytest.TempPathFactory, pick: int, data: st.DataObject
 ) -> None:
-    from meso_fhir.validation.files import Unreadable, validate_file
-
     b = copy.deepcopy(transaction(*(make() for make in VALID.values())))
     b["entry"][1]["resource"]["subject"] = {"reference": uuid(0)}
     path = data.draw(st.sampled_from([p for p in _paths(b) if p[0] == "entry" and len(p) > 1]))
@@ -1433,8 +1430,6 @@ def _forward() -> Resource:
 def test_a_bundle_file_one_entry_a_line_is_read_once(
     validator: Validator, tmp_path: Path, name: str, change: Callable[[Any], None], one_pass: bool
 ) -> None:
-    from meso_fhir.validation.files import validate_file
-
     b = _forward()
     change(b)
     expected = validator.validate_bundle(b)
@@ -1449,8 +1444,6 @@ def test_a_bundle_file_one_entry_a_line_is_read_once(
 
 
 def test_forward_references_resolve_in_one_pass(validator: Validator, tmp_path: Path) -> None:
-    from meso_fhir.validation.files import validate_file
-
     issues = validate_file(_file(tmp_path, "f", _forward(), "lines"), validator)[1]
     assert [(i.entry_index, i.path, i.rule) for i in issues] == [
         (0, "Observation.partOf[0].reference", "reference-target"),
@@ -1463,8 +1456,6 @@ def test_a_bundle_file_in_processes_gives_the_same_issues(
 ) -> None:
     """Over 200 entries (a worker's chunk), one entry a line and pretty-printed: in two
     processes as in one, and as the Bundle in memory."""
-    from meso_fhir.validation import files
-
     b = transaction(*(make() for _ in range(30) for make in VALID.values()))
     assert len(b["entry"]) > 3 * files._CHUNK
     b["entry"][5]["resource"]["status"] = "done"
@@ -1484,50 +1475,38 @@ def test_a_bundle_file_in_processes_gives_the_same_issues(
     assert files.validate_file(_file(tmp_path, "b", b, "pretty"), validator, 2) == expected
 
 
+# A Bundle's elements before its entries, as map writes them.
+HEAD = b'{"resourceType":"Bundle","type":"collection","entry":['
+
+
 @pytest.mark.parametrize(
-    "text",
+    ("text", "read"),
     [
-        b'{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"a"},\n{}]}\n',
-        b'{"resourceType":"Bundle","type":"collection","entry":[{},{}]}',  # two on a line
-        b'{"resourceType":"Bundle","type":"collection","entry":[{},\n{}]}\n  \n',
-        b'{"resourceType":"Bundle","type":"collection","entry":[{},\n{}] }',
-        b'{"resourceType":"Bundle","entry":[{},\n{}],"type":"collection"}\n',  # after entry
-        b'{"resourceType":"Bundle","type":"collection","entry":[\n{},\n{}\n]}',
-        b'{"resourceType":"Bundle","type":"collection","entry":[{},\n{"x":1234567890123456789}]}',
+        (HEAD + b'{"fullUrl":"a"},\n{}]}\n', "once"),
+        (HEAD + b"{},\n{}]}\n  \n", "once"),
+        (HEAD + b"{},{}]}", "twice"),  # two on a line
+        (HEAD + b"{},\n{}] }", "twice"),
+        (b'{"resourceType":"Bundle","entry":[{},\n{}],"type":"collection"}\n', "twice"),
+        (HEAD + b"\n{},\n{}\n]}", "twice"),
+        (HEAD + b'{},\n{"x":1234567890123456789}]}', "twice"),  # 19 digits: left to ijson
+        (HEAD + b"{},\n{}]}x\n", "unreadable"),
+        (HEAD + b"{},\n{]}\n", "unreadable"),
+        (HEAD + b"{},\n{}]}\n{}", "unreadable"),
+        # orjson would read it as a float; ijson cannot read it.
+        (HEAD + b'{},\n{"x":18446744073709551616}]}', "unreadable"),
     ],
 )
 def test_a_file_is_read_once_only_when_laid_out_so(
-    validator: Validator, tmp_path: Path, text: bytes
+    validator: Validator, tmp_path: Path, text: bytes, read: str
 ) -> None:
-    from meso_fhir.validation.files import validate_file
-
     path = tmp_path / "b.json"
     path.write_bytes(text)
-    bundle = json.loads(text)
-    assert validate_file(path, validator) == (2, validator.validate_bundle(bundle))
-    one_pass = b"\n{" in text and text.rstrip().endswith(b"}]}") and b"123" not in text
-    assert _read_in_one_pass(path, validator) is one_pass
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        b'{"resourceType":"Bundle","type":"collection","entry":[{},\n{}]}x\n',
-        b'{"resourceType":"Bundle","type":"collection","entry":[{},\n{]}\n',
-        b'{"resourceType":"Bundle","type":"collection","entry":[{},\n{}]}\n{}',
-        # orjson would read it as a float; ijson cannot read it.
-        b'{"resourceType":"Bundle","type":"collection","entry":[{},\n{"x":18446744073709551616}]}',
-    ],
-)
-def test_a_broken_file_one_entry_a_line_is_unreadable(
-    validator: Validator, tmp_path: Path, text: bytes
-) -> None:
-    from meso_fhir.validation.files import Unreadable, validate_file
-
-    path = tmp_path / "b.json"
-    path.write_bytes(text)
-    with pytest.raises(Unreadable):
-        validate_file(path, validator)
+    if read == "unreadable":
+        with pytest.raises(Unreadable):
+            validate_file(path, validator)
+        return
+    assert validate_file(path, validator) == (2, validator.validate_bundle(json.loads(text)))
+    assert _read_in_one_pass(path, validator) is (read == "once")
 
 
 # --- the walker does fhir.resources' checks: none is lost ------------------------------------------
