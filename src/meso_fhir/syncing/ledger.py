@@ -69,7 +69,7 @@ KINDS: Final = SYNCED_KINDS
 
 OUTCOMES: Final = ("pending", "synced", "failed", "withdrawn")
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """Stored in ``PRAGMA user_version``; a ledger written by a newer meso-fhir is refused."""
 
 # "MESO" in ASCII, stored in PRAGMA application_id so that another program's SQLite file is
@@ -89,11 +89,19 @@ _BINDING: Final = """
     )
 """
 
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    """``column IN values`` as SQLite checks it fast: for a constant IN list (7 kinds, 4
+    outcomes) it built an ephemeral table each time a row was written, about a tenth of a
+    first sync's instructions (callgrind, 2,010 records)."""
+    return " OR ".join(f"{column} = '{value}'" for value in values)
+
+
 _RECORD_TABLE: Final = f"""
     CREATE TABLE record (
-        kind               TEXT NOT NULL CHECK (kind IN {KINDS!r}),
+        kind               TEXT NOT NULL CHECK ({_one_of("kind", KINDS)}),
         source_id          TEXT NOT NULL,
-        outcome            TEXT NOT NULL CHECK (outcome IN {OUTCOMES!r}),
+        outcome            TEXT NOT NULL CHECK ({_one_of("outcome", OUTCOMES)}),
         content_hash       TEXT,
         error_text         TEXT,
         error_details_json TEXT,
@@ -582,13 +590,14 @@ class Ledger:
                     db.execute(statement)
             if version < 2:
                 db.execute(_BINDING)  # new, or a version 1 ledger: binds on its next run
-            if 0 < version < 3:
-                # Version 3 adds the clinic and practitioner kinds to the record table's CHECK,
-                # which SQLite cannot alter: the table is rebuilt, its rows kept.
-                db.execute(_RECORD_TABLE.replace("TABLE record", "TABLE record_v3", 1))
-                db.execute("INSERT INTO record_v3 SELECT * FROM record")
+            if 0 < version < 4:
+                # Version 3 added the clinic and practitioner kinds to the record table's CHECK,
+                # version 4 wrote its CHECKs as ORs (see _one_of); SQLite cannot alter a
+                # CHECK: the table is rebuilt, its rows kept.
+                db.execute(_RECORD_TABLE.replace("TABLE record", "TABLE record_new", 1))
+                db.execute("INSERT INTO record_new SELECT * FROM record")
                 db.execute("DROP TABLE record")
-                db.execute("ALTER TABLE record_v3 RENAME TO record")
+                db.execute("ALTER TABLE record_new RENAME TO record")
                 for statement in _RECORD_INDEXES:
                     db.execute(statement)
             db.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
