@@ -389,6 +389,25 @@ def test_pending_keeps_the_last_hash_and_drops_the_last_error(ledger: Ledger) ->
     assert (session.outcome, session.content_hash, session.attempts) == ("pending", None, 1)
 
 
+def test_resources_of_many_records_are_replaced_in_one_batch(ledger: Ledger) -> None:
+    # More records of a kind than one DELETE takes (and a second kind): each keeps only what
+    # its last outcome says, and records outside the batch keep theirs.
+    sessions = [RecordKey("session", f"S{i}") for i in range(123)]
+    kept = RecordKey("session", "S-other")
+
+    def owned(key: RecordKey, version: str) -> list[ResourceRef]:
+        return [ResourceRef("Procedure", f"https://c.example/session|{key[1]}", "p", version)]
+
+    run_id = ledger.start_run(T1, SERVER, {})
+    everything = [*sessions, PATIENT, kept]
+    ledger.record_outcomes([Synced(k, HASH_A, owned(k, "1")) for k in everything], run_id, T1)
+    ledger.record_outcomes(
+        [Synced(k, HASH_B, owned(k, "2")) for k in [*sessions, PATIENT]], run_id, T2
+    )
+    found = ledger.resources_of(everything, SERVER)
+    assert found == {k: owned(k, "2") for k in [*sessions, PATIENT]} | {kept: owned(kept, "1")}
+
+
 def test_resources_are_replaced_on_sync_and_kept_on_failure(ledger: Ledger) -> None:
     run_id = ledger.start_run(T1, SERVER, {})
     ledger.record_outcomes([Synced(SESSION, HASH_A, SESSION_RESOURCES)], run_id, T1)

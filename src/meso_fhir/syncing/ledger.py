@@ -168,6 +168,16 @@ _UPSERT_RECORD: Final = """
 
 # Server ids and hashes are meaningful for one server only. As a subquery rather than a join,
 # the plan stays "scan the records once" however long the run log grows.
+# The resources of up to _KEYS_PER_DELETE records of one kind at once, the list padded with
+# NULLs (which match nothing): a DELETE from a table with foreign keys first collects its rows
+# in an ephemeral table, and one per record was a twentieth of a ledger's work.
+_KEYS_PER_DELETE: Final = 50
+_DELETE_RESOURCES: Final = (
+    "DELETE FROM resource WHERE kind = ? AND source_id IN ("
+    + ", ".join(["?"] * _KEYS_PER_DELETE)
+    + ")"
+)
+
 _ON_SERVER: Final = "run_id IN (SELECT run_id FROM run WHERE server_url = ?)"
 
 _RECORD_COLUMNS: Final = """
@@ -445,7 +455,7 @@ class Ledger:
         # Three statements for the whole batch, not three per record.
         with self._write() as db:
             db.executemany(_UPSERT_RECORD, [(*row, at, at, run_id) for row in records])
-            db.executemany("DELETE FROM resource WHERE kind = ? AND source_id = ?", owned)
+            db.executemany(_DELETE_RESOURCES, _padded_keys(owned))
             db.executemany(
                 "INSERT INTO resource (kind, source_id, resource_type, identifier,"
                 " server_id, version_id, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -648,6 +658,18 @@ class Ledger:
     def _keys(self, sql: str, parameters: Sequence[object]) -> list[RecordKey]:
         keys = [RecordKey(kind, source_id) for kind, source_id in self._read(sql, parameters)]
         return sorted(keys, key=_sort_key)
+
+
+def _padded_keys(keys: Iterable[tuple[str, str]]) -> Iterator[tuple[str | None, ...]]:
+    """The parameters of _DELETE_RESOURCES for ``keys``: a kind, then _KEYS_PER_DELETE of its
+    source ids."""
+    by_kind: dict[str, list[str]] = {}
+    for kind, source_id in keys:
+        by_kind.setdefault(kind, []).append(source_id)
+    for kind, ids in by_kind.items():
+        for start in range(0, len(ids), _KEYS_PER_DELETE):
+            chunk = ids[start : start + _KEYS_PER_DELETE]
+            yield (kind, *chunk, *[None] * (_KEYS_PER_DELETE - len(chunk)))
 
 
 def _checked_key(key: tuple[str, str]) -> tuple[str, str]:
