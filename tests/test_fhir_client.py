@@ -636,6 +636,60 @@ def test_capabilities(httpx_mock: HTTPXMock, make_client: ClientFactory) -> None
     assert make_client().capabilities() == statement
 
 
+@pytest.mark.parametrize(
+    ("stated", "version"),
+    [({"fhirVersion": "4.0.1"}, "4.0.1"), ({"fhirVersion": 4}, None), ({}, None)],
+)
+def test_fhir_version_asks_for_that_element_alone(
+    httpx_mock: HTTPXMock, make_client: ClientFactory, stated: dict[str, Any], version: str | None
+) -> None:
+    httpx_mock.add_response(
+        method="GET",
+        url=f"{BASE}/metadata?_elements=fhirVersion",
+        json={"resourceType": "CapabilityStatement", **stated},
+    )
+    assert make_client().fhir_version() == version
+    assert len(httpx_mock.get_requests()) == 1
+
+
+def test_fhir_version_of_a_server_refusing_elements_comes_from_the_whole_statement(
+    httpx_mock: HTTPXMock, make_client: ClientFactory
+) -> None:
+    httpx_mock.add_response(
+        method="GET", url=f"{BASE}/metadata?_elements=fhirVersion", status_code=400, text="no"
+    )
+    httpx_mock.add_response(
+        method="GET",
+        url=f"{BASE}/metadata",
+        json={"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1", "rest": []},
+    )
+    assert make_client().fhir_version() == "4.0.1"
+    assert [str(r.url) for r in httpx_mock.get_requests()] == [
+        f"{BASE}/metadata?_elements=fhirVersion",
+        f"{BASE}/metadata",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "error"), [(404, NotFound), (401, AuthenticationFailed), (500, FhirError)]
+)
+def test_fhir_version_of_a_server_failing_otherwise_is_that_error(
+    httpx_mock: HTTPXMock, make_client: ClientFactory, status: int, error: type[Exception]
+) -> None:
+    httpx_mock.add_response(
+        method="GET",
+        url=f"{BASE}/metadata?_elements=fhirVersion",
+        status_code=status,
+        text="no",
+        is_reusable=True,
+    )
+    with pytest.raises(error):
+        make_client().fhir_version()
+    assert {str(r.url) for r in httpx_mock.get_requests()} == {
+        f"{BASE}/metadata?_elements=fhirVersion"
+    }
+
+
 def test_batch_posts_to_the_base(httpx_mock: HTTPXMock, make_client: ClientFactory) -> None:
     bundle = {"resourceType": "Bundle", "type": "batch", "entry": []}
     response = {"resourceType": "Bundle", "type": "batch-response", "entry": []}

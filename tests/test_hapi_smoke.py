@@ -359,3 +359,14 @@ def test_validating_server_checks_transaction_entries(vclient: httpx.Client) -> 
     r = vclient.post("", json=bundle)
     assert 400 <= r.status_code < 500
     assert r.json()["resourceType"] == "OperationOutcome"
+
+
+def test_metadata_elements_gives_the_fhir_version_alone(client: httpx.Client) -> None:
+    # A sync's preflight reads only fhirVersion: asked for alone, it is a few hundred bytes of
+    # a CapabilityStatement of over a megabyte.
+    whole = client.get("/metadata")
+    alone = client.get("/metadata", params={"_elements": "fhirVersion"})
+    assert whole.status_code == alone.status_code == 200
+    assert alone.json()["fhirVersion"] == whole.json()["fhirVersion"] == "4.0.1"
+    assert "rest" in whole.json() and "rest" not in alone.json()
+    assert len(alone.content) < 1_000 < 1_000_000 < len(whole.content)

@@ -108,7 +108,7 @@ def test_a_bundle_stays_within_the_batch_size_provenance_included(tmp_path: Path
 def mock_run(tmp_path: Path, make_client: ClientFactory, httpx_mock: HTTPXMock) -> Any:
     httpx_mock.add_response(
         method="GET",
-        url=f"{BASE}/metadata",
+        url=f"{BASE}/metadata?_elements=fhirVersion",
         json={"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1"},
         is_optional=True,
         is_reusable=True,

@@ -74,7 +74,7 @@ def capability_statement(httpx_mock: HTTPXMock) -> None:
     """What a FHIR R4 server answers to GET [base]/metadata (a sync may ask before writing)."""
     httpx_mock.add_response(
         method="GET",
-        url=f"{BASE}/metadata",
+        url=f"{BASE}/metadata?_elements=fhirVersion",
         json={"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1"},
         is_reusable=True,
         is_optional=True,

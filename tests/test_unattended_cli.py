@@ -30,13 +30,14 @@ from meso_fhir.syncing import Ledger
 from .helpers import EXAMPLE, EXAMPLE_LINES, example_document, transaction_response
 
 BASE = "https://ehr.example/fhir"
+METADATA = f"{BASE}/metadata?_elements=fhirVersion"  # what a sync's preflight asks
 CAPABILITY = {"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1", "status": "active"}
 MRNS = [p["mrn"] for p in example_document()["patients"]]
 
 
 @pytest.fixture
 def metadata(httpx_mock: HTTPXMock) -> HTTPXMock:
-    httpx_mock.add_response(method="GET", url=f"{BASE}/metadata", json=CAPABILITY, is_reusable=True)
+    httpx_mock.add_response(method="GET", url=METADATA, json=CAPABILITY, is_reusable=True)
     return httpx_mock
 
 
@@ -82,11 +83,16 @@ def test_a_wrong_base_url_stops_after_one_request_and_leaves_the_ledger_alone(
     httpx_mock: HTTPXMock, tmp_path: Path
 ) -> None:
     root = "https://ehr.example/"
-    httpx_mock.add_response(method="GET", url=f"{root}metadata", status_code=404, text="Not Found")
+    httpx_mock.add_response(
+        method="GET", url=f"{root}metadata?_elements=fhirVersion", status_code=404, text="Not Found"
+    )
     state = tmp_path / "s.sqlite"
     result = invoke("sync", str(EXAMPLE), "--server", root, "--state", str(state))
     assert result.exit_code == ExitCode.SYNC_ABORTED
-    assert "does not answer as a FHIR server (GET metadata: GET /metadata -> 404" in result.output
+    assert (
+        "does not answer as a FHIR server (GET metadata: GET /metadata?_elements= -> 404"
+        in result.output
+    )
     assert "68 record(s) left pending" in result.output
     assert "failed:" not in result.output
     assert len(httpx_mock.get_requests()) == 1
@@ -97,9 +103,7 @@ def test_a_wrong_base_url_stops_after_one_request_and_leaves_the_ledger_alone(
 def test_a_server_of_another_fhir_version_is_refused_before_writing(
     httpx_mock: HTTPXMock, tmp_path: Path
 ) -> None:
-    httpx_mock.add_response(
-        method="GET", url=f"{BASE}/metadata", json={**CAPABILITY, "fhirVersion": "3.0.2"}
-    )
+    httpx_mock.add_response(method="GET", url=METADATA, json={**CAPABILITY, "fhirVersion": "3.0.2"})
     result = invoke("sync", str(EXAMPLE), "--server", BASE, "--state", str(tmp_path / "s.sqlite"))
     assert result.exit_code == ExitCode.SYNC_ABORTED
     assert f"{BASE} states FHIR 3.0.2; meso-fhir sends FHIR R4 (4.0.x)" in result.output

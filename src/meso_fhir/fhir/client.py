@@ -479,6 +479,23 @@ class FhirClient:
         """GET [base]/metadata: the server's CapabilityStatement."""
         return self._resource("GET", self._url("metadata"), expect="CapabilityStatement")
 
+    def fhir_version(self) -> str | None:
+        """The ``fhirVersion`` of the server's CapabilityStatement, None when it states none.
+
+        Asked for alone (``_elements=fhirVersion``): HAPI's whole statement is 1.5 MB, 12-16 ms
+        of this process's CPU and 75 ms of wall time before every sync; the one element is 256
+        bytes. A server that refuses the parameter (400) is asked for the whole statement.
+        """
+        url = self._url("metadata").copy_merge_params({"_elements": "fhirVersion"})
+        try:
+            statement = self._resource("GET", url, expect="CapabilityStatement")
+        except RequestRejected as exc:
+            if exc.status != 400:
+                raise
+            statement = self.capabilities()
+        version = statement.get("fhirVersion")
+        return version if isinstance(version, str) and version else None
+
     def read(self, resource_type: str, resource_id: str) -> dict[str, Any]:
         """GET [base]/Type/id. ``NotFound`` for 404 and 410 (deleted)."""
         url = self._url(_checked_type(resource_type), _checked_id(resource_id))

@@ -558,12 +558,11 @@ def _preflight(client: FhirClient) -> str | None:
     transaction: dozens of requests and every record failed. Now it stops the job untouched.
     """
     try:
-        statement = client.capabilities()
+        version = client.fhir_version() or ""
     except AuthenticationFailed as exc:  # a token endpoint refused us, or the server did
         return f"credentials refused: {exc}"
     except FhirError as exc:
         return f"{client.public_url} does not answer as a FHIR server (GET metadata: {exc})"
-    version = str(statement.get("fhirVersion") or "")
     if not version.startswith("4.0"):
         stated = f"FHIR {version}" if version else "no FHIR version"
         return f"{client.public_url} states {stated}; meso-fhir sends FHIR R4 (4.0.x)"
