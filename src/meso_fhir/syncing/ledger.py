@@ -166,8 +166,6 @@ _UPSERT_RECORD: Final = """
         run_id = excluded.run_id
 """
 
-# Server ids and hashes are meaningful for one server only. As a subquery rather than a join,
-# the plan stays "scan the records once" however long the run log grows.
 # The resources of up to _KEYS_PER_DELETE records of one kind at once, the list padded with
 # NULLs (which match nothing): a DELETE from a table with foreign keys first collects its rows
 # in an ephemeral table, and one per record was a twentieth of a ledger's work.
@@ -178,6 +176,8 @@ _DELETE_RESOURCES: Final = (
     + ")"
 )
 
+# Server ids and hashes are meaningful for one server only. As a subquery rather than a join,
+# the plan stays "scan the records once" however long the run log grows.
 _ON_SERVER: Final = "run_id IN (SELECT run_id FROM run WHERE server_url = ?)"
 
 _RECORD_COLUMNS: Final = """
