@@ -191,8 +191,10 @@ def _validate_lines(
             return None
         if later:
             with path.open("rb") as f:
-                for i, entry in enumerate(_parsed(_lines_of(f)[1])):
-                    if i in later and (part := validator.check_entry(shell, i, entry, index)):
+                # Only the lines checked again are parsed again.
+                wanted = (p for i, p in enumerate(_lines_of(f)[1]) if i in later)
+                for i, entry in zip(sorted(later), _parsed(wanted), strict=True):
+                    if part := validator.check_entry(shell, i, entry, index):
                         parts.append((i, part))
             parts.sort(key=operator.itemgetter(0))
     except _NotLines:
