@@ -390,7 +390,10 @@ def validate_command(
     for path in files:
         bar = _Progress("resources", lines=progress)
         try:
-            count, issues = validate_file(path, validator, jobs, bar)
+            # Not asked for, and no terminal to draw on: no progress to count (a file one entry
+            # a line is read once more for its length).
+            shown = bar if bar.tty or bar.lines else None
+            count, issues = validate_file(path, validator, jobs, shown)
         except Unreadable as exc:
             _echo_err(f"error: {exc}")
             unreadable = True
