@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from ..errors import MalformedResponse, OutcomeIssue
@@ -154,18 +154,19 @@ def entry_result(
     )
 
 
+# dict first: a Mapping check alone goes through the ABC, and parse_transaction_response makes
+# two for every entry of every transaction.
+_MAPPINGS: Final = (dict, Mapping)
+
+
 def parse_transaction_response(bundle: Mapping[str, Any]) -> list[EntryResult]:
     """One ``EntryResult`` per entry of a transaction- or batch-response, in order."""
     if bundle.get("resourceType") != "Bundle":
         raise MalformedResponse(f"expected a Bundle, got {bundle.get('resourceType')!r}")
     results = []
     for index, entry in enumerate(bundle.get("entry") or []):
-        # isinstance(x, dict) first: a Mapping check goes through the ABC, and this runs for
-        # every entry of every transaction
-        response = entry.get("response") if isinstance(entry, dict | Mapping) else None
-        status = (
-            status_code(response.get("status")) if isinstance(response, dict | Mapping) else None
-        )
+        response = entry.get("response") if isinstance(entry, _MAPPINGS) else None
+        status = status_code(response.get("status")) if isinstance(response, _MAPPINGS) else None
         if response is None or status is None:
             raise MalformedResponse(f"entry {index} has no response.status")
         results.append(
