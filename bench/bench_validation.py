@@ -7,7 +7,7 @@ best of three:
   Each run starts with the remembered values and invariant results forgotten (a Bundle is
   seen once in real use; the definitions stay compiled, as in a long-running process);
 * fhir.resources R4B ``model_validate`` of every resource, the structure-only peer;
-* the real CLI, ``meso-fhir validate`` (start-up, streaming both passes), in a child process
+* the real CLI, ``meso-fhir validate`` (start-up, reading the file map wrote), in a child process
   pinned to one core, then with ``--jobs 2`` (wall time and CPU of all processes);
 * the CLI on the same entries pretty-printed (read the general way: two ijson passes, not a
   line at a time as ``map`` writes them), and on a one-entry bundle (its fixed start-up);
