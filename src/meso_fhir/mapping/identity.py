@@ -45,7 +45,8 @@ def id_of_identity(system: str, value: str) -> str:
 
 def business_identifier(resource: dict[str, Any]) -> dict[str, str]:
     """The identifier conditional writes match on: the first (a Patient's MRN)."""
-    return identifiers(resource)[0]
+    found = resource.get("identifier") or []
+    return found if isinstance(found, dict) else found[0]  # not copied, as identifiers() does
 
 
 @dataclass(frozen=True)
@@ -108,13 +109,26 @@ def normalised_uri(uri: str) -> str:
     return f"{scheme.lower()}://{host.lower()}{slash}{path}"
 
 
+@lru_cache(maxsize=64)
+def _hashed_system(system: str) -> Any:
+    """SHA-256 having read ``system|``: each id hashes only its value on a copy of it (a map
+    hashes a few systems hundreds of thousands of times)."""
+    return hashlib.sha256(f"{system}|".encode())
+
+
 @lru_cache(maxsize=1 << 14)  # a patient's, a visit's, the clinic's: referred to again and again
 def resource_id(system: str, value: str) -> str:
     """A deterministic logical id: 'mf-' + 40 hex digits of SHA-256 of 'system|value'.
 
     HAPI refuses all-digit client ids and FHIR caps ids at 64 characters of [A-Za-z0-9-.].
     """
-    return "mf-" + hashlib.sha256(f"{system}|{value}".encode()).hexdigest()[:40]
+    sha = _hashed_system(system).copy()
+    sha.update(value.encode())
+    return "mf-" + sha.hexdigest()[:40]
+
+
+# SHA-1 having read the namespace's 16 bytes, the start of every full URL's name (uuid5).
+_NAMESPACE_SHA1 = hashlib.sha1(_NAMESPACE.bytes)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -127,7 +141,9 @@ def full_url(reference: str) -> str:
     """
     # uuid.uuid5 by hand (same bytes, RFC 4122 §4.3): the stdlib's object construction was a
     # third of the mapping time of a large export. A test checks both agree.
-    digest = bytearray(hashlib.sha1(_NAMESPACE.bytes + reference.encode()).digest()[:16])
+    sha = _NAMESPACE_SHA1.copy()
+    sha.update(reference.encode())
+    digest = bytearray(sha.digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50
     digest[8] = (digest[8] & 0x3F) | 0x80
     h = digest.hex()
