@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
+from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -30,12 +31,17 @@ def _escape(text: str, safe: str) -> str:
     return text if _PLAIN.fullmatch(text) else quote(text, safe=safe)
 
 
+@lru_cache(maxsize=256)
+def _escaped_system(system: str) -> str:
+    return _escape(system, ":/")  # a few systems, each in thousands of URLs
+
+
 def conditional_url(resource: Resource) -> str:
     """``Type?identifier=system|value`` of the resource's first (business) identifier."""
     business = business_identifier(resource)
     return (
         f"{resource['resourceType']}?identifier="
-        f"{_escape(business['system'], ':/')}|{_escape(business['value'], '/')}"
+        f"{_escaped_system(business['system'])}|{_escape(business['value'], '/')}"
     )
 
 
@@ -88,32 +94,39 @@ def entry(
 # nowhere else in the resources this package maps (narratives are escaped strings).
 _REFERENCE_KEY = b'"reference":"'
 
-TextResolver = Callable[[bytes], bytes | None]
+# What a reference's text resolves to when it holds a JSON escape: the text cannot be trusted
+# to say what the walk would see.
+_ESCAPED: Any = object()
 
 
-def _text_resolver(resolve: Callable[[str], str | None]) -> TextResolver:
-    """``resolve`` for references as JSON text, remembering each answer (a chunk's references
-    are mostly to a few patients, visits and the clinic)."""
-    answers: dict[bytes, bytes | None] = {}
+class TextResolver(dict[bytes, bytes | None]):
+    """A reference as JSON text → what it resolves to as JSON text (None: left as it is),
+    each answer remembered: a chunk's references are mostly to a few patients, visits and the
+    clinic, and a hit is a lookup with no Python call (``__missing__`` runs on a miss)."""
 
-    def resolve_text(target: bytes) -> bytes | None:
-        try:
-            return answers[target]
-        except KeyError:
-            pass
-        if len(answers) >= 1 << 14:  # bounded: a whole export's full URLs pass through it
-            answers.clear()
-        found = resolve(target.decode())
-        answer = answers[target] = None if found is None else orjson.dumps(found)[1:-1]
+    def __init__(self, resolve: Callable[[str], str | None]) -> None:
+        super().__init__()
+        self.resolve = resolve
+
+    def __missing__(self, target: bytes) -> bytes | None:
+        if len(self) >= 1 << 14:  # bounded: a whole export's full URLs pass through it
+            self.clear()
+        answer: bytes | None
+        if b"\\" in target:
+            answer = _ESCAPED
+        elif not target or target.startswith((b"#", b"urn:")):
+            answer = None
+        else:
+            found = self.resolve(target.decode())
+            answer = None if found is None else orjson.dumps(found)[1:-1]
+        self[target] = answer
         return answer
 
-    return resolve_text
+
+_to_full_urls = TextResolver(full_url)
 
 
-_to_full_urls = _text_resolver(full_url)
-
-
-def _serialised(body: Resource, resolve: TextResolver) -> bytes | None:
+def _serialised(body: Resource, resolved: TextResolver) -> bytes | None:
     """``_rewritten(body, ...)`` as JSON, its references resolved in the text; None where the
     text could disagree with the walk: a contained resource that refers to something (the walk
     leaves it alone), a reference holding a JSON escape.
@@ -128,14 +141,11 @@ def _serialised(body: Resource, resolve: TextResolver) -> bytes | None:
     for index in range(1, len(parts)):
         part = parts[index]
         end = part.index(b'"')
-        target = part[:end]
-        if b"\\" in target:
-            return None
-        if not target or target.startswith((b"#", b"urn:")):
-            continue
-        resolved = resolve(target)
-        if resolved is not None:
-            parts[index] = resolved + part[end:]
+        answer = resolved[part[:end]]
+        if answer is not None:
+            if answer is _ESCAPED:
+                return None
+            parts[index] = answer + part[end:]
     return _REFERENCE_KEY.join(parts)
 
 
@@ -242,7 +252,7 @@ def transaction(
             for r, ref in zip(items, refs, strict=True)
         ]
     else:
-        resolve_text = _text_resolver(resolve)
+        resolve_text = TextResolver(resolve)
         entries = []
         for r, ref in zip(items, refs, strict=True):
             body, request = _written(r, strategy, ref in create_only)

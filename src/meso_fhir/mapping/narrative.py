@@ -16,6 +16,8 @@ Resource = dict[str, Any]
 
 _XHTML = "http://www.w3.org/1999/xhtml"
 
+_EMPTY_DIV = f'<div xmlns="{_XHTML}"></div>'
+
 # A resource's ``text`` before its narrative is written: not JSON, so a resource left with it
 # cannot be serialised by mistake.
 TEXT_SLOT: Any = object()
@@ -28,9 +30,14 @@ def with_narrative(resource: Resource) -> Resource:
     """
     if resource["resourceType"] in _NO_TEXT:
         return resource
-    summary = _SUMMARY[resource["resourceType"]](resource)
-    lines = "".join(f"<p>{escape(line, quote=False)}</p>" for line in summary if line)
-    text = {"status": "generated", "div": f'<div xmlns="{_XHTML}">{lines}</div>'}
+    lines = [line for line in _SUMMARY[resource["resourceType"]](resource) if line]
+    joined = "".join(lines)
+    if "&" not in joined and "<" not in joined and ">" not in joined:  # the usual case
+        paragraphs = "</p><p>".join(lines)
+    else:
+        paragraphs = "</p><p>".join(escape(line, quote=False) for line in lines)
+    div = f'<div xmlns="{_XHTML}"><p>{paragraphs}</p></div>' if lines else _EMPTY_DIV
+    text = {"status": "generated", "div": div}
     if resource.get("text") is TEXT_SLOT:  # built with its place kept (resources._start)
         resource["text"] = text
         return resource
