@@ -110,7 +110,7 @@ def normalised_uri(uri: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def _hashed_system(system: str) -> Any:
+def _hashed_system(system: str) -> hashlib._Hash:
     """SHA-256 having read ``system|``: each id hashes only its value on a copy of it (a map
     hashes a few systems hundreds of thousands of times)."""
     return hashlib.sha256(f"{system}|".encode())
