@@ -73,16 +73,8 @@ def validate_file(
             chunks = _payloads(_chunks(entries), summary, index)
             found = _validate_in_workers(validator, shell, chunks, index, jobs, count, progress)
             return count, validator.bundle_issues(shell, summary, found)
-        summary = EntrySummary()
-        parts = []
-        for i, entry in enumerate(entries):
-            summary.add(entry, index.repeated)
-            part = validator.check_entry(shell, i, entry, index)
-            if part:
-                parts.append(part)
-            if progress is not None:
-                progress(i + 1, count)
-        return count, validator.bundle_issues(shell, summary, parts)
+        told = None if progress is None else (lambda done: progress(done, count))
+        return count, validator.validate_entries(shell, enumerate(entries), index, told)
 
 
 # The fields of an entry the index reads, by the parser's prefix of their value.

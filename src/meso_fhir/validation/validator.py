@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -127,18 +127,22 @@ class Validator:
         bundle: Mapping[str, Any],
         entries: Iterable[tuple[int, Any]],
         index: BundleIndex,
+        progress: Callable[[int], None] | None = None,
     ) -> list[Issue]:
         """A Bundle entry by entry, so that it need not be held whole: ``bundle`` the Bundle
         (its ``entry`` is not read), ``entries`` its (index, entry) pairs, read once (a stream
-        will do), ``index`` the ``BundleIndex`` of all of them (a first pass)."""
+        will do), ``index`` the ``BundleIndex`` of all of them (a first pass). ``progress``
+        is told how many entries are done after each."""
         shell = shell_of(bundle)
         summary = EntrySummary()
         parts = []
-        for i, entry in entries:
+        for done, (i, entry) in enumerate(entries, start=1):
             summary.add(entry, index.repeated)
             part = self.check_entry(shell, i, entry, index)
             if part:  # only entries with issues are kept: memory stays flat
                 parts.append(part)
+            if progress is not None:
+                progress(done)
         return self.bundle_issues(shell, summary, parts)
 
     def check_entry(
