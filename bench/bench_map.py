@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -35,19 +34,10 @@ from fhir.resources.R4B import get_fhir_model_class
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generate import write_export
+from timing import best
 
 PEER_SAMPLE = 20_000
 TARGET_RATE, TARGET_RATIO, TARGET_KB = 60_000, 30, 0.6  # issue 11
-
-
-def best(run: Callable[[], object]) -> float:
-    """The least CPU seconds of three runs."""
-    timings = []
-    for _ in range(3):
-        start = time.process_time()
-        run()
-        timings.append(time.process_time() - start)
-    return min(timings)
 
 
 def cli_map(export: Path, out: Path, report: Path) -> tuple[float, float, int]:

@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,19 +33,9 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generate import write_export
+from timing import best
 
 from meso_fhir.validation import Validator, r4b
-
-
-def best(run: Callable[[], object], before: Callable[[], object] = lambda: None) -> float:
-    """The least CPU seconds of three runs (``before`` each, untimed)."""
-    timings = []
-    for _ in range(3):
-        before()
-        start = time.process_time()
-        run()
-        timings.append(time.process_time() - start)
-    return min(timings)
 
 
 def mapped_bundle(tmp: Path, records: int) -> Path:
