@@ -104,16 +104,19 @@ def _patient(r: Resource) -> list[str]:
 
 
 def _observation(r: Resource) -> list[str]:
-    components = [
-        f"{_display(c.get('code'))} {_quantity(c.get('valueQuantity'))}".strip()
-        for c in r.get("component", [])
-    ]
-    value = _value(r) or "; ".join(components)
+    code = _display(r.get("code"))
+    value = _value(r)
+    if not value and "component" in r:  # a panel (blood pressure): its parts
+        value = "; ".join(
+            f"{_display(c.get('code'))} {_quantity(c.get('valueQuantity'))}".strip()
+            for c in r["component"]
+        )
     site = _display(r.get("bodySite"))
+    when = r.get("effectiveDateTime")
     return [
-        f"{_display(r.get('code'))}: {value}" if value else _display(r.get("code")),
+        f"{code}: {value}" if value else code,
         f"Site: {site}" if site else "",
-        f"When: {r['effectiveDateTime']}" if r.get("effectiveDateTime") else "",
+        f"When: {when}" if when else "",
         _status(r),
     ]
 
@@ -130,12 +133,14 @@ def _procedure(r: Resource) -> list[str]:
 
 def _medication_administration(r: Resource) -> list[str]:
     dosage = r.get("dosage", {})
+    dose, route, site = dosage.get("dose"), dosage.get("route"), dosage.get("site")
+    when = r.get("effectiveDateTime")
     return [
         f"Administered: {_display(r['contained'][0].get('code'))}",  # the product
-        f"Dose: {_quantity(dosage.get('dose'))}" if dosage.get("dose") else "",
-        f"Route: {_display(dosage.get('route'))}" if dosage.get("route") else "",
-        f"Site: {_display(dosage.get('site'))}" if dosage.get("site") else "",
-        f"When: {r['effectiveDateTime']}" if r.get("effectiveDateTime") else "",
+        f"Dose: {_quantity(dose)}" if dose else "",
+        f"Route: {_display(route)}" if route else "",
+        f"Site: {_display(site)}" if site else "",
+        f"When: {when}" if when else "",
         _status(r),
     ]
 
