@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from meso_fhir.mapping import MapSummary, map_records
 from meso_fhir.mapping.identity import ClinicConfig
@@ -62,6 +63,17 @@ def test_the_narrative_says_what_the_resource_says_and_escapes_it() -> None:
     ]
     assert "<b>" not in shown["text"]["div"]  # escaped: free text never becomes markup
     assert {k: v for k, v in shown.items() if k != "text"} == patient
+
+
+@pytest.mark.parametrize(
+    ("family", "escaped"), [("A & B", "A &amp; B"), ("A < B", "A &lt; B"), ("A > B", "A &gt; B")]
+)
+def test_each_markup_character_alone_is_escaped(family: str, escaped: str) -> None:
+    # The narrative escapes only when a line holds one of them: each must be seen on its own.
+    patient = {"resourceType": "Patient", "id": "p", "name": [{"family": family}]}
+    div = with_narrative(patient)["text"]["div"]
+    assert f"<p>Patient: {escaped}</p>" in div
+    assert _paragraphs(with_narrative(patient)) == [f"Patient: {family}"]
 
 
 def test_an_answer_reads_as_question_and_answer() -> None:
