@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -30,10 +31,11 @@ PatientPolicy = Literal["create-if-missing", "must-exist", "replace"]
 PATIENT_POLICIES: tuple[PatientPolicy, ...] = ("create-if-missing", "must-exist", "replace")
 
 
-def identifiers(resource: dict[str, Any]) -> list[dict[str, str]]:
-    """A resource's identifiers as a list: R4's AdverseEvent has one ``identifier``, not a list."""
-    found = resource.get("identifier") or []
-    return [found] if isinstance(found, dict) else list(found)
+def identifiers(resource: dict[str, Any]) -> Sequence[dict[str, str]]:
+    """A resource's identifiers as a sequence: R4's AdverseEvent has one ``identifier``, not a
+    list. The resource's own list, not a copy (it is asked for every resource written)."""
+    found = resource.get("identifier") or ()
+    return (found,) if isinstance(found, dict) else found
 
 
 def id_of_identity(system: str, value: str) -> str:
@@ -45,8 +47,7 @@ def id_of_identity(system: str, value: str) -> str:
 
 def business_identifier(resource: dict[str, Any]) -> dict[str, str]:
     """The identifier conditional writes match on: the first (a Patient's MRN)."""
-    found = resource.get("identifier") or []
-    return found if isinstance(found, dict) else found[0]  # not copied, as identifiers() does
+    return identifiers(resource)[0]
 
 
 @dataclass(frozen=True)
