@@ -31,7 +31,6 @@ from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Final, Literal, NamedTuple
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -142,34 +141,44 @@ def shown(value: object, limit: int = 40) -> str:
     return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-1]}"
 
 
-def _code(table: Mapping[str, object], what: str) -> Any:
-    """A string field that must be one of the keys of a code table in codes.py."""
-    allowed = sorted(table)
+class OneOf:
+    """``Annotated[str, OneOf(table, what)]``: a string field that must be one of the keys of a
+    code table in codes.py. A class rather than a function returning ``Annotated[...]``, so
+    that type checkers (and mypyc) see the field as the ``str`` it is."""
 
-    def check(value: str) -> str:
-        if value not in table:
+    __slots__ = ("allowed", "table", "what")
+
+    def __init__(self, table: Mapping[str, object], what: str) -> None:
+        self.table, self.what, self.allowed = table, what, sorted(table)
+
+    def check(self, value: str) -> str:
+        if value not in self.table:
             raise ValueError(
-                f"unknown {what} {shown(value)}; expected one of: {', '.join(allowed)}"
+                f"unknown {self.what} {shown(value)}; expected one of: {', '.join(self.allowed)}"
             )
         return value
 
-    return Annotated[
-        str, AfterValidator(check), WithJsonSchema({"type": "string", "enum": allowed})
-    ]
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: Any) -> dict[str, Any]:
+        return {"type": "string", "enum": self.allowed}
 
 
-BodySite = _code(codes.BODY_SITE, "body site")
-Indication = _code(codes.INDICATION, "indication")
-Technique = _code(codes.TECHNIQUE, "technique")
-Route = _code(codes.ROUTE, "route")
-Reaction = _code(codes.REACTION, "reaction")
-Substance = _code(codes.SUBSTANCE, "substance")
-Medicine = _code(codes.MEDICATION, "medicine")
-Contraindication = _code(codes.CONTRAINDICATION, "contraindication")
-Measurement = _code(codes.MEASUREMENT, "measurement")
-Scale = _code(codes.SCALE, "scale")
+BodySite = Annotated[str, OneOf(codes.BODY_SITE, "body site")]
+Indication = Annotated[str, OneOf(codes.INDICATION, "indication")]
+Technique = Annotated[str, OneOf(codes.TECHNIQUE, "technique")]
+Route = Annotated[str, OneOf(codes.ROUTE, "route")]
+Reaction = Annotated[str, OneOf(codes.REACTION, "reaction")]
+Substance = Annotated[str, OneOf(codes.SUBSTANCE, "substance")]
+Medicine = Annotated[str, OneOf(codes.MEDICATION, "medicine")]
+Contraindication = Annotated[str, OneOf(codes.CONTRAINDICATION, "contraindication")]
+Measurement = Annotated[str, OneOf(codes.MEASUREMENT, "measurement")]
+Scale = Annotated[str, OneOf(codes.SCALE, "scale")]
 Laterality = Literal["left", "right", "bilateral"]
-PhotoView = _code(codes.PHOTO_VIEW, "view")
+PhotoView = Annotated[str, OneOf(codes.PHOTO_VIEW, "view")]
 
 # --- dates and times -----------------------------------------------------------------------------
 
@@ -436,7 +445,7 @@ class VitalSigns(_Model):
 class MedicationUse(_Model):
     """A medicine reviewed at screening (aspirin and NSAIDs are stopped weeks before a course)."""
 
-    medicine: Medicine  # type: ignore[valid-type]
+    medicine: Medicine
     status: Literal["active", "stopped", "on-hold", "intended", "not-taken"]
     stopped_on: Date | None = None
     note: Note | None = None
@@ -452,10 +461,10 @@ class Screening(_Record):
     pregnancy: Literal["pregnant", "not-pregnant", "not-confirmed", "possible"] | None = None
     fitzpatrick: Literal["I", "II", "III", "IV", "V", "VI"] | None = None
     glogau: Literal["I", "II", "III", "IV"] | None = None
-    contraindications: dict[Contraindication, bool] = Field(  # type: ignore[valid-type]
+    contraindications: dict[Contraindication, bool] = Field(
         default_factory=dict, description="Each contraindication asked about, and the answer."
     )
-    allergens: list[Substance] = Field(  # type: ignore[valid-type]
+    allergens: list[Substance] = Field(
         default_factory=list,
         description="The substances the patient is allergic to, when the answer to"
         " 'component-allergy' is yes and the clinic knows which.",
@@ -520,8 +529,8 @@ class Course(_Record):
     kind: Literal["course"] = "course"
     patient_id: SourceId
     screening_id: SourceId | None = None
-    indication: Indication  # type: ignore[valid-type]
-    areas: list[BodySite] = Field(min_length=1)  # type: ignore[valid-type]
+    indication: Indication
+    areas: list[BodySite] = Field(min_length=1)
     planned_sessions: int = Field(ge=3, le=5)
     interval_weeks: int = Field(ge=1, le=26)
     start_date: Date
@@ -546,7 +555,7 @@ class Performer(_Model):
 
 
 class Ingredient(_Model):
-    substance: Substance  # type: ignore[valid-type]
+    substance: Substance
     concentration: Concentration | None = Field(
         default=None, description="As labelled, per volume: e.g. '20 mg/mL', '0.5 g/10 mL'."
     )
@@ -566,10 +575,10 @@ class Injection(_Model):
     id: SourceId
     product: Product
     volume: VolumeML
-    site: BodySite  # type: ignore[valid-type]
+    site: BodySite
     laterality: Laterality | None = None
-    route: Route = "intradermal"  # type: ignore[valid-type]
-    technique: Technique | None = None  # type: ignore[valid-type]
+    route: Route = "intradermal"
+    technique: Technique | None = None
     depth: LengthMM | None = None
     needle: Text | None = Field(default=None, description="e.g. '32G 4 mm'.")
     lot: Text | None = None
@@ -586,8 +595,8 @@ class Photo(_Model):
     )
     url: Url | None = Field(default=None, description="Where the clinic keeps the image.")
     taken_at: DateTime
-    view: PhotoView | None = None  # type: ignore[valid-type]
-    site: BodySite | None = None  # type: ignore[valid-type]
+    view: PhotoView | None = None
+    site: BodySite | None = None
     note: Note | None = None
 
     @model_validator(mode="after")
@@ -614,9 +623,9 @@ class Session(_Record):
     performed_at: DateTime
     status: Literal["completed", "in-progress", "not-done", "stopped"] = "completed"
     performer: Performer | None = None
-    areas: list[BodySite] = Field(min_length=1)  # type: ignore[valid-type]
+    areas: list[BodySite] = Field(min_length=1)
     injections: list[Injection] = Field(default_factory=list)
-    complications: list[Reaction] = Field(default_factory=list)  # type: ignore[valid-type]
+    complications: list[Reaction] = Field(default_factory=list)
     note: Note | None = None
     photos: list[Photo] = Field(default_factory=list)
 
@@ -661,8 +670,8 @@ class PainScore(_Model):
 
 class ReactionFinding(_Model):
     type: Literal["reaction"] = "reaction"
-    reaction: Reaction  # type: ignore[valid-type]
-    site: BodySite | None = None  # type: ignore[valid-type]
+    reaction: Reaction
+    site: BodySite | None = None
     adverse: bool = Field(default=False, description="Reported as an adverse event.")
     severity: Literal["mild", "moderate", "severe"] | None = None
     serious: bool | None = Field(
@@ -677,13 +686,13 @@ class ReactionFinding(_Model):
 
 class MeasurementFinding(_Model):
     type: Literal["measurement"] = "measurement"
-    measurement: Measurement  # type: ignore[valid-type]
+    measurement: Measurement
     value: CircumferenceCM
 
 
 class ScaleFinding(_Model):
     type: Literal["scale"] = "scale"
-    scale: Scale  # type: ignore[valid-type]
+    scale: Scale
     score: int = Field(ge=0, le=100)
 
 
