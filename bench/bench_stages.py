@@ -62,10 +62,8 @@ def main(size: int) -> None:
         path = tmp / "export.jsonl"
         records = write_export(path, size)
         export = load(path)
-        mapped = list(map_records(export, config))
-        count = sum(len(m.resources) for m in mapped)
-        resources = [r for m in mapped for r in m.resources]
-        del mapped
+        resources = [r for m in map_records(export, config) for r in m.resources]
+        count = len(resources)
 
         def stream(per_resource: bool) -> None:
             for m in map_records(export, config):
