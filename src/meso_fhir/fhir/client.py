@@ -448,6 +448,10 @@ class FhirClient:
         self._request_timeout = float(request_timeout)
         self._max_response_bytes = max_response_bytes
         self._clock, self._sleep, self._now, self._random = clock, sleep, now, random
+        # httpx asks for compressed bodies (Accept-Encoding: gzip, deflate), and that stays:
+        # HAPI sends an uncompressed transaction-response in chunks of about 60 bytes (74,329
+        # for 2,010 records), and reading those doubled a sync's client CPU; gzipped, the same
+        # answers came in 114 chunks.
         self._http = httpx.Client(
             auth=auth,
             timeout=_capped(httpx.Timeout(timeout), self._request_timeout),
