@@ -71,9 +71,9 @@ def test_the_narrative_says_what_the_resource_says_and_escapes_it() -> None:
 def test_each_markup_character_alone_is_escaped(family: str, escaped: str) -> None:
     # The narrative escapes only when a line holds one of them: each must be seen on its own.
     patient = {"resourceType": "Patient", "id": "p", "name": [{"family": family}]}
-    div = with_narrative(patient)["text"]["div"]
-    assert f"<p>Patient: {escaped}</p>" in div
-    assert _paragraphs(with_narrative(patient)) == [f"Patient: {family}"]
+    shown = with_narrative(patient)
+    assert f"<p>Patient: {escaped}</p>" in shown["text"]["div"]
+    assert _paragraphs(shown) == [f"Patient: {family}"]
 
 
 def test_an_answer_reads_as_question_and_answer() -> None:
