@@ -40,6 +40,17 @@ test: $(BIN)/meso-fhir node_modules/.package-lock.json
 
 check: lint types profiles test
 
+# Every benchmark the README's Speed section quotes, but HAPI's, one after the other (8 to 9
+# minutes on the development machine; nothing else should run meanwhile: they time CPU seconds).
+# HAPI's: `.venv/bin/python bench/bench_sync.py 2000 --server hapi --no-naive` (builds it first).
+bench: $(BIN)/meso-fhir node_modules/.package-lock.json
+	$(BIN)/python bench/bench_map.py
+	$(BIN)/python bench/bench_stages.py 100000
+	$(BIN)/python bench/bench_template.py
+	$(BIN)/python bench/bench_validation.py
+	$(BIN)/python bench/bench_sync.py 2000
+	$(BIN)/python bench/bench_sync.py 10000 --strategy id --no-naive
+
 # A local HAPI FHIR JPA server (R4, H2 in memory) on 127.0.0.1, port $HAPI_PORT or 8080, built
 # from Maven Central with Java 17 + Maven (first build: a few minutes; see tests/hapi/).
 hapi:
