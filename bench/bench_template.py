@@ -37,8 +37,6 @@ from meso_fhir.mapping.resources import fhir_datetime, map_observation
 from meso_fhir.model import load
 from meso_fhir.model.records import PainScore, SessionObservation
 
-BUDGET_LEFT_US = 10.2  # README Speed, Map: what the floor of the stack leaves of 16.7 µs
-
 
 def _coded(code: tuple[str, str, str]) -> dict[str, list[dict[str, str]]]:
     return {"coding": [{"system": code[0], "code": code[1], "display": code[2]}]}
@@ -137,7 +135,6 @@ def main(size: int) -> None:
     print(f"  dicts (map_observation + with_narrative + entry_json)  {by_dicts / n * 1e6:6.1f}")
     print(f"  a JSON template                                        {by_template / n * 1e6:6.1f}")
     print(f"  template / dicts                                       {by_template / by_dicts:6.2f}")
-    print(f"  left of issue 11's budget beyond the stack's floor     {BUDGET_LEFT_US:6.1f}")
 
 
 if __name__ == "__main__":
