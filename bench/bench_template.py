@@ -1,8 +1,8 @@
 """What writing resources from JSON templates would save: one resource type, measured.
 
-Issue 11's map target leaves 10.2 µs a resource for everything beyond checking each record once
-and dumping the output (``bench_stages.py``). The design that could come nearest writes each
-resource as JSON text from a per-type template instead of building dicts, resolving the
+Issue 11's map target leaves about 10 µs a resource for everything beyond checking each record
+once and dumping the output (``bench_stages.py``). The design that could come nearest writes
+each resource as JSON text from a per-type template instead of building dicts, resolving the
 references in them and serialising them. This bench writes the simplest case of the most
 numerous type of the generated export that way, a pain score's Observation with its narrative,
 and times it beside the dict path (``map_observation`` + ``with_narrative`` + ``entry_json``),
