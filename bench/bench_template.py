@@ -33,13 +33,9 @@ from meso_fhir.mapping.bundle import _escape, conditional_url, entry_json
 from meso_fhir.mapping.export import fewer_collections
 from meso_fhir.mapping.identity import ClinicConfig, full_url, resource_id
 from meso_fhir.mapping.narrative import with_narrative
-from meso_fhir.mapping.resources import fhir_datetime, map_observation
+from meso_fhir.mapping.resources import concept, fhir_datetime, map_observation
 from meso_fhir.model import load
 from meso_fhir.model.records import PainScore, SessionObservation
-
-
-def _coded(code: tuple[str, str, str]) -> dict[str, list[dict[str, str]]]:
-    return {"coding": [{"system": code[0], "code": code[1], "display": code[2]}]}
 
 
 class PainTemplate:
@@ -59,9 +55,9 @@ class PainTemplate:
         self.identifier = b'</p></div>"},"identifier":[{"system":' + orjson.dumps(own)
         self.coded = (
             b'","category":['
-            + orjson.dumps(_coded(codes.SURVEY_CATEGORY))
+            + orjson.dumps(concept([codes.SURVEY_CATEGORY]))
             + b'],"code":'
-            + orjson.dumps(_coded(codes.PAIN_SCORE))
+            + orjson.dumps(concept([codes.PAIN_SCORE]))
         )
         # The request's URL, less the identifier value: a real one from conditional_url.
         blank = {"resourceType": "Observation", "identifier": [{"system": own, "value": ""}]}
